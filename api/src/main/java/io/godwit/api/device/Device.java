@@ -1,0 +1,63 @@
+package io.godwit.api.device;
+
+import io.godwit.api.state.StateInput;
+import io.godwit.api.state.StateOutput;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * One device of a VM, with a lifecycle and versioned state (QEMU's DeviceState with its VMState).
+ *
+ * <p>Lifecycle calls come from the thread that starts, stops or migrates the VM, never concurrently
+ * with each other.
+ */
+@ConsumerType
+public interface Device {
+
+    /** Brings the device up before the VM first runs (QEMU's realize). */
+    void realize();
+
+    /** Puts the device in its power-on state. */
+    void reset();
+
+    /** Stops the device's own work (its worker threads quiesce) when the VM stops. */
+    void pause();
+
+    /** Restarts the device's work when the VM runs again. */
+    void resume();
+
+    /** Frees everything; the device is not used again. */
+    void unrealize();
+
+    /** The version {@link #saveState} writes. */
+    int stateVersion();
+
+    /** The oldest version {@link #loadState} accepts. */
+    default int minimumStateVersion() {
+        return stateVersion();
+    }
+
+    /** Writes the device state. Called on the migration thread with the VM stopped. */
+    void saveState(StateOutput out);
+
+    /**
+     * Loads state written at {@code version}. Called on the incoming migration thread with the VM
+     * stopped.
+     *
+     * @throws io.godwit.api.state.StateFormatException when the state cannot be loaded
+     */
+    void loadState(StateInput in, int version);
+
+    /**
+     * True when the device writes guest RAM outside the CPU and DMA paths (as vhost does); such a
+     * device must register a dirty log source.
+     */
+    default boolean writesGuestMemoryDirectly() {
+        return false;
+    }
+
+    /** Large state that moves iteratively, like RAM (a disk); empty for most devices. */
+    default Optional<IterativeState> iterativeState() {
+        return Optional.empty();
+    }
+}

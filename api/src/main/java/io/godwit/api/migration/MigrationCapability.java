@@ -1,0 +1,46 @@
+package io.godwit.api.migration;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/** Migration capabilities, by QEMU's names where QEMU has the capability. */
+public enum MigrationCapability {
+    /** Send MIGRATION and MIGRATION_PASS events to listeners. */
+    EVENTS("events", false),
+    /** The destination answers on a return path: acknowledgements, errors, its resume time. */
+    RETURN_PATH("return-path", true),
+    /** The destination refuses a VM whose UUID differs from its own. */
+    VALIDATE_UUID("validate-uuid", false),
+    /** Stop in pre-switchover until {@code migrate_continue}. */
+    PAUSE_BEFORE_SWITCHOVER("pause-before-switchover", false),
+    /** Godwit's own: both sides hash all RAM at switchover and a mismatch fails the migration. */
+    VERIFY_RAM("verify-ram", false),
+    /** Throttle the vCPUs when the guest dirties memory faster than it can be sent. */
+    AUTO_CONVERGE("auto-converge", false);
+
+    private final String qemuName;
+    private final boolean defaultValue;
+
+    MigrationCapability(String qemuName, boolean defaultValue) {
+        this.qemuName = qemuName;
+        this.defaultValue = defaultValue;
+    }
+
+    public String qemuName() {
+        return qemuName;
+    }
+
+    public boolean defaultValue() {
+        return defaultValue;
+    }
+
+    /** The capability with this QEMU name. */
+    public static Optional<MigrationCapability> byName(String name) {
+        return Arrays.stream(values()).filter(c -> c.qemuName.equals(name)).findFirst();
+    }
+
+    @Override
+    public String toString() {
+        return qemuName;
+    }
+}

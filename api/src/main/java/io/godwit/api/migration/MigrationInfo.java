@@ -1,0 +1,70 @@
+package io.godwit.api.migration;
+
+import java.util.Objects;
+
+/**
+ * One snapshot of a VM's migration, with QEMU's {@code query-migrate} fields. Times are in ms from
+ * the {@code migrate} command; a time not known yet is -1.
+ *
+ * @param status the state
+ * @param totalTimeMs time from start to completion, or so far
+ * @param setupTimeMs time spent in setup
+ * @param expectedDowntimeMs the current downtime estimate, while active
+ * @param downtimeMs source-side downtime: from vCPU stop to the last byte sent
+ * @param observedDowntimeMs guest-observed downtime: source vCPU stop to destination resume
+ * @param ram the RAM counters
+ * @param throttlePercent the current auto-converge throttle
+ * @param listenUri the URI an incoming migration listens on, with its real port, or null
+ * @param error why the migration failed, or null
+ */
+public record MigrationInfo(
+        MigrationStatus status,
+        long totalTimeMs,
+        long setupTimeMs,
+        long expectedDowntimeMs,
+        long downtimeMs,
+        long observedDowntimeMs,
+        RamStats ram,
+        int throttlePercent,
+        String listenUri,
+        String error) {
+
+    public MigrationInfo {
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(ram, "ram");
+    }
+
+    /** No migration has run. */
+    public static MigrationInfo none() {
+        return new MigrationInfo(MigrationStatus.NONE, -1, -1, -1, -1, -1, RamStats.EMPTY, 0, null, null);
+    }
+
+    /**
+     * QEMU's {@code ram} counters.
+     *
+     * @param transferred bytes sent so far, headers included
+     * @param remaining bytes of dirty pages still to send
+     * @param total RAM size in bytes
+     * @param duplicate zero pages sent as offsets only
+     * @param normal pages sent with their bytes
+     * @param normalBytes bytes of those pages
+     * @param dirtySyncCount bitmap syncs so far: the pass count
+     * @param dirtyPagesRate pages dirtied per second, from the last syncs
+     * @param mbps throughput in Mbit/s
+     * @param pagesPerSecond pages sent per second
+     */
+    public record RamStats(
+            long transferred,
+            long remaining,
+            long total,
+            long duplicate,
+            long normal,
+            long normalBytes,
+            long dirtySyncCount,
+            long dirtyPagesRate,
+            double mbps,
+            long pagesPerSecond) {
+
+        public static final RamStats EMPTY = new RamStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+}

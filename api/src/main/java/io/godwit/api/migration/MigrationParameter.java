@@ -1,0 +1,63 @@
+package io.godwit.api.migration;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/** Migration parameters, by QEMU's names, each a whole number with a unit and a range. */
+public enum MigrationParameter {
+    /** Longest acceptable stop-and-copy, in ms. Godwit keeps it as a promise, not a budget. */
+    DOWNTIME_LIMIT("downtime-limit", "ms", 300, 0, 2_000_000),
+    /** Bandwidth cap for precopy in bytes per second; 0 means unlimited (QEMU 7.2 defaults to 128 MiB/s). */
+    MAX_BANDWIDTH("max-bandwidth", "bytes/s", 0, 0, Long.MAX_VALUE),
+    /** First throttle step of auto-converge, in percent. */
+    CPU_THROTTLE_INITIAL("cpu-throttle-initial", "%", 20, 1, 99),
+    /** Throttle increment of auto-converge, in percent. */
+    CPU_THROTTLE_INCREMENT("cpu-throttle-increment", "%", 10, 1, 99),
+    /** Highest throttle auto-converge uses, in percent. */
+    MAX_CPU_THROTTLE("max-cpu-throttle", "%", 99, 1, 99);
+
+    private final String qemuName;
+    private final String unit;
+    private final long defaultValue;
+    private final long min;
+    private final long max;
+
+    MigrationParameter(String qemuName, String unit, long defaultValue, long min, long max) {
+        this.qemuName = qemuName;
+        this.unit = unit;
+        this.defaultValue = defaultValue;
+        this.min = min;
+        this.max = max;
+    }
+
+    public String qemuName() {
+        return qemuName;
+    }
+
+    public String unit() {
+        return unit;
+    }
+
+    public long defaultValue() {
+        return defaultValue;
+    }
+
+    /** Checks a value against the parameter's range. */
+    public long check(long value) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(
+                    qemuName + " must be between " + min + " and " + max + " " + unit + ", not " + value);
+        }
+        return value;
+    }
+
+    /** The parameter with this QEMU name. */
+    public static Optional<MigrationParameter> byName(String name) {
+        return Arrays.stream(values()).filter(p -> p.qemuName.equals(name)).findFirst();
+    }
+
+    @Override
+    public String toString() {
+        return qemuName;
+    }
+}

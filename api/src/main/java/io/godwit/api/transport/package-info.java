@@ -1,0 +1,9 @@
+/**
+ * Transports: the SPI that turns a migration URI into byte channels, and nothing more.
+ */
+@Export
+@Version("1.0.0")
+package io.godwit.api.transport;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

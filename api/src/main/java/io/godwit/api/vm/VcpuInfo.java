@@ -1,0 +1,15 @@
+package io.godwit.api.vm;
+
+/**
+ * One vCPU as {@code info cpus} shows it.
+ *
+ * @param index the vCPU's index
+ * @param thread the name of its thread
+ * @param threadId the thread's id
+ * @param state {@code running}, {@code halted} or {@code stopped}
+ * @param progress work retired so far
+ * @param progressUnit unit of {@code progress}, for example {@code writes}
+ * @param ratePerSecond recent progress per second
+ */
+public record VcpuInfo(
+        int index, String thread, long threadId, String state, long progress, String progressUnit, double ratePerSecond) {}

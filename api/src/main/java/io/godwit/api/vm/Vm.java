@@ -1,0 +1,73 @@
+package io.godwit.api.vm;
+
+import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.dirty.DirtyLogging;
+import io.godwit.api.memory.GuestMemory;
+import java.util.List;
+import java.util.UUID;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * One VM on this host. Implemented by the kernel; every method is thread safe.
+ *
+ * <p>{@link #stop} and {@link #cont} are the user's and the migration's way to park and release the
+ * vCPUs; both act at quantum boundaries, so they return within about one quantum (10 ms).
+ */
+@ProviderType
+public interface Vm {
+
+    String name();
+
+    UUID uuid();
+
+    VmSpec spec();
+
+    RunState state();
+
+    /** Why the VM is in its state when that needs saying (a guest error with its pc), or empty. */
+    String stateDetail();
+
+    /**
+     * Parks every vCPU and returns once none runs guest code (QEMU's {@code stop}, {@code vm_stop}).
+     *
+     * @param reason the state to enter: {@link RunState#PAUSED} for the user, or a migration state
+     */
+    void stop(RunState reason) throws InterruptedException;
+
+    /**
+     * Lets the vCPUs run (QEMU's {@code cont}).
+     *
+     * @throws IllegalStateException when the VM cannot run (incoming, guest error, shut down)
+     */
+    void cont();
+
+    /** Moves a stopped VM to another stopped state (for example postmigrate or inmigrate). */
+    void setStoppedState(RunState state);
+
+    /** The VM's RAM. */
+    GuestMemory memory();
+
+    /** The VM's dirty logging: tracker and sources, one sync. */
+    DirtyLogging dirtyLogging();
+
+    /** The vCPUs as they are now. */
+    List<VcpuInfo> cpus();
+
+    /**
+     * Throttles the vCPUs as QEMU's cpu-throttle does: each sleeps {@code pct/(100-pct)} x 10 ms per
+     * 10 ms it runs.
+     */
+    void setThrottle(int percent);
+
+    int throttle();
+
+    /**
+     * Runs the workload's oracle over guest memory.
+     *
+     * @throws IllegalStateException when the VM is running (stop it first)
+     */
+    OracleVerdict check();
+
+    /** One line about the guest, for {@code info vms}. */
+    String describeGuest();
+}

@@ -1,0 +1,39 @@
+package io.godwit.api.vm;
+
+import java.util.List;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The VMs of this host. Implemented by the kernel; thread safe.
+ */
+@ProviderType
+public interface VmManager {
+
+    /**
+     * Creates a VM: maps its RAM, prepares the guest with its CPU backend, makes the vCPU threads and
+     * starts them unless the spec says paused or incoming. Blocks while RAM is mapped.
+     *
+     * @throws IllegalArgumentException with a one-line message for a duplicate name, an unknown CPU
+     *     backend, workload or tracker, or more memory than the host can give
+     */
+    Vm create(VmSpec spec);
+
+    Optional<Vm> get(String name);
+
+    /** The VMs in creation order. */
+    List<Vm> list();
+
+    /**
+     * Stops and destroys a VM and frees its RAM.
+     *
+     * @throws IllegalArgumentException for an unknown name
+     */
+    void destroy(String name) throws InterruptedException;
+
+    /** Names of the CPU backends installed now. */
+    List<String> cpuBackends();
+
+    /** Names of the dirty trackers installed now. */
+    List<String> dirtyTrackers();
+}

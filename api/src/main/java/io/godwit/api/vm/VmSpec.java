@@ -1,0 +1,128 @@
+package io.godwit.api.vm;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * What a VM is made of (QEMU's command line).
+ *
+ * @param name unique name on the host
+ * @param memoryBytes RAM size; a positive multiple of 4 KiB
+ * @param vcpus number of vCPUs, 1 or more
+ * @param cpuBackend name of the {@code CpuBackend}
+ * @param workload the backend's workload or program spec
+ * @param dirtyTracker name of the {@code DirtyTracker}
+ * @param startPaused create with vCPUs parked ({@code -S})
+ * @param memPath a file that backs RAM so another process can map it, or null for anonymous memory
+ * @param incoming {@code defer} or a URI to wait for an incoming migration on, or null
+ * @param uuid the VM's UUID
+ */
+public record VmSpec(
+        String name,
+        long memoryBytes,
+        int vcpus,
+        String cpuBackend,
+        String workload,
+        String dirtyTracker,
+        boolean startPaused,
+        Path memPath,
+        String incoming,
+        UUID uuid) {
+
+    public static final String DEFAULT_CPU = "synthetic";
+    public static final String DEFAULT_WORKLOAD = "idle";
+    public static final String DEFAULT_TRACKER = "bitmap";
+    public static final long DEFAULT_MEMORY = 128L << 20;
+
+    public VmSpec {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(cpuBackend, "cpuBackend");
+        Objects.requireNonNull(workload, "workload");
+        Objects.requireNonNull(dirtyTracker, "dirtyTracker");
+        Objects.requireNonNull(uuid, "uuid");
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+            throw new IllegalArgumentException(
+                    "bad VM name '" + name + "': use letters, digits, '_', '.' or '-', at most 63");
+        }
+        if (memoryBytes <= 0 || (memoryBytes & 4095) != 0) {
+            throw new IllegalArgumentException("memory must be a positive multiple of 4 KiB: " + memoryBytes);
+        }
+        if (vcpus < 1 || vcpus > 64) {
+            throw new IllegalArgumentException("vcpus must be between 1 and 64: " + vcpus);
+        }
+    }
+
+    public static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    /** Builds a {@link VmSpec} with the defaults: 128 MiB, 1 vCPU, synthetic idle, bitmap tracker. */
+    public static final class Builder {
+        private final String name;
+        private long memoryBytes = DEFAULT_MEMORY;
+        private int vcpus = 1;
+        private String cpuBackend = DEFAULT_CPU;
+        private String workload = DEFAULT_WORKLOAD;
+        private String dirtyTracker = DEFAULT_TRACKER;
+        private boolean startPaused;
+        private Path memPath;
+        private String incoming;
+        private UUID uuid;
+
+        private Builder(String name) {
+            this.name = name;
+        }
+
+        public Builder memory(long bytes) {
+            this.memoryBytes = bytes;
+            return this;
+        }
+
+        public Builder vcpus(int n) {
+            this.vcpus = n;
+            return this;
+        }
+
+        public Builder cpu(String backend) {
+            this.cpuBackend = backend;
+            return this;
+        }
+
+        public Builder workload(String spec) {
+            this.workload = spec;
+            return this;
+        }
+
+        public Builder dirtyTracker(String tracker) {
+            this.dirtyTracker = tracker;
+            return this;
+        }
+
+        public Builder paused(boolean paused) {
+            this.startPaused = paused;
+            return this;
+        }
+
+        public Builder memPath(Path path) {
+            this.memPath = path;
+            return this;
+        }
+
+        public Builder incoming(String uri) {
+            this.incoming = uri;
+            return this;
+        }
+
+        public Builder uuid(UUID id) {
+            this.uuid = id;
+            return this;
+        }
+
+        public VmSpec build() {
+            return new VmSpec(
+                    name, memoryBytes, vcpus, cpuBackend, workload, dirtyTracker, startPaused, memPath, incoming,
+                    uuid != null ? uuid : UUID.randomUUID());
+        }
+    }
+}
