@@ -1,0 +1,121 @@
+package io.godwit.kernel.internal;
+
+import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.memory.GuestMemoryFault;
+import io.godwit.api.memory.RamBlock;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Guest RAM of one VM. One block today ({@code pc.ram}, at guest physical 0), in a shared arena so
+ * that vCPU, migration and device threads can all reach it; closing frees it.
+ */
+final class KernelGuestMemory implements GuestMemory, AutoCloseable {
+
+    static final String MAIN_BLOCK = "pc.ram";
+
+    private final Arena arena;
+    private final List<KernelRamBlock> blocks;
+    private final long size;
+    private final DmaDirtyLog dmaLog;
+
+    private KernelGuestMemory(Arena arena, List<KernelRamBlock> blocks) {
+        this.arena = arena;
+        this.blocks = blocks;
+        this.size = blocks.stream().mapToLong(KernelRamBlock::size).sum();
+        this.dmaLog = new DmaDirtyLog(size >>> RamBlock.PAGE_SHIFT);
+    }
+
+    /**
+     * Maps {@code size} bytes: anonymous memory, or the file at {@code memPath} (created or grown to
+     * the size) mapped shared, so another process sees the same bytes.
+     */
+    static KernelGuestMemory map(long size, Path memPath) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment seg = memPath == null ? Mmap.anonymous(size, arena) : mapFile(memPath, size, arena);
+            return new KernelGuestMemory(arena, List.of(new KernelRamBlock(MAIN_BLOCK, 0, seg, memPath)));
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static MemorySegment mapFile(Path path, long size, Arena arena) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            if (ch.size() < size) {
+                ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
+            }
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot map " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<RamBlock> blocks() {
+        return List.copyOf(blocks);
+    }
+
+    List<KernelRamBlock> kernelBlocks() {
+        return blocks;
+    }
+
+    @Override
+    public Optional<RamBlock> block(String name) {
+        return blocks.stream().filter(b -> b.name().equals(name)).map(b -> (RamBlock) b).findFirst();
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public RamBlock blockAt(long gpa) {
+        return find(gpa, 1);
+    }
+
+    KernelRamBlock find(long gpa, long length) {
+        for (KernelRamBlock b : blocks) {
+            if (b.contains(gpa, length)) {
+                return b;
+            }
+        }
+        throw new GuestMemoryFault(gpa, length);
+    }
+
+    @Override
+    public void dmaWrite(long gpa, MemorySegment src) {
+        long len = src.byteSize();
+        KernelRamBlock b = find(gpa, len);
+        MemorySegment.copy(src, 0, b.raw(), gpa - b.base(), len);
+        if (len > 0) {
+            dmaLog.mark(gpa >>> RamBlock.PAGE_SHIFT, ((gpa + len - 1) >>> RamBlock.PAGE_SHIFT) + 1);
+        }
+    }
+
+    @Override
+    public void dmaRead(long gpa, MemorySegment dst) {
+        long len = dst.byteSize();
+        KernelRamBlock b = find(gpa, len);
+        MemorySegment.copy(b.raw(), gpa - b.base(), dst, 0, len);
+    }
+
+    DmaDirtyLog dmaLog() {
+        return dmaLog;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,24 @@
+package io.godwit.kernel.internal;
+
+import io.godwit.api.memory.RamBlock;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** A RAM block: a name, a place in the guest physical address space and the bytes behind it. */
+record KernelRamBlock(String name, long base, MemorySegment raw, Path file) implements RamBlock {
+
+    @Override
+    public long size() {
+        return raw.byteSize();
+    }
+
+    @Override
+    public Optional<Path> backingFile() {
+        return Optional.ofNullable(file);
+    }
+
+    boolean contains(long gpa, long length) {
+        return gpa >= base && length >= 0 && gpa - base <= raw.byteSize() - length;
+    }
+}

@@ -1,0 +1,292 @@
+package io.godwit.kernel.internal;
+
+import io.godwit.api.cpu.Guest;
+import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.dirty.DirtyLog;
+import io.godwit.api.dirty.DirtyLogging;
+import io.godwit.api.dirty.VcpuRendezvous;
+import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.VcpuInfo;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.IntConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One VM: its RAM, its vCPU runners, its run state and its dirty logging.
+ *
+ * <p>{@link #lock} guards the run state and every runner's parking; runners wait on it. Nothing
+ * holds it while guest code runs.
+ */
+final class KernelVm implements Vm, VcpuRendezvous {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KernelVm.class);
+
+    final Object lock = new Object();
+
+    private final VmSpec spec;
+    private final String cpuBackend;
+    private final KernelGuestMemory memory;
+    private final Guest guest;
+    private final VcpuRunner[] runners;
+    private final KernelDirtyLogging dirtyLogging;
+
+    // Guarded by lock:
+    private RunState state;
+    private String detail = "";
+    private boolean runVcpus;
+    private boolean destroyed;
+
+    private volatile int throttle;
+
+    KernelVm(VmSpec spec, KernelGuestMemory memory, Guest guest, String trackerName, DirtyLog trackerLog) {
+        this.spec = spec;
+        this.cpuBackend = spec.cpuBackend();
+        this.memory = memory;
+        this.guest = guest;
+        this.runners = new VcpuRunner[spec.vcpus()];
+        for (int i = 0; i < runners.length; i++) {
+            runners[i] = new VcpuRunner(this, i, new VcpuMemory(memory));
+        }
+        this.dirtyLogging = new KernelDirtyLogging(trackerName, trackerLog, this, runners, memory.dmaLog());
+        this.state = spec.incoming() != null ? RunState.INMIGRATE : RunState.PRELAUNCH;
+    }
+
+    /** Makes the vCPUs and starts their threads, parked; then runs them unless paused or incoming. */
+    void boot() {
+        for (VcpuRunner r : runners) {
+            r.start(guest.createVcpu(r));
+        }
+        if (!spec.startPaused() && spec.incoming() == null) {
+            cont();
+        }
+    }
+
+    @Override
+    public String name() {
+        return spec.name();
+    }
+
+    @Override
+    public UUID uuid() {
+        return spec.uuid();
+    }
+
+    @Override
+    public VmSpec spec() {
+        return spec;
+    }
+
+    String cpuBackend() {
+        return cpuBackend;
+    }
+
+    @Override
+    public RunState state() {
+        synchronized (lock) {
+            return state;
+        }
+    }
+
+    @Override
+    public String stateDetail() {
+        synchronized (lock) {
+            return detail;
+        }
+    }
+
+    boolean runVcpusLocked() {
+        return runVcpus;
+    }
+
+    boolean destroyedLocked() {
+        return destroyed;
+    }
+
+    @Override
+    public void stop(RunState reason) throws InterruptedException {
+        synchronized (lock) {
+            checkNotDestroyed();
+            runVcpus = false;
+            if (state == RunState.RUNNING || reason != RunState.PAUSED) {
+                state = reason;
+            }
+            for (VcpuRunner r : runners) {
+                r.kick();
+            }
+            lock.notifyAll();
+            while (!allParkedLocked()) {
+                lock.wait();
+            }
+        }
+    }
+
+    @Override
+    public void cont() {
+        synchronized (lock) {
+            checkNotDestroyed();
+            switch (state) {
+                case INMIGRATE -> throw new IllegalStateException(
+                        "VM '" + name() + "' is waiting for an incoming migration");
+                case GUEST_ERROR, SHUTDOWN -> throw new IllegalStateException(
+                        "VM '" + name() + "' is in state " + state + " (" + detail + "): it cannot run again");
+                default -> { }
+            }
+            state = RunState.RUNNING;
+            detail = "";
+            runVcpus = true;
+            lock.notifyAll();
+        }
+    }
+
+    @Override
+    public void setStoppedState(RunState newState) {
+        synchronized (lock) {
+            if (runVcpus || newState == RunState.RUNNING) {
+                throw new IllegalStateException("VM '" + name() + "' is running: stop it first");
+            }
+            state = newState;
+        }
+    }
+
+    /** A vCPU hit a guest error or shutdown: the whole VM stops. Called on that vCPU's thread. */
+    void guestStopped(RunState newState, String why) {
+        synchronized (lock) {
+            if (state == RunState.GUEST_ERROR) {
+                return;
+            }
+            LOG.info("VM {} stopped: {} ({})", name(), newState, why);
+            state = newState;
+            detail = why;
+            runVcpus = false;
+            for (VcpuRunner r : runners) {
+                r.kick();
+            }
+            lock.notifyAll();
+        }
+    }
+
+    private boolean allParkedLocked() {
+        return Arrays.stream(runners).allMatch(VcpuRunner::parkedLocked);
+    }
+
+    private void checkNotDestroyed() {
+        if (destroyed) {
+            throw new IllegalStateException("VM '" + name() + "' has been destroyed");
+        }
+    }
+
+    @Override
+    public void onEachVcpu(IntConsumer action) throws InterruptedException {
+        CountDownLatch done;
+        synchronized (lock) {
+            List<VcpuRunner> running = new ArrayList<>();
+            for (VcpuRunner r : runners) {
+                if (r.parkedLocked()) {
+                    action.accept(r.index()); // parked: it cannot store while we hold the lock
+                } else {
+                    running.add(r);
+                }
+            }
+            done = new CountDownLatch(running.size());
+            for (VcpuRunner r : running) {
+                r.enqueueLocked(() -> {
+                    try {
+                        action.accept(r.index());
+                    } finally {
+                        done.countDown();
+                    }
+                });
+            }
+            lock.notifyAll();
+        }
+        done.await();
+    }
+
+    @Override
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    @Override
+    public DirtyLogging dirtyLogging() {
+        return dirtyLogging;
+    }
+
+    VcpuRunner[] runners() {
+        return runners;
+    }
+
+    @Override
+    public List<VcpuInfo> cpus() {
+        return Arrays.stream(runners).map(VcpuRunner::info).toList();
+    }
+
+    @Override
+    public void setThrottle(int percent) {
+        if (percent < 0 || percent > 99) {
+            throw new IllegalArgumentException("throttle must be between 0 and 99 percent: " + percent);
+        }
+        throttle = percent;
+        synchronized (lock) {
+            lock.notifyAll();
+        }
+    }
+
+    @Override
+    public int throttle() {
+        return throttle;
+    }
+
+    @Override
+    public OracleVerdict check() {
+        synchronized (lock) {
+            if (runVcpus || !allParkedLocked()) {
+                throw new IllegalStateException("VM '" + name() + "' is running: stop it first");
+            }
+        }
+        return guest.check(memory);
+    }
+
+    @Override
+    public String describeGuest() {
+        return guest.describe();
+    }
+
+    /** Stops the vCPU threads for good and frees RAM. */
+    void destroy() throws InterruptedException {
+        synchronized (lock) {
+            if (destroyed) {
+                return;
+            }
+            destroyed = true;
+            runVcpus = false;
+            for (VcpuRunner r : runners) {
+                r.kick();
+            }
+            lock.notifyAll();
+        }
+        boolean joined = true;
+        for (VcpuRunner r : runners) {
+            if (r.thread() != null) {
+                r.thread().join(5000);
+                joined &= !r.thread().isAlive();
+            }
+        }
+        if (dirtyLogging.active()) {
+            dirtyLogging.stop();
+        }
+        if (joined) {
+            memory.close();
+        } else {
+            LOG.warn("VM {}: a vCPU thread did not stop; its RAM stays mapped", name());
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package io.godwit.kernel.internal;
+
+import io.godwit.api.cpu.Vcpu;
+import io.godwit.api.cpu.VcpuContext;
+import io.godwit.api.cpu.VcpuExit;
+import io.godwit.api.memory.CpuMemory;
+import io.godwit.api.memory.GuestMemoryFault;
+import io.godwit.api.vm.VcpuInfo;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The kernel's loop on one vCPU thread ({@code vcpu-<vm>-<n>}): runs the backend's {@link Vcpu} in
+ * quanta and, between quanta, parks, runs rendezvous tasks and sleeps for the throttle. Everything a
+ * KVM vCPU thread does between two KVM_RUN calls.
+ *
+ * <p>Shared fields are guarded by the VM's lock; {@code exitRequest} is the one field the backend
+ * polls, so it is volatile.
+ */
+final class VcpuRunner implements Runnable, VcpuContext {
+
+    /** QEMU's throttle timeslice: a throttled vCPU sleeps pct/(100-pct) of each 10 ms it ran. */
+    static final long QUANTUM_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
+    private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
+    private final KernelVm vm;
+    private final int index;
+    private final VcpuMemory memory;
+    private Vcpu vcpu;
+    private Thread thread;
+
+    private volatile boolean exitRequest;
+    // Guarded by vm.lock:
+    private boolean parked = true;
+    private boolean halted;
+    private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+
+    private long sampleTime;
+    private long sampleProgress;
+    private volatile double rate;
+
+    VcpuRunner(KernelVm vm, int index, VcpuMemory memory) {
+        this.vm = vm;
+        this.index = index;
+        this.memory = memory;
+    }
+
+    void start(Vcpu vcpu) {
+        this.vcpu = vcpu;
+        this.thread = Thread.ofPlatform().daemon().name("vcpu-" + vm.name() + "-" + index).unstarted(this);
+        thread.start();
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public int vcpuCount() {
+        return vm.spec().vcpus();
+    }
+
+    @Override
+    public CpuMemory memory() {
+        return memory;
+    }
+
+    VcpuMemory vcpuMemory() {
+        return memory;
+    }
+
+    Vcpu vcpu() {
+        return vcpu;
+    }
+
+    @Override
+    public boolean exitRequested() {
+        return exitRequest;
+    }
+
+    /** Asks the vCPU to leave guest code. Caller holds the VM lock and notifies. */
+    void kick() {
+        exitRequest = true;
+    }
+
+    boolean parkedLocked() {
+        return parked || thread == null || !thread.isAlive();
+    }
+
+    void enqueueLocked(Runnable task) {
+        tasks.add(task);
+        exitRequest = true;
+    }
+
+    Thread thread() {
+        return thread;
+    }
+
+    @Override
+    public void run() {
+        try {
+            loop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void loop() throws InterruptedException {
+        while (true) {
+            List<Runnable> todo = waitForWork();
+            if (todo == null) {
+                return;
+            }
+            if (!todo.isEmpty()) {
+                todo.forEach(Runnable::run);
+                continue;
+            }
+            long start = System.nanoTime();
+            VcpuExit exit = runQuantum();
+            long ran = System.nanoTime() - start;
+            sampleRate(start + ran);
+            handle(exit);
+            throttle(ran);
+        }
+    }
+
+    /**
+     * Waits under the VM lock until there is a task or the vCPU may run. Returns the tasks to run
+     * (empty: run a quantum), or null when the VM is destroyed.
+     */
+    private List<Runnable> waitForWork() throws InterruptedException {
+        synchronized (vm.lock) {
+            while (true) {
+                if (!tasks.isEmpty()) {
+                    List<Runnable> todo = new ArrayList<>(tasks);
+                    tasks.clear();
+                    return todo;
+                }
+                if (vm.destroyedLocked()) {
+                    parked = true;
+                    vm.lock.notifyAll();
+                    return null;
+                }
+                if (vm.runVcpusLocked() && !halted) {
+                    parked = false;
+                    exitRequest = false;
+                    return List.of();
+                }
+                parked = true;
+                vm.lock.notifyAll();
+                if (halted) {
+                    // An idle guest waits for an interrupt; we have none, so poll at the timeslice.
+                    vm.lock.wait(10);
+                    halted = false;
+                } else {
+                    vm.lock.wait();
+                }
+            }
+        }
+    }
+
+    private VcpuExit runQuantum() {
+        try {
+            return vcpu.run(QUANTUM_NANOS);
+        } catch (GuestMemoryFault e) {
+            return VcpuExit.guestError(0, e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("vCPU {} of VM {} failed in its CPU backend", index, vm.name(), e);
+            return VcpuExit.guestError(0, "CPU backend failed: " + e);
+        }
+    }
+
+    private void handle(VcpuExit exit) {
+        switch (exit.reason()) {
+            case QUANTUM -> { }
+            case HALT -> {
+                synchronized (vm.lock) {
+                    halted = true;
+                }
+            }
+            case SHUTDOWN -> vm.guestStopped(io.godwit.api.vm.RunState.SHUTDOWN, exit.message());
+            case GUEST_ERROR -> vm.guestStopped(io.godwit.api.vm.RunState.GUEST_ERROR,
+                    String.format("vcpu %d: %s (pc 0x%x)", index, exit.message(), exit.pc()));
+        }
+    }
+
+    /** QEMU's cpu_throttle_thread: sleep pct/(100-pct) of the time just run. Wakes early when kicked. */
+    private void throttle(long ranNanos) throws InterruptedException {
+        int pct = vm.throttle();
+        if (pct <= 0) {
+            return;
+        }
+        long deadline = System.nanoTime() + ranNanos * pct / (100 - pct);
+        synchronized (vm.lock) {
+            parked = true;
+            vm.lock.notifyAll();
+            long left;
+            while ((left = deadline - System.nanoTime()) > 0 && vm.runVcpusLocked() && tasks.isEmpty()
+                    && !vm.destroyedLocked()) {
+                TimeUnit.NANOSECONDS.timedWait(vm.lock, left);
+            }
+        }
+    }
+
+    private void sampleRate(long now) {
+        if (now - sampleTime >= RATE_WINDOW_NANOS) {
+            long p = vcpu.progress();
+            if (sampleTime != 0) {
+                rate = (p - sampleProgress) * 1e9 / (now - sampleTime);
+            }
+            sampleTime = now;
+            sampleProgress = p;
+        }
+    }
+
+    VcpuInfo info() {
+        String state;
+        synchronized (vm.lock) {
+            state = !vm.runVcpusLocked() ? "stopped" : halted ? "halted" : "running";
+        }
+        double r = "running".equals(state) ? rate : 0;
+        return new VcpuInfo(index, thread.getName(), thread.threadId(), state, vcpu.progress(), vcpu.progressUnit(), r);
+    }
+}

@@ -1,0 +1,159 @@
+package io.godwit.kernel.internal;
+
+import io.godwit.api.cpu.CpuBackend;
+import io.godwit.api.cpu.Guest;
+import io.godwit.api.cpu.GuestConfig;
+import io.godwit.api.dirty.DirtyLog;
+import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.vm.ByteSize;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmManager;
+import io.godwit.api.vm.VmSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host's VM registry. CPU backends and dirty trackers are whiteboard services tracked here by
+ * name; a VM takes the ones its spec names when it is created.
+ */
+@Component(service = VmManager.class)
+public class VmManagerImpl implements VmManager {
+
+    private static final Logger LOG = LoggerFactory.getLogger(VmManagerImpl.class);
+
+    private final Map<String, CpuBackend> backends = new ConcurrentHashMap<>();
+    private final Map<String, DirtyTracker> trackers = new ConcurrentHashMap<>();
+    private final Map<String, KernelVm> vms = new LinkedHashMap<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addCpuBackend(CpuBackend backend, Map<String, Object> props) {
+        name(props, CpuBackend.NAME).ifPresent(n -> backends.put(n, backend));
+    }
+
+    void removeCpuBackend(CpuBackend backend, Map<String, Object> props) {
+        name(props, CpuBackend.NAME).ifPresent(n -> {
+            backends.remove(n, backend);
+            // Its code is going away: VMs that run on it stop, like a guest whose CPU vanished.
+            for (KernelVm vm : snapshot()) {
+                if (vm.cpuBackend().equals(n)) {
+                    vm.guestStopped(RunState.GUEST_ERROR, "CPU backend '" + n + "' was removed");
+                }
+            }
+        });
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
+        name(props, DirtyTracker.NAME).ifPresent(n -> trackers.put(n, tracker));
+    }
+
+    void removeDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
+        name(props, DirtyTracker.NAME).ifPresent(n -> trackers.remove(n, tracker));
+    }
+
+    private static Optional<String> name(Map<String, Object> props, String key) {
+        Object v = props.get(key);
+        return v instanceof String s && !s.isBlank() ? Optional.of(s) : Optional.empty();
+    }
+
+    @Override
+    public Vm create(VmSpec spec) {
+        synchronized (vms) {
+            if (vms.containsKey(spec.name())) {
+                throw new IllegalArgumentException("a VM named '" + spec.name() + "' already exists");
+            }
+            CpuBackend backend = lookup(backends, spec.cpuBackend(), "CPU backend");
+            DirtyTracker tracker = lookup(trackers, spec.dirtyTracker(), "dirty tracker");
+            if (spec.memPath() == null) {
+                HostMemory.checkAvailable(spec.memoryBytes());
+            }
+            KernelGuestMemory memory = KernelGuestMemory.map(spec.memoryBytes(), spec.memPath());
+            try {
+                Guest guest = backend.createGuest(
+                        new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
+                DirtyLog log = tracker.create(memory, spec.vcpus());
+                KernelVm vm = new KernelVm(spec, memory, guest, spec.dirtyTracker(), log);
+                vm.boot();
+                vms.put(spec.name(), vm);
+                LOG.info("created VM {}: {} RAM, {} vCPUs, {} {}", spec.name(), ByteSize.format(spec.memoryBytes()),
+                        spec.vcpus(), spec.cpuBackend(), spec.workload());
+                return vm;
+            } catch (RuntimeException e) {
+                memory.close();
+                throw e;
+            }
+        }
+    }
+
+    private static <T> T lookup(Map<String, T> services, String name, String what) {
+        T s = services.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("unknown " + what + " '" + name + "' (installed: "
+                    + String.join(", ", services.keySet().stream().sorted().toList()) + ")");
+        }
+        return s;
+    }
+
+    @Override
+    public Optional<Vm> get(String name) {
+        synchronized (vms) {
+            return Optional.ofNullable(vms.get(name));
+        }
+    }
+
+    @Override
+    public List<Vm> list() {
+        return List.copyOf(snapshot());
+    }
+
+    private List<KernelVm> snapshot() {
+        synchronized (vms) {
+            return new ArrayList<>(vms.values());
+        }
+    }
+
+    @Override
+    public void destroy(String name) throws InterruptedException {
+        KernelVm vm;
+        synchronized (vms) {
+            vm = vms.remove(name);
+        }
+        if (vm == null) {
+            throw new IllegalArgumentException("no VM named '" + name + "'");
+        }
+        vm.destroy();
+        LOG.info("destroyed VM {}", name);
+    }
+
+    @Override
+    public List<String> cpuBackends() {
+        return backends.keySet().stream().sorted().toList();
+    }
+
+    @Override
+    public List<String> dirtyTrackers() {
+        return trackers.keySet().stream().sorted().toList();
+    }
+
+    @Deactivate
+    void deactivate() throws InterruptedException {
+        for (KernelVm vm : snapshot()) {
+            destroy(vm.name());
+        }
+    }
+}

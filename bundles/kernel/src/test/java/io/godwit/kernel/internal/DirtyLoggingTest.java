@@ -1,0 +1,97 @@
+package io.godwit.kernel.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.dirty.DirtyBitmap;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class DirtyLoggingTest {
+
+    private final Host host = new Host();
+
+    @AfterEach
+    void close() throws InterruptedException {
+        host.close();
+    }
+
+    @Test
+    void syncSeesTheSweepsPagesAndNothingWhileStopped() throws Exception {
+        Vm vm = host.create("a", 16 << 20, 2, "sweep:4M");
+        var log = vm.dirtyLogging();
+        log.start();
+        Thread.sleep(100);
+        DirtyBitmap bitmap = new DirtyBitmap(vm.memory().pages());
+        log.sync(bitmap);
+        assertEquals(1024, bitmap.count(), "the sweep writes every page of its 4 MiB range each pass");
+        assertEquals(1024, bitmap.count(0, 1024));
+        vm.stop(RunState.PAUSED);
+        log.sync(new DirtyBitmap(vm.memory().pages())); // harvest what the last quantum wrote
+        DirtyBitmap after = new DirtyBitmap(vm.memory().pages());
+        assertEquals(0, log.sync(after), "a stopped guest dirties nothing");
+        log.stop();
+        assertTrue(log.stats().get("sync-count") >= 3);
+    }
+
+    @Test
+    void dmaWritesAreASourceOfTheSameSync() throws Exception {
+        Vm vm = host.create("a", 16 << 20, 1, "idle");
+        var log = vm.dirtyLogging();
+        log.start();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(4098);
+            vm.memory().dmaWrite(8 * 4096 + 4095, buf); // straddles pages 8, 9 and 10
+        }
+        DirtyBitmap bitmap = new DirtyBitmap(vm.memory().pages());
+        log.sync(bitmap);
+        assertEquals(3, bitmap.count());
+        assertTrue(bitmap.test(8) && bitmap.test(9) && bitmap.test(10));
+        log.stop();
+    }
+
+    @Test
+    void aStoreAfterAHarvestIsInTheNextHarvest() throws Exception {
+        Vm vm = host.create("a", 16 << 20, 1, "sweep:64K"); // 16 pages, rewritten constantly
+        var log = vm.dirtyLogging();
+        log.start();
+        for (int round = 0; round < 200; round++) {
+            DirtyBitmap b = new DirtyBitmap(vm.memory().pages());
+            log.sync(b);
+            long before = vm.cpus().get(0).progress();
+            // Wait until the vCPU has done at least two full passes after this harvest.
+            while (vm.cpus().get(0).progress() < before + 64) {
+                Thread.onSpinWait();
+            }
+            DirtyBitmap next = new DirtyBitmap(vm.memory().pages());
+            log.sync(next);
+            assertEquals(16, next.count(), "round " + round);
+        }
+        log.stop();
+    }
+
+    @Test
+    void fileBackedRamIsSharedWithAnotherMapping() throws Exception {
+        var file = java.nio.file.Files.createTempFile("godwit-ram", ".img");
+        try {
+            Vm vm = host.manager.create(io.godwit.api.vm.VmSpec.builder("a").memory(8 << 20).workload("fill")
+                    .memPath(file).build());
+            Thread.sleep(200);
+            vm.stop(RunState.PAUSED);
+            assertTrue(vm.memory().blocks().get(0).backingFile().isPresent());
+            try (var ch = java.nio.channels.FileChannel.open(file); Arena arena = Arena.ofConfined()) {
+                MemorySegment other = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, 8 << 20, arena);
+                MemorySegment mine = vm.memory().blocks().get(0).raw();
+                assertEquals(-1, MemorySegment.mismatch(mine, 0, 8 << 20, other, 0, 8 << 20));
+                assertTrue(other.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0) != 0);
+            }
+        } finally {
+            host.manager.destroy("a");
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+}

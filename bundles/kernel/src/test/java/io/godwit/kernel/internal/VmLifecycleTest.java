@@ -1,0 +1,155 @@
+package io.godwit.kernel.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.VcpuInfo;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmSpec;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class VmLifecycleTest {
+
+    private final Host host = new Host();
+
+    @AfterEach
+    void close() throws InterruptedException {
+        host.close();
+    }
+
+    private static long totalProgress(Vm vm) {
+        return vm.cpus().stream().mapToLong(VcpuInfo::progress).sum();
+    }
+
+    @Test
+    void sweepRunsStopsAndPassesItsOracle() throws Exception {
+        Vm vm = host.create("a", 64 << 20, 2, "sweep");
+        assertEquals(RunState.RUNNING, vm.state());
+        Thread.sleep(300);
+        vm.stop(RunState.PAUSED);
+        assertEquals(RunState.PAUSED, vm.state());
+        long p = totalProgress(vm);
+        assertTrue(p > 16384, "the sweep wrote " + p + " pages; expected more than one pass");
+        Thread.sleep(50);
+        assertEquals(p, totalProgress(vm), "a stopped VM must not write");
+        OracleVerdict v = vm.check();
+        assertTrue(v.clean(), v.toString());
+        assertEquals(16384, v.pagesChecked());
+        vm.cont();
+        Thread.sleep(50);
+        assertTrue(totalProgress(vm) > p, "cont resumes the vCPUs");
+    }
+
+    @Test
+    void oracleCatchesAStalePageAndGarbage() throws Exception {
+        Vm vm = host.create("a", 16 << 20, 1, "sweep");
+        Thread.sleep(200);
+        vm.stop(RunState.PAUSED);
+        var ram = vm.memory().blocks().get(0).raw();
+        long page = 1000;
+        byte b = ram.get(ValueLayout.JAVA_BYTE, page * 4096);
+        ram.set(ValueLayout.JAVA_BYTE, page * 4096, (byte) (b - 2)); // a page two passes old
+        ram.set(ValueLayout.JAVA_BYTE, 3000 * 4096 + 17, (byte) 1); // garbage after the first byte
+        OracleVerdict v = vm.check();
+        assertEquals(2, v.badPages(), v.toString());
+        assertFalse(v.clean());
+    }
+
+    @Test
+    void sweepRangeLeavesTheRestZeroAndIdleTouchesNothing() throws Exception {
+        Vm sweep = host.create("s", 32 << 20, 2, "sweep:8M");
+        Vm idle = host.create("i", 32 << 20, 1, "idle");
+        Thread.sleep(150);
+        sweep.stop(RunState.PAUSED);
+        idle.stop(RunState.PAUSED);
+        assertTrue(sweep.check().clean());
+        assertTrue(idle.check().clean());
+        idle.memory().blocks().get(0).raw().set(ValueLayout.JAVA_BYTE, 5 << 20, (byte) 9);
+        assertEquals(1, idle.check().badPages());
+        sweep.memory().blocks().get(0).raw().set(ValueLayout.JAVA_BYTE, 20 << 20, (byte) 9);
+        assertEquals(1, sweep.check().badPages());
+    }
+
+    @Test
+    void fillWritesThePatternOnceAndItsOracleSeesMixedPages() throws Exception {
+        Vm vm = host.create("f", 16 << 20, 2, "fill");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (totalProgress(vm) < 4096 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        vm.stop(RunState.PAUSED);
+        assertEquals(4096, totalProgress(vm));
+        assertTrue(vm.check().clean());
+        var ram = vm.memory().blocks().get(0).raw();
+        ram.set(ValueLayout.JAVA_LONG, 10 * 4096 + 64, 0L);
+        assertEquals(1, vm.check().badPages());
+    }
+
+    @Test
+    void checkRefusesARunningVm() {
+        Vm vm = host.create("a", 8 << 20, 1, "sweep");
+        IllegalStateException e = assertThrows(IllegalStateException.class, vm::check);
+        assertTrue(e.getMessage().contains("stop it first"), e.getMessage());
+    }
+
+    @Test
+    void pausedAndIncomingVmsDoNotRun() throws Exception {
+        Vm paused = host.manager.create(VmSpec.builder("p").memory(8 << 20).workload("sweep").paused(true).build());
+        Vm in = host.manager.create(VmSpec.builder("q").memory(8 << 20).workload("sweep").incoming("defer").build());
+        Thread.sleep(100);
+        assertEquals(RunState.PRELAUNCH, paused.state());
+        assertEquals(RunState.INMIGRATE, in.state());
+        assertEquals(0, totalProgress(paused) + totalProgress(in));
+        assertThrows(IllegalStateException.class, in::cont);
+        paused.cont();
+        Thread.sleep(100);
+        assertTrue(totalProgress(paused) > 0);
+    }
+
+    @Test
+    void badInputIsAOneLineError() {
+        host.create("a", 8 << 20, 1, "idle");
+        assertMessage("already exists", () -> host.create("a", 8 << 20, 1, "idle"));
+        assertMessage("unknown workload 'nope'", () -> host.create("b", 8 << 20, 1, "nope"));
+        assertMessage("unknown CPU backend 'x'",
+                () -> host.manager.create(VmSpec.builder("c").cpu("x").build()));
+        assertMessage("unknown dirty tracker 'y'",
+                () -> host.manager.create(VmSpec.builder("d").dirtyTracker("y").build()));
+        assertMessage("cannot allocate", () -> host.create("e", 1L << 50, 1, "idle"));
+        assertMessage("does not fit", () -> host.create("f", 8 << 20, 1, "sweep:16M"));
+        assertMessage("no option 'speed'", () -> host.create("g", 8 << 20, 1, "sweep:speed=3"));
+        assertEquals(1, host.manager.list().size(), "failed creates leave nothing behind");
+    }
+
+    private static void assertMessage(String part, Runnable r) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
+        assertTrue(e.getMessage().contains(part), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    @Test
+    void destroyEndsTheVcpuThreads() throws Exception {
+        Vm vm = host.create("a", 8 << 20, 2, "sweep");
+        var threads = vm.cpus().stream().map(VcpuInfo::thread).toList();
+        assertEquals(java.util.List.of("vcpu-a-0", "vcpu-a-1"), threads);
+        host.manager.destroy("a");
+        assertTrue(host.manager.get("a").isEmpty());
+        boolean alive = Thread.getAllStackTraces().keySet().stream().anyMatch(t -> threads.contains(t.getName()));
+        assertFalse(alive, "vCPU threads must end with their VM");
+    }
+
+    @Test
+    void guestErrorStopsTheVmWithItsReason() throws Exception {
+        Vm vm = host.create("a", 8 << 20, 1, "sweep");
+        ((KernelVm) vm).guestStopped(RunState.GUEST_ERROR, "vcpu 0: illegal instruction (pc 0x80)");
+        assertEquals(RunState.GUEST_ERROR, vm.state());
+        assertTrue(vm.stateDetail().contains("pc 0x80"));
+        assertThrows(IllegalStateException.class, vm::cont);
+    }
+}
