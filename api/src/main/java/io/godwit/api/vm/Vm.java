@@ -3,6 +3,8 @@ package io.godwit.api.vm;
 import io.godwit.api.cpu.OracleVerdict;
 import io.godwit.api.dirty.DirtyLogging;
 import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.state.StateInput;
+import io.godwit.api.state.StateOutput;
 import java.util.List;
 import java.util.UUID;
 import org.osgi.annotation.versioning.ProviderType;
@@ -70,4 +72,25 @@ public interface Vm {
 
     /** One line about the guest, for {@code info vms}. */
     String describeGuest();
+
+    /** The state version vCPU {@code index} writes. */
+    int vcpuStateVersion(int index);
+
+    /**
+     * Writes the registers and runtime context of vCPU {@code index} for migration.
+     *
+     * @throws IllegalStateException when the VM is running
+     */
+    void saveVcpuState(int index, StateOutput out);
+
+    /**
+     * Loads state written at {@code version} into vCPU {@code index}.
+     *
+     * @throws IllegalStateException when the VM is running
+     * @throws io.godwit.api.state.StateFormatException when the state cannot be loaded
+     */
+    void loadVcpuState(int index, StateInput in, int version);
+
+    /** A register dump of vCPU {@code index}, for {@code info registers}. */
+    String describeVcpu(int index);
 }

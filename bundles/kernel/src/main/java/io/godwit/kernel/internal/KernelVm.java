@@ -6,6 +6,8 @@ import io.godwit.api.dirty.DirtyLog;
 import io.godwit.api.dirty.DirtyLogging;
 import io.godwit.api.dirty.VcpuRendezvous;
 import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.state.StateInput;
+import io.godwit.api.state.StateOutput;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.VcpuInfo;
 import io.godwit.api.vm.Vm;
@@ -248,9 +250,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
     @Override
     public OracleVerdict check() {
         synchronized (lock) {
-            if (runVcpus || !allParkedLocked()) {
-                throw new IllegalStateException("VM '" + name() + "' is running: stop it first");
-            }
+            requireStopped();
         }
         return guest.check(memory);
     }
@@ -258,6 +258,51 @@ final class KernelVm implements Vm, VcpuRendezvous {
     @Override
     public String describeGuest() {
         return guest.describe();
+    }
+
+    @Override
+    public int vcpuStateVersion(int index) {
+        return runner(index).vcpu().stateVersion();
+    }
+
+    @Override
+    public void saveVcpuState(int index, StateOutput out) {
+        VcpuRunner r = runner(index);
+        synchronized (lock) {
+            requireStopped();
+            r.vcpu().saveState(out);
+        }
+    }
+
+    @Override
+    public void loadVcpuState(int index, StateInput in, int version) {
+        VcpuRunner r = runner(index);
+        synchronized (lock) {
+            requireStopped();
+            r.vcpu().loadState(in, version);
+        }
+    }
+
+    @Override
+    public String describeVcpu(int index) {
+        VcpuRunner r = runner(index);
+        synchronized (lock) {
+            return r.vcpu().describeState();
+        }
+    }
+
+    private VcpuRunner runner(int index) {
+        if (index < 0 || index >= runners.length) {
+            throw new IllegalArgumentException("VM '" + name() + "' has no vCPU " + index);
+        }
+        return runners[index];
+    }
+
+    /** Caller holds the lock. vCPU state is only touched with every vCPU parked. */
+    private void requireStopped() {
+        if (runVcpus || !allParkedLocked()) {
+            throw new IllegalStateException("VM '" + name() + "' is running: stop it first");
+        }
     }
 
     /** Stops the vCPU threads for good and frees RAM. */

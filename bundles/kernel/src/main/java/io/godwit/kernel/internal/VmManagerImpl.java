@@ -40,11 +40,11 @@ public class VmManagerImpl implements VmManager {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void addCpuBackend(CpuBackend backend, Map<String, Object> props) {
+    public void addCpuBackend(CpuBackend backend, Map<String, Object> props) {
         name(props, CpuBackend.NAME).ifPresent(n -> backends.put(n, backend));
     }
 
-    void removeCpuBackend(CpuBackend backend, Map<String, Object> props) {
+    public void removeCpuBackend(CpuBackend backend, Map<String, Object> props) {
         name(props, CpuBackend.NAME).ifPresent(n -> {
             backends.remove(n, backend);
             // Its code is going away: VMs that run on it stop, like a guest whose CPU vanished.
@@ -58,11 +58,11 @@ public class VmManagerImpl implements VmManager {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void addDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
+    public void addDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
         name(props, DirtyTracker.NAME).ifPresent(n -> trackers.put(n, tracker));
     }
 
-    void removeDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
+    public void removeDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
         name(props, DirtyTracker.NAME).ifPresent(n -> trackers.remove(n, tracker));
     }
 
@@ -151,7 +151,7 @@ public class VmManagerImpl implements VmManager {
     }
 
     @Deactivate
-    void deactivate() throws InterruptedException {
+    public void deactivate() throws InterruptedException {
         for (KernelVm vm : snapshot()) {
             destroy(vm.name());
         }

@@ -1,0 +1,201 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationListener;
+import io.godwit.api.migration.MigrationParameter;
+import io.godwit.api.migration.MigrationService;
+import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.transport.IncomingListener;
+import io.godwit.api.transport.Transport;
+import io.godwit.api.transport.TransportCapability;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmManager;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * The migration coordinator: the one implementation of {@link MigrationService}. Transports and
+ * migration listeners are whiteboard services tracked here; a transport that goes away fails the
+ * migrations that use it, with their source VMs running on.
+ */
+@Component(service = MigrationService.class)
+public class Coordinator implements MigrationService, Events {
+
+    private final VmManager vms;
+    private final Map<String, Transport> transports = new ConcurrentHashMap<>();
+    private final List<MigrationListener> listeners = new CopyOnWriteArrayList<>();
+    private final Map<String, VmMigrations> perVm = new ConcurrentHashMap<>();
+
+    @Activate
+    public Coordinator(@Reference VmManager vms) {
+        this.vms = vms;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void addTransport(Transport t, Map<String, Object> props) {
+        if (props.get(Transport.SCHEME) instanceof String scheme) {
+            transports.put(scheme, t);
+        }
+    }
+
+    public void removeTransport(Transport t, Map<String, Object> props) {
+        if (props.get(Transport.SCHEME) instanceof String scheme && transports.remove(scheme, t)) {
+            perVm.values().forEach(m -> m.transportGone(scheme));
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void addListener(MigrationListener l) {
+        listeners.add(l);
+    }
+
+    public void removeListener(MigrationListener l) {
+        listeners.remove(l);
+    }
+
+    @Deactivate
+    public void deactivate() {
+        perVm.values().forEach(VmMigrations::cancelAll);
+    }
+
+    /** The schemes installed now, for {@code info transports}. */
+    public List<String> schemes() {
+        return transports.keySet().stream().sorted().toList();
+    }
+
+    private Vm vm(String name) {
+        return vms.get(name).orElseThrow(() -> new IllegalArgumentException("no VM named '" + name + "'"));
+    }
+
+    private VmMigrations of(String name) {
+        return perVm.computeIfAbsent(name, n -> new VmMigrations());
+    }
+
+    private Transport transport(Uri uri) {
+        Transport t = transports.get(uri.scheme());
+        if (t == null) {
+            throw new IllegalArgumentException("unknown transport '" + uri.scheme() + "' (installed: "
+                    + String.join(", ", schemes()) + ")");
+        }
+        return t;
+    }
+
+    @Override
+    public synchronized void migrate(String name, String uriText) {
+        Vm vm = vm(name);
+        VmMigrations m = of(name);
+        m.requireIdle(name);
+        RunState state = vm.state();
+        if (state == RunState.INMIGRATE || state == RunState.FINISH_MIGRATE) {
+            throw new IllegalStateException("VM '" + name + "' is " + state + ": it cannot be migrated");
+        }
+        Uri uri = Uri.parse(uriText);
+        Transport t = transport(uri);
+        if (m.settings.capability(MigrationCapability.RETURN_PATH)
+                && !t.capabilities().contains(TransportCapability.BIDIRECTIONAL)) {
+            throw new IllegalArgumentException("capability return-path needs a two-way transport; '"
+                    + uri.scheme() + "' is one-way (migrate_set_capability return-path off)");
+        }
+        OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this);
+        m.start(uri.scheme(), out);
+    }
+
+    @Override
+    public synchronized void incoming(String name, String uriText) {
+        Vm vm = vm(name);
+        VmMigrations m = of(name);
+        m.requireIdle(name);
+        if (vm.state() != RunState.INMIGRATE) {
+            throw new IllegalStateException("VM '" + name + "' is not waiting for an incoming migration "
+                    + "(create it with --incoming defer)");
+        }
+        Uri uri = Uri.parse(uriText);
+        IncomingListener listener;
+        try {
+            listener = transport(uri).listenIncoming(uri.address());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen on " + uriText + ": " + e.getMessage(), e);
+        }
+        boolean fresh = m.incomingAttempts == 0 && vm.memory().blocks().stream().allMatch(b -> b.backingFile().isEmpty());
+        m.incomingAttempts++;
+        m.start(uri.scheme(), new IncomingMigration(vm, listener, fresh, this));
+    }
+
+    @Override
+    public void cancel(String name) {
+        vm(name);
+        of(name).cancelAll();
+    }
+
+    @Override
+    public void continueMigration(String name) {
+        vm(name);
+        OutgoingMigration out = of(name).outgoing();
+        if (out == null || out.status() != MigrationStatus.PRE_SWITCHOVER) {
+            throw new IllegalStateException("the migration of VM '" + name + "' is not in pre-switchover");
+        }
+        out.continueSignal.countDown();
+    }
+
+    @Override
+    public void setCapability(String name, MigrationCapability capability, boolean on) {
+        vm(name);
+        VmMigrations m = of(name);
+        m.requireIdle(name);
+        m.settings.setCapability(capability, on);
+    }
+
+    @Override
+    public boolean capability(String name, MigrationCapability capability) {
+        vm(name);
+        return of(name).settings.capability(capability);
+    }
+
+    @Override
+    public void setParameter(String name, MigrationParameter parameter, long value) {
+        vm(name);
+        of(name).settings.setParameter(parameter, value);
+    }
+
+    @Override
+    public long parameter(String name, MigrationParameter parameter) {
+        vm(name);
+        return of(name).settings.parameter(parameter);
+    }
+
+    @Override
+    public MigrationInfo info(String name) {
+        vm(name);
+        return of(name).info();
+    }
+
+    @Override
+    public void status(String vm, MigrationStatus status) {
+        if (of(vm).settings.capability(MigrationCapability.EVENTS)) {
+            long now = System.currentTimeMillis();
+            listeners.forEach(l -> l.statusChanged(vm, status, now));
+        }
+    }
+
+    @Override
+    public void pass(String vm, long pass) {
+        if (of(vm).settings.capability(MigrationCapability.EVENTS)) {
+            long now = System.currentTimeMillis();
+            listeners.forEach(l -> l.passStarted(vm, pass, now));
+        }
+    }
+}

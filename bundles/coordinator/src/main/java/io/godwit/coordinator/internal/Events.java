@@ -1,0 +1,11 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.migration.MigrationStatus;
+
+/** Where a migration reports status changes and passes; the coordinator fans them out to listeners. */
+interface Events {
+
+    void status(String vm, MigrationStatus status);
+
+    void pass(String vm, long pass);
+}

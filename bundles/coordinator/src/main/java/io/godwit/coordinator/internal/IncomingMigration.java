@@ -1,0 +1,185 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.state.StateFormatException;
+import io.godwit.api.transport.IncomingListener;
+import io.godwit.api.transport.MigrationChannel;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.wire.Frame;
+import io.godwit.wire.FrameReader;
+import io.godwit.wire.FrameType;
+import io.godwit.wire.FrameWriter;
+import io.godwit.wire.WireException;
+import io.godwit.wire.proto.Command;
+import io.godwit.wire.proto.Complete;
+import io.godwit.wire.proto.Hello;
+import io.godwit.wire.proto.ReturnMessage;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The destination side, on its thread ({@code mig-<vm>-in}): accept one source, check its hello, load
+ * the stream ({@link StreamLoader}) and start the guest only when everything arrived and checked. Any
+ * failure leaves the VM in {@code inmigrate}: it never runs from a bad or partial stream.
+ */
+final class IncomingMigration implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IncomingMigration.class);
+    private static final long ACK_EVERY_BYTES = 4 << 20;
+
+    final Vm vm;
+    final MigrationStats stats = new MigrationStats();
+    private final IncomingListener listener;
+    private final Events events;
+    private final boolean fresh;
+    private final Thread thread;
+    private volatile MigrationChannel channel;
+    private volatile boolean cancelled;
+    private FrameWriter returnPath;
+    private long lastAck;
+
+    IncomingMigration(Vm vm, IncomingListener listener, boolean fresh, Events events) {
+        this.vm = vm;
+        this.listener = listener;
+        this.fresh = fresh;
+        this.events = events;
+        this.stats.listenUri = listener.uri();
+        this.stats.totalBytes = vm.memory().size();
+        this.thread = Thread.ofPlatform().name("mig-" + vm.name() + "-in").unstarted(this);
+    }
+
+    void start() {
+        events.status(vm.name(), MigrationStatus.SETUP);
+        thread.start();
+    }
+
+    MigrationStatus status() {
+        return stats.status;
+    }
+
+    private void setStatus(MigrationStatus s) {
+        stats.status = s;
+        events.status(vm.name(), s);
+    }
+
+    void cancel() {
+        cancelled = true;
+        closeQuietly();
+    }
+
+    @Override
+    public void run() {
+        try {
+            channel = listener.accept();
+            closeListener();
+            if (cancelled) {
+                throw new IOException("cancelled");
+            }
+            setStatus(MigrationStatus.ACTIVE);
+            FrameReader reader = new FrameReader(channel);
+            reader.readStreamHeader();
+            readHello(reader);
+            Complete complete = new StreamLoader(this, reader, new RamLoader(vm.memory(), fresh)).load();
+            resume(complete);
+        } catch (Throwable e) {
+            fail(e);
+        } finally {
+            closeListener();
+            stats.totalMs = stats.elapsedMs();
+        }
+    }
+
+    private Hello readHello(FrameReader reader) throws IOException {
+        Frame f = reader.next();
+        if (f.type() != FrameType.HELLO) {
+            throw new WireException("the stream starts with " + f.type() + ", not HELLO");
+        }
+        Hello hello = reader.readMessage(f, Hello.parser());
+        if (hello.getCapabilitiesList().contains(MigrationCapability.RETURN_PATH.qemuName())) {
+            returnPath = new FrameWriter(channel);
+        }
+        VmDescription.check(hello, vm);
+        LOG.info("{}: receiving VM {} ({} bytes of RAM)", vm.name(), hello.getVmName(), vm.memory().size());
+        return hello;
+    }
+
+    /** Answers a PING; called by the stream loader. */
+    void pong(Command ping) throws IOException {
+        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue()));
+    }
+
+    /** Acknowledges what arrived every few MiB, for the source's bandwidth estimate. */
+    void maybeAck(FrameReader reader, RamLoader ram) throws IOException {
+        long read = reader.bytesRead();
+        stats.transferred = read;
+        stats.normal = ram.normal;
+        stats.duplicate = ram.duplicate;
+        if (read - lastAck >= ACK_EVERY_BYTES) {
+            lastAck = read;
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(read));
+        }
+    }
+
+    private void resume(Complete complete) throws IOException {
+        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.LOADED));
+        vm.setStoppedState(RunState.PAUSED);
+        if (complete.getSourceWasRunning()) {
+            vm.cont();
+        }
+        long now = Switchover.wallMicros();
+        stats.observedDowntimeMs = Math.max(0, (now - complete.getSourceStopMicros()) / 1000);
+        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RESUMED).setTimeMicros(now));
+        LOG.info("{}: incoming migration completed; guest-observed downtime {} ms", vm.name(), stats.observedDowntimeMs);
+        stats.totalMs = stats.elapsedMs();
+        setStatus(MigrationStatus.COMPLETED);
+        closeQuietly();
+    }
+
+    private void fail(Throwable e) {
+        boolean expected = e instanceof MigrationFailure || e instanceof IOException || e instanceof StateFormatException;
+        String why = cancelled ? "cancelled" : expected ? e.getMessage() : e.toString();
+        if (!expected) {
+            LOG.error("{}: incoming migration failed", vm.name(), e);
+        }
+        stats.error = why;
+        LOG.warn("{}: incoming migration failed: {}", vm.name(), why);
+        try {
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ERROR).setError("destination: " + why));
+        } catch (IOException | RuntimeException ignored) {
+            // the source is gone; it has nothing to hear
+        }
+        closeQuietly();
+        setStatus(MigrationStatus.FAILED);
+    }
+
+    private void send(ReturnMessage.Builder m) throws IOException {
+        if (returnPath != null) {
+            returnPath.writeMessage(FrameType.RETURN, m.build());
+            returnPath.flush();
+        }
+    }
+
+    private void closeListener() {
+        try {
+            listener.close();
+        } catch (IOException e) {
+            LOG.debug("closing listener", e);
+        }
+    }
+
+    private void closeQuietly() {
+        closeListener();
+        MigrationChannel c = channel;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                LOG.debug("closing channel", e);
+            }
+        }
+    }
+
+}

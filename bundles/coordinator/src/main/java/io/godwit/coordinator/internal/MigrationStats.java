@@ -1,0 +1,72 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationStatus;
+
+/**
+ * The live counters of one migration, written by its migration thread and read by {@code info
+ * migrate} from any thread (volatile fields; each is written by one thread).
+ */
+final class MigrationStats {
+
+    final long startNanos = System.nanoTime();
+    volatile MigrationStatus status = MigrationStatus.SETUP;
+    volatile long setupMs = -1;
+    volatile long totalMs = -1;
+    volatile long expectedDowntimeMs = -1;
+    volatile long downtimeMs = -1;
+    volatile long observedDowntimeMs = -1;
+    volatile long transferred;
+    volatile long remainingPages;
+    volatile long totalBytes;
+    volatile long duplicate;
+    volatile long normal;
+    volatile long syncCount;
+    volatile long dirtyPagesRate;
+    volatile double mbps;
+    volatile long pagesPerSecond;
+    volatile int throttle;
+    volatile String listenUri;
+    volatile String error;
+
+    private long windowStart = startNanos;
+    private long windowBytes;
+    private long windowPages;
+
+    long elapsedMs() {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    /** QEMU's migration_update_counters: mbps and pages per second over the last ~100 ms. */
+    void updateRates() {
+        long now = System.nanoTime();
+        long dt = now - windowStart;
+        if (dt >= 100_000_000L) {
+            long bytes = transferred;
+            long pages = normal + duplicate;
+            mbps = (bytes - windowBytes) * 8e3 / dt;
+            pagesPerSecond = (long) ((pages - windowPages) * 1e9 / dt);
+            windowStart = now;
+            windowBytes = bytes;
+            windowPages = pages;
+        }
+    }
+
+    /** At completion QEMU reports mbps over the whole migration after setup. */
+    void finalRates() {
+        long ms = totalMs - Math.max(setupMs, 0);
+        if (ms > 0) {
+            mbps = transferred * 8.0 / ms / 1000.0;
+            pagesPerSecond = (normal + duplicate) * 1000 / ms;
+        }
+    }
+
+    MigrationInfo snapshot() {
+        MigrationStatus s = status;
+        long total = totalMs >= 0 ? totalMs : elapsedMs();
+        var ram = new MigrationInfo.RamStats(transferred, remainingPages * 4096, totalBytes, duplicate, normal,
+                normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
+        return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
+                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error);
+    }
+}

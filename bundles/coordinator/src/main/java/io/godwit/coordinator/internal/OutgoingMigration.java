@@ -1,0 +1,327 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.dirty.DirtyBitmap;
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationParameter;
+import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.policy.Decision;
+import io.godwit.api.policy.PassSnapshot;
+import io.godwit.api.transport.MigrationChannel;
+import io.godwit.api.transport.Transport;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.wire.FrameType;
+import io.godwit.wire.FrameWriter;
+import io.godwit.wire.proto.Command;
+import io.godwit.wire.proto.SectionStart;
+import java.io.IOException;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One outgoing precopy migration on its thread ({@code mig-<vm>-out}), as QEMU's migration_thread:
+ * setup, passes over the dirty bitmap until the policy says the rest fits the downtime-limit, then
+ * stop-and-copy ({@link Switchover}). Any failure or cancel before the destination runs leaves the
+ * source VM running with its memory intact.
+ */
+final class OutgoingMigration implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OutgoingMigration.class);
+    static final int RAM_SECTION = 1;
+    /** Fewest milliseconds between two early syncs, so that a near-threshold guest does not sync-storm. */
+    private static final long MIN_SYNC_INTERVAL_NANOS = 20_000_000L;
+
+    final Vm vm;
+    final MigrationSettings settings;
+    final MigrationStats stats = new MigrationStats();
+    final Bandwidth bandwidth = new Bandwidth();
+    private final Transport transport;
+    private final String address;
+    private final Events events;
+    private final Thread thread;
+    final CountDownLatch continueSignal = new CountDownLatch(1);
+
+    volatile boolean cancelRequested;
+    volatile boolean pastPointOfNoReturn;
+    private volatile String abortReason;
+    private volatile MigrationChannel channel;
+    FrameWriter writer;
+    ReturnPath returnPath;
+    RamSender sender;
+    RateLimit rateLimit;
+    DirtyBitmap bitmap;
+    boolean wasRunning;
+    boolean stoppedByUs;
+    long rttMs;
+    long lastSyncMs;
+    private long lastSyncNanos;
+    private long sentAtLastSync;
+
+    OutgoingMigration(Vm vm, Transport transport, String address, MigrationSettings settings, Events events) {
+        this.vm = vm;
+        this.transport = transport;
+        this.address = address;
+        this.settings = settings;
+        this.events = events;
+        this.stats.totalBytes = vm.memory().size();
+        this.thread = Thread.ofPlatform().name("mig-" + vm.name() + "-out").unstarted(this);
+    }
+
+    void start() {
+        events.status(vm.name(), MigrationStatus.SETUP);
+        thread.start();
+    }
+
+    MigrationStatus status() {
+        return stats.status;
+    }
+
+    void setStatus(MigrationStatus s) {
+        stats.status = s;
+        events.status(vm.name(), s);
+    }
+
+    /** migrate_cancel: the migration thread notices at its next check; closing the channel unblocks it. */
+    void cancel() {
+        MigrationStatus s = stats.status;
+        if (s.isFinal() || s == MigrationStatus.CANCELLING || pastPointOfNoReturn) {
+            return;
+        }
+        cancelRequested = true;
+        setStatus(MigrationStatus.CANCELLING);
+        continueSignal.countDown();
+        closeChannel();
+    }
+
+    /** Fails the migration from outside (its transport went away); the source runs on. */
+    void abort(String why) {
+        if (stats.status.isFinal() || pastPointOfNoReturn) {
+            return;
+        }
+        abortReason = why;
+        continueSignal.countDown();
+        closeChannel();
+    }
+
+    void checkCancel() {
+        if (cancelRequested) {
+            throw new MigrationCancelled();
+        }
+        if (abortReason != null) {
+            throw new MigrationFailure(abortReason);
+        }
+        if (returnPath != null && returnPath.error() != null) {
+            throw new MigrationFailure(returnPath.error());
+        }
+    }
+
+    @Override
+    public void run() {
+        try {
+            setup();
+            iterate();
+            new Switchover(this).run();
+        } catch (MigrationCancelled e) {
+            end(MigrationStatus.CANCELLED, null);
+        } catch (Throwable e) {
+            end(MigrationStatus.FAILED, describe(e));
+        }
+    }
+
+    private void setup() throws IOException, InterruptedException {
+        try {
+            channel = transport.connectOutgoing(address);
+        } catch (IOException e) {
+            throw new MigrationFailure("cannot connect to the destination: " + e.getMessage(), e);
+        }
+        checkCancel();
+        writer = new FrameWriter(channel);
+        writer.writeStreamHeader();
+        writer.writeMessage(FrameType.HELLO, VmDescription.hello(vm, settings.enabledCapabilities()));
+        if (settings.capability(MigrationCapability.RETURN_PATH)) {
+            returnPath = new ReturnPath(vm.name(), channel, bandwidth);
+            returnPath.start();
+            measureRoundTrip();
+        }
+        wasRunning = vm.state() == RunState.RUNNING;
+        vm.dirtyLogging().start();
+        bitmap = new DirtyBitmap(vm.memory().pages());
+        bitmap.setAll(); // the setup sync: everything is dirty once
+        stats.syncCount = 1;
+        stats.remainingPages = bitmap.pages();
+        lastSyncNanos = System.nanoTime();
+        events.pass(vm.name(), 1);
+        writer.writeMessage(FrameType.SECTION_START,
+                SectionStart.newBuilder().setSectionId(RAM_SECTION).setName("ram").setVersion(1).build());
+        rateLimit = new RateLimit(settings);
+        sender = new RamSender(vm.memory(), writer, stats, rateLimit);
+        stats.setupMs = stats.elapsedMs();
+        checkCancel();
+        setStatus(MigrationStatus.ACTIVE);
+    }
+
+    /** A PING through the destination: the round trip is part of every downtime, and a refused hello shows here. */
+    private void measureRoundTrip() throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.PING).setValue(1).build());
+        writer.flush();
+        boolean answered = returnPath.awaitPong(10_000);
+        checkCancel();
+        if (!answered) {
+            throw new MigrationFailure("the destination did not answer within 10 s");
+        }
+        rttMs = Math.max(1, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private void iterate() throws IOException, InterruptedException {
+        while (true) {
+            sender.sendDirty(bitmap, this::gate);
+            sync();
+            PassSnapshot pass = snapshot();
+            stats.expectedDowntimeMs = pass.expectedDowntimeMs();
+            Decision d = policy().decide(pass);
+            if (d.action() == Decision.Action.SWITCHOVER) {
+                LOG.info("{}: switchover after {} passes, expected downtime {} ms", vm.name(), stats.syncCount,
+                        pass.expectedDowntimeMs());
+                return;
+            }
+            if (d.action() == Decision.Action.THROTTLE) {
+                vm.setThrottle(d.throttlePercent());
+                stats.throttle = d.throttlePercent();
+            }
+        }
+    }
+
+    private DefaultPolicy policy() {
+        return new DefaultPolicy(settings.capability(MigrationCapability.AUTO_CONVERGE),
+                (int) settings.parameter(MigrationParameter.CPU_THROTTLE_INITIAL),
+                (int) settings.parameter(MigrationParameter.CPU_THROTTLE_INCREMENT),
+                (int) settings.parameter(MigrationParameter.MAX_CPU_THROTTLE));
+    }
+
+    /** After each batch: cancel, counters, and QEMU's cheap estimate against the threshold. */
+    private boolean gate() {
+        checkCancel();
+        sampleWrittenIfNoReturnPath();
+        stats.updateRates();
+        long sent = stats.normal + stats.duplicate;
+        stats.remainingPages = Math.max(0, stats.remainingPages - (sent - sentAtLastSync));
+        sentAtLastSync = sent;
+        if (System.nanoTime() - lastSyncNanos < MIN_SYNC_INTERVAL_NANOS) {
+            return true;
+        }
+        PassSnapshot pass = snapshot();
+        stats.expectedDowntimeMs = pass.expectedDowntimeMs();
+        return pass.expectedDowntimeMs() > pass.downtimeLimitMs() * DefaultPolicy.MARGIN;
+    }
+
+    /** QEMU's migration_bitmap_sync: harvest the tracker and every source into the migration bitmap. */
+    void sync() throws InterruptedException {
+        long t0 = System.nanoTime();
+        long harvested = vm.dirtyLogging().sync(bitmap);
+        long t1 = System.nanoTime();
+        lastSyncMs = (t1 - t0) / 1_000_000;
+        long dt = t1 - lastSyncNanos;
+        if (dt > 0) {
+            stats.dirtyPagesRate = (long) (harvested * 1e9 / dt);
+        }
+        lastSyncNanos = t1;
+        stats.syncCount++;
+        stats.remainingPages = bitmap.count();
+        sentAtLastSync = stats.normal + stats.duplicate;
+        events.pass(vm.name(), stats.syncCount);
+    }
+
+    void sampleWrittenIfNoReturnPath() {
+        if (returnPath == null) {
+            bandwidth.sample(System.nanoTime(), writer.bytesWritten());
+        }
+    }
+
+    /** The convergence inputs now: pending bytes include what is written but not yet acknowledged. */
+    PassSnapshot snapshot() {
+        double bw = bandwidth.bytesPerSecond();
+        if (bw <= 0) {
+            long ms = Math.max(1, stats.elapsedMs() - Math.max(0, stats.setupMs));
+            bw = writer.bytesWritten() * 1000.0 / ms; // no full window yet: the average so far
+        }
+        long inFlight = returnPath != null ? Math.max(0, writer.bytesWritten() - returnPath.acked()) : 0;
+        long pending = stats.remainingPages * 4096 + inFlight;
+        long fixed = lastSyncMs + rttMs + vm.spec().vcpus();
+        return new PassSnapshot(stats.syncCount, pending, fixed, bw, stats.dirtyPagesRate * 4096.0,
+                settings.parameter(MigrationParameter.DOWNTIME_LIMIT), vm.throttle(), stats.elapsedMs());
+    }
+
+    /** Ends the migration; on failure or cancel the source runs on as it did before. */
+    void end(MigrationStatus status, String error) {
+        Thread.interrupted();
+        if (error != null) {
+            stats.error = error;
+            LOG.warn("{}: migration {}: {}", vm.name(), status, error);
+        }
+        if (returnPath != null) {
+            returnPath.close();
+        }
+        closeChannel();
+        if (vm.dirtyLogging().active()) {
+            vm.dirtyLogging().stop();
+        }
+        vm.setThrottle(0);
+        stats.throttle = 0;
+        if (status != MigrationStatus.COMPLETED && stoppedByUs) {
+            resumeSource();
+        }
+        stats.totalMs = stats.elapsedMs();
+        if (status == MigrationStatus.COMPLETED) {
+            stats.finalRates();
+        }
+        setStatus(status);
+    }
+
+    private void resumeSource() {
+        if (pastPointOfNoReturn) {
+            vm.setStoppedState(RunState.PAUSED); // the destination may run the guest: never run it twice
+            stats.error += "; the destination may be running the guest, so the source stays paused";
+            return;
+        }
+        vm.setStoppedState(RunState.PAUSED);
+        if (wasRunning) {
+            vm.cont();
+        }
+    }
+
+    void closeChannel() {
+        MigrationChannel c = channel;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                LOG.debug("closing {}", c.name(), e);
+            }
+        }
+    }
+
+    private String describe(Throwable e) {
+        if (abortReason != null) {
+            return abortReason;
+        }
+        String rp = returnPath != null ? returnPath.error() : null;
+        if (rp != null && !(e instanceof MigrationFailure mf && rp.equals(mf.getMessage()))) {
+            try {
+                returnPath.join(1000); // the destination's own reason beats our broken pipe
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            rp = returnPath.error();
+            if (rp != null && !rp.startsWith("return path:")) {
+                return rp;
+            }
+        }
+        if (e instanceof MigrationFailure || e.getMessage() != null && !(e instanceof RuntimeException)) {
+            return e.getMessage();
+        }
+        LOG.error("{}: migration failed", vm.name(), e);
+        return e.toString();
+    }
+}

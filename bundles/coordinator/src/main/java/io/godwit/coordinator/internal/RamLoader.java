@@ -1,0 +1,74 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.dirty.DirtyBitmap;
+import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.memory.RamBlock;
+import io.godwit.wire.Frame;
+import io.godwit.wire.FrameReader;
+import io.godwit.wire.WireException;
+import io.godwit.wire.proto.RamBatch;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * Loads RAM batches into the destination's memory (QEMU's ram_load). Every index is checked against
+ * its block before a byte is written. A zero page is only written where the page may be non-zero:
+ * fresh anonymous RAM that never received a page is left untouched, so it is never faulted in.
+ *
+ * <p>Runs on the incoming migration thread.
+ */
+final class RamLoader {
+
+    private static final MemorySegment ZERO = MemorySegment.ofArray(new byte[RamBlock.PAGE_SIZE]);
+
+    private final List<RamBlock> blocks;
+    private final DirtyBitmap received;
+    private final boolean fresh;
+    long normal;
+    long duplicate;
+
+    /**
+     * @param fresh true when the memory is known to be all zero (anonymous, never loaded into)
+     */
+    RamLoader(GuestMemory memory, boolean fresh) {
+        this.blocks = memory.blocks();
+        this.received = new DirtyBitmap(memory.pages());
+        this.fresh = fresh;
+    }
+
+    void load(FrameReader reader, Frame frame) throws IOException {
+        RamBatch batch = reader.readBatchHeader(frame);
+        if (batch.getBlock() >= blocks.size()) {
+            throw new WireException("RAM batch names block " + batch.getBlock() + " of " + blocks.size());
+        }
+        RamBlock block = blocks.get(batch.getBlock());
+        checkIndices(batch.getNormalList(), block);
+        checkIndices(batch.getZeroList(), block);
+        MemorySegment raw = block.raw();
+        for (long index : batch.getNormalList()) {
+            reader.readPage(raw.asSlice(index * RamBlock.PAGE_SIZE, RamBlock.PAGE_SIZE));
+            received.set(block.firstPage() + index);
+        }
+        normal += batch.getNormalCount();
+        for (long index : batch.getZeroList()) {
+            if (!fresh || received.test(block.firstPage() + index)) {
+                long off = index * RamBlock.PAGE_SIZE;
+                if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) != -1) {
+                    raw.asSlice(off, RamBlock.PAGE_SIZE).fill((byte) 0);
+                }
+            }
+        }
+        duplicate += batch.getZeroCount();
+    }
+
+    private static void checkIndices(List<Long> indices, RamBlock block) throws WireException {
+        long pages = block.pages();
+        for (long index : indices) {
+            if (index < 0 || index >= pages) {
+                throw new WireException("page index " + index + " is outside RAM block '" + block.name() + "' ("
+                        + pages + " pages)");
+            }
+        }
+    }
+}

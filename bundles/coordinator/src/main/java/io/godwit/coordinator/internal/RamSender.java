@@ -1,0 +1,156 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.dirty.DirtyBitmap;
+import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.memory.RamBlock;
+import io.godwit.wire.FrameWriter;
+import io.godwit.wire.WireLimits;
+import io.godwit.wire.proto.RamBatch;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Sends dirty pages in batches (QEMU's ram_save_iterate): zero pages as indices only, found at
+ * memory speed; normal pages as slices of guest memory handed to a gathering write, with runs of
+ * consecutive pages in one buffer. Bits are cleared as pages are picked, so a page dirtied again
+ * after it was read is sent again in the next pass.
+ *
+ * <p>Runs on the migration thread only.
+ */
+final class RamSender {
+
+    /** Decides after each batch whether to go on; may throw to cancel. */
+    interface BatchGate {
+        boolean keepGoing() throws InterruptedException;
+    }
+
+    private static final MemorySegment ZERO = MemorySegment.ofArray(new byte[RamBlock.PAGE_SIZE]);
+
+    private final List<RamBlock> blocks;
+    private final FrameWriter writer;
+    private final MigrationStats stats;
+    private final RateLimit rateLimit;
+    private final ByteBuffer[] buffers = new ByteBuffer[WireLimits.MAX_BATCH_NORMAL];
+
+    private RamBatch.Builder batch = RamBatch.newBuilder();
+    private int bufferCount;
+    private int batchBlock = -1;
+    private long lastNormal = -2;
+    private long runStart;
+    private int runPages;
+    private int cursorWord;
+
+    RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit) {
+        this.blocks = memory.blocks();
+        this.writer = writer;
+        this.stats = stats;
+        this.rateLimit = rateLimit;
+    }
+
+    /**
+     * Sends dirty pages from where the last call stopped, clearing their bits, until the end of the
+     * bitmap (returns true: the pass is over) or until the gate says stop (returns false).
+     */
+    boolean sendDirty(DirtyBitmap bitmap, BatchGate gate) throws IOException, InterruptedException {
+        int words = bitmap.wordCount();
+        while (cursorWord < words) {
+            long bits = bitmap.harvestWord(cursorWord);
+            long base = (long) cursorWord << 6;
+            cursorWord++;
+            while (bits != 0) {
+                long page = base + Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                if (add(page) && !flushAndAsk(gate)) {
+                    bitmap.orWord(cursorWord - 1, bits); // put back what this word still owes
+                    cursorWord--;
+                    return false;
+                }
+            }
+        }
+        flush();
+        cursorWord = 0;
+        return true;
+    }
+
+    /**
+     * Sends every dirty page from the start of the bitmap: the stop-and-copy pass, which must not
+     * begin where an interrupted precopy pass left off.
+     */
+    void sendAll(DirtyBitmap bitmap, BatchGate gate) throws IOException, InterruptedException {
+        cursorWord = 0;
+        while (!sendDirty(bitmap, gate)) {
+            // the gate never says stop here except by throwing
+        }
+    }
+
+    /** Adds one page to the batch; true when the batch is full. */
+    private boolean add(long page) throws IOException, InterruptedException {
+        int b = blockOf(page);
+        RamBlock block = blocks.get(b);
+        if (b != batchBlock) {
+            flush();
+            batchBlock = b;
+            batch.setBlock(b);
+        }
+        long index = page - block.firstPage();
+        long off = index * RamBlock.PAGE_SIZE;
+        MemorySegment raw = block.raw();
+        if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1) {
+            batch.addZero(index);
+            stats.duplicate++;
+            return batch.getZeroCount() >= WireLimits.MAX_BATCH_ZERO;
+        }
+        batch.addNormal(index);
+        stats.normal++;
+        if (index == lastNormal + 1 && runPages > 0) {
+            runPages++;
+        } else {
+            closeRun(raw);
+            runStart = off;
+            runPages = 1;
+        }
+        lastNormal = index;
+        return batch.getNormalCount() >= WireLimits.MAX_BATCH_NORMAL;
+    }
+
+    private void closeRun(MemorySegment raw) {
+        if (runPages > 0) {
+            buffers[bufferCount++] = raw.asSlice(runStart, (long) runPages * RamBlock.PAGE_SIZE).asByteBuffer();
+            runPages = 0;
+        }
+    }
+
+    private boolean flushAndAsk(BatchGate gate) throws IOException, InterruptedException {
+        flush();
+        return gate.keepGoing();
+    }
+
+    /** Writes the current batch, if any. */
+    void flush() throws IOException, InterruptedException {
+        if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0)) {
+            return;
+        }
+        closeRun(blocks.get(batchBlock).raw());
+        long before = writer.bytesWritten() + writer.staged();
+        writer.writePages(batch.build(), buffers, bufferCount);
+        java.util.Arrays.fill(buffers, 0, bufferCount, null);
+        bufferCount = 0;
+        batch = RamBatch.newBuilder().setBlock(batchBlock);
+        lastNormal = -2;
+        long sent = writer.bytesWritten() + writer.staged() - before;
+        stats.transferred = writer.bytesWritten();
+        rateLimit.sent(sent);
+    }
+
+    private int blockOf(long page) {
+        for (int i = 0; i < blocks.size(); i++) {
+            RamBlock b = blocks.get(i);
+            if (page >= b.firstPage() && page < b.firstPage() + b.pages()) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("dirty page " + page + " is in no RAM block");
+    }
+}

@@ -1,0 +1,114 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.transport.MigrationChannel;
+import io.godwit.wire.Frame;
+import io.godwit.wire.FrameReader;
+import io.godwit.wire.FrameType;
+import io.godwit.wire.proto.ReturnMessage;
+import java.io.IOException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The source's end of the return path, on its own thread ({@code mig-<vm>-rp}): acknowledgements feed
+ * the bandwidth estimate; an error, a completed load or the destination's resume time end the
+ * migration's wait.
+ */
+final class ReturnPath implements Runnable {
+
+    private final MigrationChannel channel;
+    private final Bandwidth bandwidth;
+    private final Thread thread;
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final CountDownLatch pong = new CountDownLatch(1);
+
+    private volatile long acked;
+    private volatile String error;
+    private volatile boolean loaded;
+    private volatile long resumedMicros = -1;
+    private volatile boolean closed;
+
+    ReturnPath(String vm, MigrationChannel channel, Bandwidth bandwidth) {
+        this.channel = channel;
+        this.bandwidth = bandwidth;
+        this.thread = Thread.ofPlatform().daemon().name("mig-" + vm + "-rp").unstarted(this);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    @Override
+    public void run() {
+        FrameReader reader = new FrameReader(channel, 64 << 10);
+        try {
+            while (true) {
+                Frame f = reader.next();
+                if (f.type() != FrameType.RETURN) {
+                    throw new IOException("unexpected " + f.type() + " frame on the return path");
+                }
+                handle(reader.readMessage(f, ReturnMessage.parser()));
+                if (resumedMicros >= 0 || error != null) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            if (error == null && !closed && resumedMicros < 0) {
+                error = "return path: " + e.getMessage();
+            }
+        } finally {
+            closed = true;
+            finished.countDown();
+            pong.countDown();
+        }
+    }
+
+    private void handle(ReturnMessage m) {
+        switch (m.getKind()) {
+            case ACK -> {
+                acked = m.getBytesReceived();
+                bandwidth.sample(System.nanoTime(), acked);
+            }
+            case ERROR -> error = m.getError().isEmpty() ? "the destination failed" : m.getError();
+            case LOADED -> loaded = true;
+            case RESUMED -> resumedMicros = m.getTimeMicros();
+            case PONG -> pong.countDown();
+            default -> error = "unknown return path message " + m.getKindValue();
+        }
+    }
+
+    long acked() {
+        return acked;
+    }
+
+    /** The destination's error, or the return path's own failure, or null. */
+    String error() {
+        return error;
+    }
+
+    boolean loaded() {
+        return loaded;
+    }
+
+    long resumedMicros() {
+        return resumedMicros;
+    }
+
+    boolean awaitPong(long millis) throws InterruptedException {
+        return pong.await(millis, TimeUnit.MILLISECONDS) && !closed;
+    }
+
+    /** Waits until the destination resumed, failed, or the path closed. */
+    boolean awaitEnd(long millis) throws InterruptedException {
+        return finished.await(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Marks the path closed on purpose (cancel or the end), so the read error is not a failure. */
+    void close() {
+        closed = true;
+    }
+
+    void join(long millis) throws InterruptedException {
+        thread.join(millis);
+    }
+}

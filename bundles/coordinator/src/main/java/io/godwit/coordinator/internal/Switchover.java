@@ -1,0 +1,112 @@
+package io.godwit.coordinator.internal;
+
+import com.google.protobuf.ByteString;
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.vm.RunState;
+import io.godwit.wire.FrameType;
+import io.godwit.wire.StateEncoder;
+import io.godwit.wire.WireLimits;
+import io.godwit.wire.proto.Command;
+import io.godwit.wire.proto.Complete;
+import io.godwit.wire.proto.SectionEnd;
+import io.godwit.wire.proto.StateSection;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * Stop-and-copy (QEMU's migration_completion_precopy): stop the VM, optionally wait in
+ * pre-switchover, send the last dirty pages with the rate limit lifted, the vCPU state, and the
+ * completion; then wait for the destination to say it loaded and resumed.
+ */
+final class Switchover {
+
+    /** How long a source waits for the destination to confirm it runs the guest. */
+    private static final long CONFIRM_MILLIS = 60_000;
+
+    private final OutgoingMigration m;
+
+    Switchover(OutgoingMigration migration) {
+        this.m = migration;
+    }
+
+    void run() throws IOException, InterruptedException {
+        long stopNanos = System.nanoTime();
+        long stopMicros = wallMicros();
+        m.stoppedByUs = true;
+        m.vm.stop(RunState.FINISH_MIGRATE);
+        if (m.settings.capability(MigrationCapability.PAUSE_BEFORE_SWITCHOVER)) {
+            m.setStatus(MigrationStatus.PRE_SWITCHOVER);
+            m.continueSignal.await();
+            m.checkCancel();
+        }
+        m.setStatus(MigrationStatus.DEVICE);
+        m.rateLimit.lift();
+        m.writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.SWITCHOVER_START).build());
+        m.sync();
+        m.sender.sendAll(m.bitmap, () -> {
+            m.checkCancel();
+            return true;
+        });
+        m.stats.remainingPages = 0;
+        m.writer.writeMessage(FrameType.SECTION_END,
+                SectionEnd.newBuilder().setSectionId(OutgoingMigration.RAM_SECTION).setPass(m.stats.syncCount).build());
+        sendVcpuState();
+        m.vm.dirtyLogging().stop();
+        Complete.Builder complete = Complete.newBuilder()
+                .setSourceWasRunning(m.wasRunning)
+                .setSourceStopMicros(stopMicros);
+        if (m.settings.capability(MigrationCapability.VERIFY_RAM)) {
+            complete.setRamHash(ByteString.copyFrom(RamHash.of(m.vm.memory())));
+        }
+        m.checkCancel();
+        m.pastPointOfNoReturn = true; // from here the destination may start the guest
+        m.writer.writeMessage(FrameType.COMPLETE, complete.build());
+        m.writer.flush();
+        m.stats.transferred = m.writer.bytesWritten();
+        m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
+        confirm(stopMicros);
+        m.vm.setStoppedState(RunState.POSTMIGRATE);
+        m.end(MigrationStatus.COMPLETED, null);
+    }
+
+    private void sendVcpuState() throws IOException {
+        int sections = OutgoingMigration.RAM_SECTION;
+        for (int i = 0; i < m.vm.spec().vcpus(); i++) {
+            StateEncoder out = new StateEncoder();
+            m.vm.saveVcpuState(i, out);
+            byte[] data = out.toByteArray();
+            if (data.length > WireLimits.MAX_STATE_BYTES) {
+                throw new MigrationFailure("vCPU " + i + " state of " + data.length + " bytes is too large");
+            }
+            m.writer.writeMessage(FrameType.STATE, StateSection.newBuilder()
+                    .setSectionId(++sections).setName("cpu").setInstance(i)
+                    .setVersion(m.vm.vcpuStateVersion(i)).setData(ByteString.copyFrom(data)).build());
+        }
+    }
+
+    /** With a return path, the migration completes only when the destination runs the guest. */
+    private void confirm(long stopMicros) throws InterruptedException {
+        ReturnPath rp = m.returnPath;
+        if (rp == null) {
+            return;
+        }
+        rp.awaitEnd(CONFIRM_MILLIS);
+        if (rp.resumedMicros() >= 0) {
+            m.stats.observedDowntimeMs = Math.max(0, (rp.resumedMicros() - stopMicros) / 1000);
+            return;
+        }
+        String error = rp.error();
+        if (error != null && !error.startsWith("return path:")) {
+            m.pastPointOfNoReturn = rp.loaded(); // it failed before loading everything: it does not run
+            throw new MigrationFailure(error);
+        }
+        throw new MigrationFailure("the destination did not confirm that it runs the guest"
+                + (error != null ? " (" + error + ")" : ""));
+    }
+
+    static long wallMicros() {
+        return ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+    }
+}

@@ -1,0 +1,74 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationStatus;
+
+/** One VM's settings and its current (or last) migration, outgoing or incoming. */
+final class VmMigrations {
+
+    final MigrationSettings settings = new MigrationSettings();
+    int incomingAttempts;
+    private OutgoingMigration outgoing;
+    private IncomingMigration incoming;
+    private String scheme;
+
+    synchronized void requireIdle(String vm) {
+        MigrationStatus s = status();
+        if (!s.isFinal()) {
+            throw new IllegalStateException("VM '" + vm + "' has a migration in progress (" + s + ")");
+        }
+    }
+
+    private MigrationStatus status() {
+        if (outgoing != null) {
+            return outgoing.status();
+        }
+        return incoming != null ? incoming.status() : MigrationStatus.NONE;
+    }
+
+    synchronized void start(String scheme, OutgoingMigration out) {
+        this.scheme = scheme;
+        this.outgoing = out;
+        this.incoming = null;
+        out.start();
+    }
+
+    synchronized void start(String scheme, IncomingMigration in) {
+        this.scheme = scheme;
+        this.incoming = in;
+        this.outgoing = null;
+        in.start();
+    }
+
+    synchronized OutgoingMigration outgoing() {
+        return outgoing;
+    }
+
+    synchronized void cancelAll() {
+        if (outgoing != null) {
+            outgoing.cancel();
+        }
+        if (incoming != null && !incoming.status().isFinal()) {
+            incoming.cancel();
+        }
+    }
+
+    /** The transport bundle of a running migration went away: it fails, the source runs on. */
+    synchronized void transportGone(String gone) {
+        if (gone.equals(scheme) && !status().isFinal()) {
+            if (outgoing != null) {
+                outgoing.abort("the '" + gone + "' transport was removed");
+            }
+            if (incoming != null) {
+                incoming.cancel();
+            }
+        }
+    }
+
+    synchronized MigrationInfo info() {
+        if (outgoing != null) {
+            return outgoing.stats.snapshot();
+        }
+        return incoming != null ? incoming.stats.snapshot() : MigrationInfo.none();
+    }
+}

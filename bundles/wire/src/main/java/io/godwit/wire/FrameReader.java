@@ -1,0 +1,176 @@
+package io.godwit.wire;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Parser;
+import io.godwit.wire.proto.RamBatch;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+
+/**
+ * Reads frames from a peer that is not trusted: every length is checked against the frame type's
+ * limit before anything is read or allocated, and page bytes go straight into guest memory.
+ *
+ * <p>Used by one thread at a time.
+ */
+public final class FrameReader {
+
+    private final ReadableByteChannel channel;
+    private final ByteBuffer buf;
+    private volatile long read;
+    private int payloadLeft;
+
+    public FrameReader(ReadableByteChannel channel) {
+        this(channel, 1 << 20);
+    }
+
+    public FrameReader(ReadableByteChannel channel, int bufferSize) {
+        this.channel = channel;
+        this.buf = ByteBuffer.allocateDirect(Math.max(bufferSize, 64 << 10)).limit(0);
+    }
+
+    /** Bytes consumed from the channel so far. */
+    public long bytesRead() {
+        return read;
+    }
+
+    /** Reads and checks the stream header; returns the stream version. */
+    public int readStreamHeader() throws IOException {
+        fill(StreamHeader.LENGTH);
+        return StreamHeader.check(buf);
+    }
+
+    /**
+     * The next frame header. The previous frame's payload must have been read whole.
+     *
+     * @throws EOFException when the stream ends between frames
+     */
+    public Frame next() throws IOException {
+        if (payloadLeft != 0) {
+            throw new IllegalStateException(payloadLeft + " payload bytes of the previous frame are unread");
+        }
+        fill(5);
+        FrameType type = FrameType.of(Byte.toUnsignedInt(buf.get()));
+        int length = buf.getInt();
+        if (length < 0 || length > type.maxLength()) {
+            throw new WireException(type + " frame length " + Integer.toUnsignedString(length)
+                    + " is outside 0.." + type.maxLength());
+        }
+        payloadLeft = length;
+        return new Frame(type, length);
+    }
+
+    /** Reads a whole protobuf frame payload. */
+    public <T> T readMessage(Frame frame, Parser<T> parser) throws IOException {
+        int len = frame.length();
+        ByteBuffer payload;
+        if (len <= buf.capacity()) {
+            fill(len);
+            payload = buf.slice(buf.position(), len);
+            buf.position(buf.position() + len);
+        } else {
+            payload = ByteBuffer.allocate(len);
+            copyInto(payload);
+            payload.flip();
+        }
+        payloadLeft -= len;
+        try {
+            return parser.parseFrom(payload);
+        } catch (InvalidProtocolBufferException e) {
+            throw new WireException(frame.type() + " frame does not parse: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Reads a RAM frame's batch header and checks its counts and that the page bytes announced by the
+     * frame are exactly those of its normal pages. The page bytes follow; read them with
+     * {@link #readPage}.
+     */
+    public RamBatch readBatchHeader(Frame frame) throws IOException {
+        fill(Math.min(5, frame.length()));
+        CodedInputStream in = CodedInputStream.newInstance(buf.slice(buf.position(), Math.min(5, frame.length())));
+        int hlen = in.readUInt32();
+        int varint = in.getTotalBytesRead();
+        if (hlen < 0 || hlen > WireLimits.MAX_BATCH_HEADER || varint + (long) hlen > frame.length()) {
+            throw new WireException("RAM batch header length " + hlen + " does not fit its frame");
+        }
+        buf.position(buf.position() + varint);
+        payloadLeft -= varint;
+        RamBatch batch = readMessage(new Frame(FrameType.RAM_PAGES, hlen), RamBatch.parser());
+        if (batch.getNormalCount() > WireLimits.MAX_BATCH_NORMAL || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
+            throw new WireException("RAM batch of " + batch.getNormalCount() + " normal and " + batch.getZeroCount()
+                    + " zero pages exceeds the limits");
+        }
+        if ((long) batch.getNormalCount() * WireLimits.PAGE_SIZE != payloadLeft) {
+            throw new WireException("RAM batch lists " + batch.getNormalCount() + " pages but carries "
+                    + payloadLeft + " bytes");
+        }
+        return batch;
+    }
+
+    /** Reads the next page of the current RAM frame into {@code page} (4096 bytes of guest memory). */
+    public void readPage(MemorySegment page) throws IOException {
+        if (page.byteSize() != WireLimits.PAGE_SIZE || payloadLeft < WireLimits.PAGE_SIZE) {
+            throw new IllegalStateException("no page left in this frame");
+        }
+        ByteBuffer dst = page.asByteBuffer();
+        copyInto(dst);
+        payloadLeft -= WireLimits.PAGE_SIZE;
+    }
+
+    /** Skips the rest of the current frame's payload. */
+    public void skipPayload() throws IOException {
+        while (payloadLeft > 0) {
+            if (!buf.hasRemaining()) {
+                refill();
+            }
+            int n = Math.min(payloadLeft, buf.remaining());
+            buf.position(buf.position() + n);
+            payloadLeft -= n;
+        }
+    }
+
+    /** Copies dst.remaining() bytes: what is buffered first, then straight from the channel. */
+    private void copyInto(ByteBuffer dst) throws IOException {
+        int n = Math.min(buf.remaining(), dst.remaining());
+        if (n > 0) {
+            dst.put(buf.slice(buf.position(), n));
+            buf.position(buf.position() + n);
+        }
+        while (dst.hasRemaining()) {
+            int r = channel.read(dst);
+            if (r < 0) {
+                throw new EOFException("the stream ended inside a frame after " + read + " bytes");
+            }
+            read += r;
+        }
+    }
+
+    /** Makes at least {@code n} bytes available in the buffer. */
+    private void fill(int n) throws IOException {
+        if (buf.remaining() >= n) {
+            return;
+        }
+        buf.compact();
+        try {
+            while (buf.position() < n) {
+                int r = channel.read(buf);
+                if (r < 0) {
+                    throw new EOFException(buf.position() == 0 && payloadLeft == 0
+                            ? "the stream ended after " + read + " bytes"
+                            : "the stream ended inside a frame after " + read + " bytes");
+                }
+                read += r;
+            }
+        } finally {
+            buf.flip();
+        }
+    }
+
+    private void refill() throws IOException {
+        fill(1);
+    }
+}
