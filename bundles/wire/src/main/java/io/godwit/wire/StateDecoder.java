@@ -57,31 +57,41 @@ public final class StateDecoder implements StateInput {
             if (all.hasRemaining()) {
                 throw fail(all.remaining() + " bytes after the last subsection");
             }
-        } catch (BufferUnderflowException e) {
-            throw fail("truncated");
+        } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
+            throw fail("is truncated");
         }
     }
 
     private void skipFields(ByteBuffer b) {
         while (true) {
+            need(b, 1);
             int tag = b.get(b.position());
-            switch (tag) {
-                case StateEncoder.END_OF_FIELDS -> { return; }
-                case StateEncoder.BOOLEAN -> b.position(b.position() + 2);
-                case StateEncoder.INT -> b.position(b.position() + 5);
-                case StateEncoder.LONG, StateEncoder.DOUBLE -> b.position(b.position() + 9);
+            int size = switch (tag) {
+                case StateEncoder.END_OF_FIELDS -> 0;
+                case StateEncoder.BOOLEAN -> 2;
+                case StateEncoder.INT -> 5;
+                case StateEncoder.LONG, StateEncoder.DOUBLE -> 9;
                 case StateEncoder.BYTES, StateEncoder.STRING -> {
+                    need(b, 5);
                     int len = b.getInt(b.position() + 1);
-                    if (len < 0 || len > b.remaining() - 5) {
-                        throw fail("a field is truncated");
+                    if (len < 0) {
+                        throw fail("has a field of negative length");
                     }
-                    b.position(b.position() + 5 + len);
+                    yield 5 + len;
                 }
-                default -> throw fail("unknown field tag " + tag);
+                default -> throw fail("has an unknown field tag " + tag);
+            };
+            if (size == 0) {
+                return;
             }
-            if (b.position() > b.limit()) {
-                throw fail("truncated");
-            }
+            need(b, size);
+            b.position(b.position() + size);
+        }
+    }
+
+    private void need(ByteBuffer b, int bytes) {
+        if (b.remaining() < bytes) {
+            throw fail("is truncated");
         }
     }
 
@@ -93,10 +103,11 @@ public final class StateDecoder implements StateInput {
         if (!fields.hasRemaining()) {
             throw fail("ends before a " + type + " field");
         }
-        int t = fields.get();
+        int t = fields.get(fields.position());
         if (t != tag) {
             throw fail("has a field of tag " + t + " where a " + type + " was expected");
         }
+        fields.get();
     }
 
     @Override
