@@ -9,8 +9,9 @@ import org.osgi.annotation.versioning.ConsumerType;
  * One byte channel of a migration, in blocking mode. Gathering writes let page bytes go from guest
  * memory to the channel without an extra copy where the channel allows.
  *
- * <p>Used by one reader thread and one writer thread at a time; {@link #close} may come from any
- * thread and unblocks both.
+ * <p>Writes, gathering ones included, return only when every byte is written (or throw): callers
+ * never loop over partial writes. Used by one reader thread and one writer thread at a time;
+ * {@link #close} may come from any thread and unblocks both.
  */
 @ConsumerType
 public interface MigrationChannel extends ByteChannel, GatheringByteChannel {
