@@ -36,7 +36,11 @@ public class Coordinator implements MigrationService, Events {
     private final VmManager vms;
     private final Map<String, Transport> transports = new ConcurrentHashMap<>();
     private final List<MigrationListener> listeners = new CopyOnWriteArrayList<>();
-    private final Map<String, VmMigrations> perVm = new ConcurrentHashMap<>();
+    /**
+     * Per VM object, not per name: a VM destroyed and created again under the same name starts with
+     * default capabilities, and entries of destroyed VMs go away with them.
+     */
+    private final Map<Vm, VmMigrations> perVm = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     @Activate
     public Coordinator(@Reference VmManager vms) {
@@ -53,7 +57,7 @@ public class Coordinator implements MigrationService, Events {
 
     public void removeTransport(Transport t, Map<String, Object> props) {
         if (props.get(Transport.SCHEME) instanceof String scheme && transports.remove(scheme, t)) {
-            perVm.values().forEach(m -> m.transportGone(scheme));
+            all().forEach(m -> m.transportGone(scheme));
         }
     }
 
@@ -69,7 +73,7 @@ public class Coordinator implements MigrationService, Events {
 
     @Deactivate
     public void deactivate() {
-        perVm.values().forEach(VmMigrations::cancelAll);
+        all().forEach(VmMigrations::cancelAll);
     }
 
     /** The schemes installed now, for {@code info transports}. */
@@ -82,7 +86,13 @@ public class Coordinator implements MigrationService, Events {
     }
 
     private VmMigrations of(String name) {
-        return perVm.computeIfAbsent(name, n -> new VmMigrations());
+        return perVm.computeIfAbsent(vm(name), v -> new VmMigrations());
+    }
+
+    private List<VmMigrations> all() {
+        synchronized (perVm) {
+            return List.copyOf(perVm.values());
+        }
     }
 
     private Transport transport(Uri uri) {
@@ -183,9 +193,13 @@ public class Coordinator implements MigrationService, Events {
         return of(name).info();
     }
 
+    private boolean events(String vm) {
+        return vms.get(vm).map(v -> of(v.name()).settings.capability(MigrationCapability.EVENTS)).orElse(false);
+    }
+
     @Override
     public void status(String vm, MigrationStatus status) {
-        if (of(vm).settings.capability(MigrationCapability.EVENTS)) {
+        if (events(vm)) {
             long now = System.currentTimeMillis();
             listeners.forEach(l -> l.statusChanged(vm, status, now));
         }
@@ -193,7 +207,7 @@ public class Coordinator implements MigrationService, Events {
 
     @Override
     public void pass(String vm, long pass) {
-        if (of(vm).settings.capability(MigrationCapability.EVENTS)) {
+        if (events(vm)) {
             long now = System.currentTimeMillis();
             listeners.forEach(l -> l.passStarted(vm, pass, now));
         }

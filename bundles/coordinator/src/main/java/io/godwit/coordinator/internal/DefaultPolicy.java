@@ -28,9 +28,21 @@ final class DefaultPolicy implements ConvergencePolicy {
         this.max = max;
     }
 
+    /** Below this share of the limit, pending data is not worth another pass. */
+    static final double SMALL = 0.1;
+
     @Override
     public Decision decide(PassSnapshot pass) {
-        if (pass.expectedDowntimeMs() <= pass.downtimeLimitMs() * MARGIN) {
+        long budget = (long) (pass.downtimeLimitMs() * MARGIN);
+        long expected = pass.expectedDowntimeMs();
+        if (expected <= budget) {
+            // It fits. Still, where the guest dirties far slower than we send (a static guest), one
+            // more live pass shrinks the downtime to almost nothing: take it unless it is small already.
+            boolean slowDirtying = pass.dirtyBytesPerSecond() < pass.bandwidthBytesPerSecond() / 4;
+            long transferMs = expected - pass.stopCopyFixedMs();
+            if (slowDirtying && transferMs > pass.downtimeLimitMs() * SMALL) {
+                return Decision.CONTINUE;
+            }
             return Decision.SWITCHOVER;
         }
         if (autoConverge && pass.pass() >= 3 && pass.dirtyBytesPerSecond() > pass.bandwidthBytesPerSecond() * 0.5) {

@@ -181,6 +181,9 @@ final class OutgoingMigration implements Runnable {
             PassSnapshot pass = snapshot();
             stats.expectedDowntimeMs = pass.expectedDowntimeMs();
             Decision d = policy().decide(pass);
+            LOG.debug("{}: pass {} pending {} bytes, {} MB/s sustained, expected downtime {} ms: {}", vm.name(),
+                    pass.pass(), pass.pendingBytes(), (long) (pass.bandwidthBytesPerSecond() / 1e6),
+                    pass.expectedDowntimeMs(), d.action());
             if (d.action() == Decision.Action.SWITCHOVER) {
                 LOG.info("{}: switchover after {} passes, expected downtime {} ms", vm.name(), stats.syncCount,
                         pass.expectedDowntimeMs());
@@ -213,7 +216,8 @@ final class OutgoingMigration implements Runnable {
         }
         PassSnapshot pass = snapshot();
         stats.expectedDowntimeMs = pass.expectedDowntimeMs();
-        return pass.expectedDowntimeMs() > pass.downtimeLimitMs() * DefaultPolicy.MARGIN;
+        // Stop the pass early only where the policy would switch over now (QEMU's cheap estimate).
+        return policy().decide(pass).action() != Decision.Action.SWITCHOVER;
     }
 
     /** QEMU's migration_bitmap_sync: harvest the tracker and every source into the migration bitmap. */
@@ -260,23 +264,29 @@ final class OutgoingMigration implements Runnable {
             stats.error = error;
             LOG.warn("{}: migration {}: {}", vm.name(), status, error);
         }
-        if (returnPath != null) {
-            returnPath.close();
+        try {
+            if (returnPath != null) {
+                returnPath.close();
+            }
+            closeChannel();
+            if (vm.dirtyLogging().active()) {
+                vm.dirtyLogging().stop();
+            }
+            vm.setThrottle(0);
+            stats.throttle = 0;
+            if (status != MigrationStatus.COMPLETED && stoppedByUs) {
+                resumeSource();
+            }
+        } catch (RuntimeException e) {
+            // The VM may be gone (destroyed mid-migration); the status must still become final.
+            LOG.warn("{}: cleaning up after the migration: {}", vm.name(), e.toString());
+        } finally {
+            stats.totalMs = stats.elapsedMs();
+            if (status == MigrationStatus.COMPLETED) {
+                stats.finalRates();
+            }
+            setStatus(status);
         }
-        closeChannel();
-        if (vm.dirtyLogging().active()) {
-            vm.dirtyLogging().stop();
-        }
-        vm.setThrottle(0);
-        stats.throttle = 0;
-        if (status != MigrationStatus.COMPLETED && stoppedByUs) {
-            resumeSource();
-        }
-        stats.totalMs = stats.elapsedMs();
-        if (status == MigrationStatus.COMPLETED) {
-            stats.finalRates();
-        }
-        setStatus(status);
     }
 
     private void resumeSource() {

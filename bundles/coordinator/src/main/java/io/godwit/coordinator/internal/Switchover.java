@@ -22,6 +22,8 @@ import java.time.temporal.ChronoUnit;
  */
 final class Switchover {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Switchover.class);
+
     /** How long a source waits for the destination to confirm it runs the guest. */
     private static final long CONFIRM_MILLIS = 60_000;
 
@@ -36,6 +38,7 @@ final class Switchover {
         long stopMicros = wallMicros();
         m.stoppedByUs = true;
         m.vm.stop(RunState.FINISH_MIGRATE);
+        long stoppedNanos = System.nanoTime();
         if (m.settings.capability(MigrationCapability.PAUSE_BEFORE_SWITCHOVER)) {
             m.setStatus(MigrationStatus.PRE_SWITCHOVER);
             m.continueSignal.await();
@@ -50,6 +53,7 @@ final class Switchover {
             return true;
         });
         m.stats.remainingPages = 0;
+        long ramNanos = System.nanoTime();
         m.writer.writeMessage(FrameType.SECTION_END,
                 SectionEnd.newBuilder().setSectionId(OutgoingMigration.RAM_SECTION).setPass(m.stats.syncCount).build());
         sendVcpuState();
@@ -66,6 +70,11 @@ final class Switchover {
         m.writer.flush();
         m.stats.transferred = m.writer.bytesWritten();
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("{}: stop-and-copy: stopped after {} ms, final RAM sent after {} ms, completion flushed after {} ms",
+                    m.vm.name(), (stoppedNanos - stopNanos) / 1_000_000, (ramNanos - stopNanos) / 1_000_000,
+                    m.stats.downtimeMs);
+        }
         confirm(stopMicros);
         m.vm.setStoppedState(RunState.POSTMIGRATE);
         m.end(MigrationStatus.COMPLETED, null);

@@ -37,10 +37,13 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
      * Maps {@code size} bytes: anonymous memory, or the file at {@code memPath} (created or grown to
      * the size) mapped shared, so another process sees the same bytes.
      */
-    static KernelGuestMemory map(long size, Path memPath) {
+    static KernelGuestMemory map(long size, Path memPath, boolean prealloc) {
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment seg = memPath == null ? Mmap.anonymous(size, arena) : mapFile(memPath, size, arena);
+            MemorySegment seg = memPath == null ? Mmap.anonymous(size, prealloc, arena) : mapFile(memPath, size, arena);
+            if (memPath != null && prealloc) {
+                seg.load(); // fault the file's pages in now
+            }
             return new KernelGuestMemory(arena, List.of(new KernelRamBlock(MAIN_BLOCK, 0, seg, memPath)));
         } catch (RuntimeException e) {
             arena.close();

@@ -25,6 +25,7 @@ final class Mmap {
     private static final int MAP_PRIVATE = 0x02;
     private static final int MAP_ANONYMOUS = 0x20;
     private static final int MAP_NORESERVE = 0x4000;
+    private static final int MAP_POPULATE = 0x8000;
     private static final int MADV_HUGEPAGE = 14;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -46,15 +47,15 @@ final class Mmap {
 
     /**
      * Maps {@code size} bytes of zeroed anonymous memory whose lifetime is {@code arena}'s: closing the
-     * arena unmaps it. Transparent huge pages are asked for, because first touch of 4 KiB pages costs
-     * seconds per GiB in this kind of VM; dirty tracking stays at 4 KiB regardless.
+     * arena unmaps it. Transparent huge pages are asked for; dirty tracking stays at 4 KiB regardless.
+     * With {@code populate} every page is faulted in now (QEMU's -mem-prealloc), not at first touch.
      */
-    static MemorySegment anonymous(long size, Arena arena) {
+    static MemorySegment anonymous(long size, boolean populate, Arena arena) {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment errno = tmp.allocate(CALL_STATE);
             MemorySegment addr = (MemorySegment) MMAP.invokeExact(
                     errno, MemorySegment.NULL, size, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+                    MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : MAP_NORESERVE), -1, 0L);
             if (addr.address() == -1L) {
                 throw new IllegalArgumentException(
                         "cannot map " + ByteSize.format(size) + " of guest RAM: errno " + (int) ERRNO.get(errno, 0L));

@@ -82,7 +82,7 @@ public class VmManagerImpl implements VmManager {
             if (spec.memPath() == null) {
                 HostMemory.checkAvailable(spec.memoryBytes());
             }
-            KernelGuestMemory memory = KernelGuestMemory.map(spec.memoryBytes(), spec.memPath());
+            KernelGuestMemory memory = KernelGuestMemory.map(spec.memoryBytes(), spec.memPath(), spec.prealloc());
             try {
                 Guest guest = backend.createGuest(
                         new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
