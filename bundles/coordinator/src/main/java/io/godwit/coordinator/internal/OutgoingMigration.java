@@ -122,10 +122,14 @@ final class OutgoingMigration implements Runnable {
             setup();
             iterate();
             new Switchover(this).run();
-        } catch (MigrationCancelled e) {
-            end(MigrationStatus.CANCELLED, null);
         } catch (Throwable e) {
-            end(MigrationStatus.FAILED, describe(e));
+            // A cancel closes the channel under a blocked write: whatever that throws, it is a cancel
+            // (QEMU's 4a228bcc99: cancelling never lands in failed).
+            if (cancelRequested) {
+                end(MigrationStatus.CANCELLED, null);
+            } else {
+                end(MigrationStatus.FAILED, describe(e));
+            }
         }
     }
 
