@@ -1,0 +1,190 @@
+package io.godwit.shell.internal;
+
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationInfo.RamStats;
+import io.godwit.api.migration.MigrationStatus;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How a migration reads on the shell: the {@code info migrate} report (QEMU's fields, human units)
+ * and the progress {@code migrate} shows while it waits, as a redrawn bar or as plain lines.
+ */
+final class MigrationReport {
+
+    /** Width of the value column's start in {@link #info}: the longest label plus one space. */
+    private static final int LABEL = "observed downtime: ".length();
+
+    private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB"};
+
+    private MigrationReport() {}
+
+    /**
+     * The {@code info migrate} text: QEMU's {@code Migration status:} line, then the times (those
+     * not known, -1, are left out), the RAM counters (once past setup) and, when set, the
+     * throttle, the listening address and the error.
+     */
+    static String info(MigrationInfo i) {
+        StringBuilder out = new StringBuilder("Migration status: ").append(i.status());
+        if (i.status() == MigrationStatus.NONE) {
+            return out.toString();
+        }
+        time(out, "total time", i.totalTimeMs(), "");
+        time(out, "setup time", i.setupTimeMs(), "");
+        if (i.status() == MigrationStatus.ACTIVE) {
+            time(out, "expected downtime", i.expectedDowntimeMs(), "");
+        }
+        time(out, "downtime", i.downtimeMs(), " (source: vCPUs stopped until the last byte was sent)");
+        time(out, "observed downtime", i.observedDowntimeMs(), " (guest: source stop to destination resume)");
+        RamStats r = i.ram();
+        if (i.status() != MigrationStatus.SETUP) { // as QEMU: no RAM counters before the first pass
+            ram(out, r);
+        }
+        if (i.throttlePercent() > 0) {
+            line(out, "cpu throttle", i.throttlePercent() + " %");
+        }
+        if (i.listenUri() != null) {
+            line(out, "socket address", i.listenUri());
+        }
+        if (i.error() != null) {
+            line(out, "error", i.error());
+        }
+        return out.toString();
+    }
+
+    private static void ram(StringBuilder out, RamStats r) {
+        line(out, "transferred ram", Sizes.format(r.transferred()));
+        line(out, "remaining ram", Sizes.format(r.remaining()));
+        line(out, "total ram", Sizes.format(r.total()));
+        line(out, "duplicate", r.duplicate() + " pages (zero pages, sent without their bytes)");
+        line(out, "normal", r.normal() + " pages");
+        line(out, "normal bytes", Sizes.format(r.normalBytes()));
+        line(out, "dirty sync count", String.valueOf(r.dirtySyncCount()));
+        line(out, "dirty pages rate", r.dirtyPagesRate() + " pages/s");
+        line(out, "throughput", String.format(Locale.ROOT, "%.2f mbps", r.mbps()));
+        line(out, "pages per second", String.valueOf(r.pagesPerSecond()));
+    }
+
+    private static void time(StringBuilder out, String label, long ms, String note) {
+        if (ms >= 0) {
+            line(out, label, ms + " ms" + note);
+        }
+    }
+
+    private static void line(StringBuilder out, String label, String value) {
+        String l = label + ":";
+        out.append('\n').append(l).append(" ".repeat(Math.max(1, LABEL - l.length()))).append(value);
+    }
+
+    /**
+     * How much of the guest's RAM is already current at the destination, 0 to 100: in the first
+     * pass the share sent, later the share not dirty again. -1 when the RAM size is not known.
+     */
+    static int percent(MigrationInfo i) {
+        RamStats r = i.ram();
+        if (i.status() == MigrationStatus.COMPLETED) {
+            return 100;
+        }
+        if (r.total() <= 0) {
+            return -1;
+        }
+        if (i.status() == MigrationStatus.SETUP) {
+            return 0;
+        }
+        long current = Math.max(0, r.total() - r.remaining());
+        return (int) Math.min(100, current * 100 / r.total()); // rounds down: 100 % only when nothing remains
+    }
+
+    /** {@code [#####.....]}: ten cells, one per 10 %. */
+    static String bar(int percent) {
+        int filled = Math.max(0, Math.min(10, percent / 10));
+        return "[" + "#".repeat(filled) + ".".repeat(10 - filled) + "]";
+    }
+
+    /**
+     * The progress line redrawn on a terminal, at most {@code width - 1} characters (a line that
+     * wraps cannot be redrawn with {@code '\r'}): fields are left out, least telling first, until
+     * it fits.
+     */
+    static String progressLine(MigrationInfo i, String vm, int width) {
+        int percent = percent(i);
+        RamStats r = i.ram();
+        // Priority 0 is always shown; the highest goes first when the line is too long.
+        List<Field> fields = new ArrayList<>();
+        fields.add(new Field(percent < 0 ? bar(0) : bar(percent) + String.format(Locale.ROOT, " %3d%%", percent), 0));
+        if (i.status() == MigrationStatus.SETUP) {
+            return fields.getFirst().text() + "  setup";
+        }
+        String state = stateNote(i.status(), vm);
+        if (state != null) {
+            fields.add(new Field(state, 0));
+        }
+        if (r.dirtySyncCount() > 0) {
+            fields.add(new Field("pass " + r.dirtySyncCount(), 1));
+        }
+        fields.add(new Field(compact(r.transferred()) + " sent", 4));
+        fields.add(new Field(compact(r.remaining()) + " remaining", 2));
+        fields.add(new Field(rate(r.mbps()), 3));
+        if (i.expectedDowntimeMs() >= 0) {
+            fields.add(new Field("expected downtime " + i.expectedDowntimeMs() + " ms", 2));
+        }
+        String line = "";
+        for (int keep = 4; keep >= 0; keep--) {
+            int k = keep;
+            line = String.join("  ", fields.stream().filter(f -> f.priority <= k).map(Field::text).toList());
+            if (line.length() < width) {
+                return line;
+            }
+        }
+        return line.substring(0, Math.max(0, width - 1));
+    }
+
+    private record Field(String text, int priority) {}
+
+    /** One line per pass for output that is not a terminal. */
+    static String passLine(MigrationInfo i) {
+        RamStats r = i.ram();
+        StringBuilder line = new StringBuilder("pass ").append(r.dirtySyncCount()).append(": ");
+        int percent = percent(i);
+        if (percent >= 0) {
+            line.append(percent).append("% current, ");
+        }
+        line.append(compact(r.transferred())).append(" sent, ")
+                .append(compact(r.remaining())).append(" remaining, ")
+                .append(rate(r.mbps()));
+        if (i.expectedDowntimeMs() >= 0) {
+            line.append(", expected downtime ").append(i.expectedDowntimeMs()).append(" ms");
+        }
+        return line.toString();
+    }
+
+    /** What a state other than setup and active means for the user, or null for those two. */
+    static String stateNote(MigrationStatus status, String vm) {
+        return switch (status) {
+            case SETUP, ACTIVE -> null;
+            case PRE_SWITCHOVER -> "pre-switchover: waiting for migrate_continue " + vm;
+            case DEVICE -> "device: switching over";
+            default -> status.qemuName();
+        };
+    }
+
+    /** Bytes in a short form: one decimal below 10 units, none above ({@code 1.2 GiB}, {@code 456 MiB}). */
+    static String compact(long bytes) {
+        int unit = 0;
+        double value = bytes;
+        while (unit < UNITS.length - 1 && Math.abs(value) >= 1024) {
+            value /= 1024;
+            unit++;
+        }
+        String number = unit > 0 && Math.abs(value) < 10
+                ? String.format(Locale.ROOT, "%.1f", value)
+                : String.format(Locale.ROOT, "%.0f", value);
+        return number + " " + UNITS[unit];
+    }
+
+    /** QEMU's mbps (10^6 bits per second) as bytes per second in binary units: {@code 1.4 GiB/s}. */
+    static String rate(double mbps) {
+        return compact(Math.round(mbps * 1e6 / 8)) + "/s";
+    }
+}

@@ -1,0 +1,145 @@
+package io.godwit.shell.internal;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.felix.service.command.CommandProcessor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The monitor socket: a unix domain listener whose thread {@code monitor-accept} hands each
+ * connection to a thread {@code monitor-session-<n>}, so commands from several clients run at once.
+ */
+final class MonitorListener implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MonitorListener.class);
+
+    private final Path path;
+    private final CommandProcessor processor;
+    private final Duration drain;
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+    private final Map<Thread, MonitorSession> sessions = new ConcurrentHashMap<>();
+    private final AtomicInteger sessionCount = new AtomicInteger();
+
+    /**
+     * Binds {@code path} and starts accepting.
+     *
+     * @param drain how long {@link #close} lets running sessions finish before it cuts them off
+     * @throws IOException when the path cannot be bound, or another live process listens on it
+     */
+    MonitorListener(Path path, CommandProcessor processor, Duration drain) throws IOException {
+        this.path = path.toAbsolutePath();
+        this.processor = processor;
+        this.drain = drain;
+        removeStaleSocket(this.path);
+        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(this.path));
+        } catch (IOException e) {
+            server.close();
+            throw new IOException("cannot listen on " + this.path + ": " + e.getMessage(), e);
+        }
+        this.acceptor = new Thread(this::acceptLoop, "monitor-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        LOG.info("monitor listening on unix:{}", this.path);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    /**
+     * A socket file left by a host that died is deleted; one that still answers belongs to a live
+     * host and is left alone (taking it over would cut that host off from its scripts).
+     */
+    private static void removeStaleSocket(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isRegularFile(path) || Files.isDirectory(path)) {
+            throw new IOException("cannot listen on " + path + ": it exists and is not a socket");
+        }
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            throw new IOException("cannot listen on " + path + ": another process is listening there");
+        } catch (ConnectException stale) {
+            Files.deleteIfExists(path);
+            LOG.info("removed stale monitor socket {}", path);
+        }
+    }
+
+    private void acceptLoop() {
+        while (true) {
+            SocketChannel channel;
+            try {
+                channel = server.accept();
+            } catch (ClosedChannelException closed) {
+                return; // close() was called
+            } catch (IOException e) {
+                LOG.error("monitor stops accepting on {}", path, e);
+                return;
+            }
+            MonitorSession session = new MonitorSession(channel, processor);
+            Thread thread = new Thread(
+                    () -> {
+                        try {
+                            session.run();
+                        } finally {
+                            sessions.remove(Thread.currentThread());
+                        }
+                    },
+                    "monitor-session-" + sessionCount.incrementAndGet());
+            thread.setDaemon(true);
+            sessions.put(thread, session);
+            thread.start();
+        }
+    }
+
+    /**
+     * Stops accepting, lets running sessions finish for up to the drain time (so the reply to
+     * {@code quit} still reaches its client), then cuts the rest off and deletes the socket file.
+     */
+    @Override
+    public void close() throws InterruptedException {
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.warn("closing monitor socket {}: {}", path, e.toString());
+        }
+        acceptor.join(drain.toMillis() + 1000);
+        long deadline = System.nanoTime() + drain.toNanos();
+        for (Thread t : sessions.keySet()) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                t.join(Duration.ofNanos(left));
+            }
+        }
+        for (Map.Entry<Thread, MonitorSession> e : sessions.entrySet()) {
+            try {
+                e.getValue().channel().close();
+            } catch (IOException ignored) {
+                // being cut off is all that is left to do for this client
+            }
+            e.getKey().interrupt();
+        }
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.warn("cannot delete monitor socket {}: {}", path, e.toString());
+        }
+        LOG.info("monitor on unix:{} closed", path);
+    }
+}

@@ -1,0 +1,219 @@
+package io.godwit.shell.internal;
+
+import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.migration.MigrationService;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmManager;
+import io.godwit.api.vm.VmSpec;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * The VM lifecycle commands. A thin human layer over {@link VmManager}: parse, call, print one line.
+ * Results are returned as Strings without a trailing newline (the console, the {@code -c} launcher
+ * and the monitor each end the printed result with one); errors are exceptions with a one-line
+ * message, which they print as {@code Error: <message>}.
+ */
+@Component(
+        service = VmCommands.class,
+        property = {
+            "osgi.command.scope=godwit",
+            "osgi.command.function=vm_create",
+            "osgi.command.function=vm_list",
+            "osgi.command.function=vm_destroy",
+            "osgi.command.function=stop",
+            "osgi.command.function=cont",
+            "osgi.command.function=vm_check"
+        })
+public final class VmCommands {
+
+    static final String NAME_HELP = "VM name; may be left out when the host has exactly one VM";
+
+    /** QEMU's {@code -incoming defer}: wait for {@code migrate_incoming} to say where to listen. */
+    static final String DEFER = "defer";
+
+    private final VmManager vms;
+
+    /** Only {@code vm_create --incoming URI} needs it; the other commands work without the coordinator. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile MigrationService migration;
+
+    @Activate
+    public VmCommands(@Reference VmManager vms) {
+        this.vms = vms;
+    }
+
+    @Descriptor("create a VM and start it (unless --paused or --incoming): vm_create NAME [options]")
+    public String vm_create(
+            @Descriptor("RAM size: a bare number is MiB (as QEMU's -m), or use K, M, G, T; default 128M")
+                    @Parameter(names = {"--memory", "-m"}, absentValue = "128M")
+                    String memory,
+            @Descriptor("number of vCPUs, 1 to 64; default 1")
+                    @Parameter(names = {"--vcpus", "--smp"}, absentValue = "1")
+                    String vcpus,
+            @Descriptor("CPU backend; default " + VmSpec.DEFAULT_CPU)
+                    @Parameter(names = "--cpu", absentValue = VmSpec.DEFAULT_CPU)
+                    String cpu,
+            @Descriptor("workload or program for the CPU backend, e.g. idle, fill or sweep for synthetic; default "
+                            + VmSpec.DEFAULT_WORKLOAD)
+                    @Parameter(names = {"--workload", "-w"}, absentValue = VmSpec.DEFAULT_WORKLOAD)
+                    String workload,
+            @Descriptor("dirty tracker; default " + VmSpec.DEFAULT_TRACKER)
+                    @Parameter(names = "--dirty-tracker", absentValue = VmSpec.DEFAULT_TRACKER)
+                    String tracker,
+            @Descriptor("create with the vCPUs parked (QEMU's -S); start them with cont")
+                    @Parameter(names = {"--paused", "-S"}, presentValue = "true", absentValue = "false")
+                    boolean paused,
+            @Descriptor("back RAM with this file (shareable with another process); default anonymous memory")
+                    @Parameter(names = "--mem-path", absentValue = "")
+                    String memPath,
+            @Descriptor("fault all of RAM in now (QEMU's -mem-prealloc): slower to create, but first writes do not"
+                            + " pay for page faults, e.g. on a migration's destination")
+                    @Parameter(names = "--mem-prealloc", presentValue = "true", absentValue = "false")
+                    boolean prealloc,
+            @Descriptor("wait for an incoming migration instead of starting (QEMU's -incoming): 'defer' waits for"
+                            + " migrate_incoming, a URI such as tcp:0.0.0.0:4444 or tcp:127.0.0.1:0 (any free port)"
+                            + " listens at once and prints where")
+                    @Parameter(names = "--incoming", absentValue = "")
+                    String incoming,
+            @Descriptor("name of the new VM: letters, digits, '_', '.', '-'") String... name) {
+        String vmName = VmArgs.requiredName("vm_create", "a NAME for the VM", name);
+        String incomingUri = incoming.strip();
+        MigrationService service = migration;
+        if (!incomingUri.isEmpty() && !incomingUri.equals(DEFER) && service == null) {
+            throw new IllegalStateException("--incoming " + incomingUri + " needs the migration service, which is not"
+                    + " running (is the godwit-coordinator bundle started?)");
+        }
+        VmSpec.Builder spec = VmSpec.builder(vmName)
+                .memory(Sizes.parse(memory))
+                .vcpus(parseVcpus(vcpus))
+                .cpu(known("CPU backend", cpu, vms.cpuBackends()))
+                .workload(workload)
+                .dirtyTracker(known("dirty tracker", tracker, vms.dirtyTrackers()))
+                .paused(paused)
+                .prealloc(prealloc);
+        if (!incomingUri.isEmpty()) {
+            spec.incoming(incomingUri);
+        }
+        if (!memPath.isBlank()) {
+            spec.memPath(Path.of(memPath).toAbsolutePath());
+        }
+        if (vms.get(vmName).isPresent()) {
+            throw new IllegalArgumentException("a VM named '" + vmName + "' already exists");
+        }
+        Vm vm = vms.create(spec.build());
+        VmSpec s = vm.spec();
+        String created = "created VM " + vm.name() + ": " + Sizes.format(s.memoryBytes())
+                + (s.prealloc() ? " preallocated, " : ", ") + s.vcpus()
+                + (s.vcpus() == 1 ? " vCPU, " : " vCPUs, ") + s.cpuBackend() + " " + s.workload()
+                + ", tracker " + s.dirtyTracker() + ", " + vm.state();
+        if (incomingUri.isEmpty() || incomingUri.equals(DEFER)) {
+            return created;
+        }
+        return created + "\n" + listen(service, vm.name(), incomingUri);
+    }
+
+    /** QEMU's {@code -incoming URI}: a VM that cannot listen is not created. */
+    private String listen(MigrationService service, String vm, String uri) {
+        try {
+            MigrationCommands.call(() -> service.incoming(vm, uri));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            try {
+                vms.destroy(vm);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt(); // the VM is gone or going; the error below says why
+            }
+            throw MigrationCommands.withMessage(e, e.getMessage() + " (VM " + vm + " not created)");
+        }
+        return MigrationCommands.listening(service.info(vm), uri);
+    }
+
+    @Descriptor("list the VMs of this host")
+    public String vm_list() {
+        if (vms.list().isEmpty()) {
+            return "no VMs";
+        }
+        Table t = new Table("NAME", "STATE", "MEMORY", "VCPUS", "CPU", "WORKLOAD", "TRACKER").right(2, 3);
+        for (Vm vm : vms.list()) {
+            VmSpec s = vm.spec();
+            t.add(vm.name(), vm.state(), Sizes.format(s.memoryBytes()), s.vcpus(), s.cpuBackend(), s.workload(),
+                    s.dirtyTracker());
+        }
+        return t.toString();
+    }
+
+    @Descriptor("stop and destroy a VM and free its RAM")
+    public String vm_destroy(@Descriptor("VM name (always required)") String... name) throws InterruptedException {
+        String vmName = VmArgs.requiredName("vm_destroy", "the NAME of the VM to destroy", name);
+        if (vms.get(vmName).isEmpty()) {
+            throw new IllegalArgumentException(VmArgs.noSuchVm(vms, vmName));
+        }
+        vms.destroy(vmName);
+        return "destroyed VM " + vmName;
+    }
+
+    @Descriptor("stop a VM's vCPUs (QEMU's stop)")
+    public void stop(@Descriptor(NAME_HELP) String... name) throws InterruptedException {
+        VmArgs.resolve(vms, "stop", name).stop(RunState.PAUSED);
+    }
+
+    @Descriptor("let a stopped VM run again (QEMU's cont)")
+    public void cont(@Descriptor(NAME_HELP) String... name) {
+        VmArgs.resolve(vms, "cont", name).cont();
+    }
+
+    @Descriptor("check a stopped VM's memory with its workload's oracle; fails when a page is bad")
+    public String vm_check(@Descriptor(NAME_HELP) String... name) {
+        Vm vm = VmArgs.resolve(vms, "vm_check", name);
+        if (vm.state() == RunState.RUNNING) {
+            throw new IllegalStateException("VM " + vm.name() + " is running: stop it first (stop " + vm.name() + ")");
+        }
+        OracleVerdict verdict = vm.check();
+        String report = checkReport(verdict);
+        if (verdict.clean()) {
+            return report;
+        }
+        // The details go to the session's output; the exception then makes the command (and a
+        // scripted run) fail with one line.
+        System.out.println(report);
+        System.out.flush();
+        throw new IllegalStateException("VM " + vm.name() + " failed its check: " + verdict.badPages()
+                + " bad pages of " + verdict.pagesChecked());
+    }
+
+    static String checkReport(OracleVerdict v) {
+        StringBuilder out = new StringBuilder()
+                .append("pages checked: ").append(v.pagesChecked()).append('\n')
+                .append("bad pages:     ").append(v.badPages()).append('\n')
+                .append("summary:       ").append(v.summary()).append('\n');
+        if (!v.examples().isEmpty()) {
+            out.append("examples:\n");
+            v.examples().forEach(e -> out.append("  ").append(e).append('\n'));
+        }
+        return out.toString().stripTrailing();
+    }
+
+    private static int parseVcpus(String text) {
+        try {
+            return Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid vCPU count '" + text + "': use a whole number from 1 to 64");
+        }
+    }
+
+    private static String known(String what, String name, List<String> installed) {
+        if (!installed.contains(name)) {
+            throw new IllegalArgumentException("unknown " + what + " '" + name + "': installed "
+                    + (installed.isEmpty() ? "are none" : "are " + String.join(", ", installed)));
+        }
+        return name;
+    }
+}

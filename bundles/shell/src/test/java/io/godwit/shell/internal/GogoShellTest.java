@@ -1,0 +1,156 @@
+package io.godwit.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.cpu.OracleVerdict;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.apache.felix.gogo.runtime.CommandProcessorImpl;
+import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.apache.felix.service.command.CommandSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The commands through Gogo's real parser and method matching (gogo.runtime, no OSGi): option
+ * parsing, the errors a user sees, and which {@code stop} and {@code sleep} a bare name means.
+ */
+class GogoShellTest {
+
+    /** Stand-ins with the names and signatures of felix:stop (gogo.command) and gogo:sleep (gogo.jline). */
+    public static final class Others {
+        public String stop(String... bundles) {
+            return "felix stop";
+        }
+
+        public String sleep(int seconds) {
+            return "gogo sleep";
+        }
+    }
+
+    private static ThreadIOImpl threadIo;
+    private final FakeVmManager vms = new FakeVmManager();
+    private CommandProcessorImpl processor;
+    private CommandSession session;
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    @BeforeAll
+    static void startThreadIo() {
+        threadIo = new ThreadIOImpl(); // routes System.out of command threads to the session
+        threadIo.start();
+    }
+
+    @AfterAll
+    static void stopThreadIo() {
+        threadIo.stop();
+    }
+
+    @BeforeEach
+    void registerCommands() {
+        processor = new CommandProcessorImpl(threadIo);
+        // What gogo.runtime's whiteboard does for each osgi.command.function of a service.
+        VmCommands vmCommands = new VmCommands(vms);
+        for (String f : List.of("vm_create", "vm_list", "vm_destroy", "stop", "cont", "vm_check")) {
+            processor.addCommand("godwit", vmCommands, f);
+        }
+        InfoCommand info = new InfoCommand();
+        info.addSubject(new StatusInfo(vms));
+        info.addSubject(new VmsInfo(vms));
+        info.addSubject(new CpusInfo(vms));
+        processor.addCommand("godwit", info, "info");
+        processor.addCommand("godwit", new HostCommands(null), "sleep");
+        processor.addCommand("felix", new Others(), "stop");
+        processor.addCommand("gogo", new Others(), "sleep");
+        processor.addListener(new GodwitScope());
+        session = processor.createSession(InputStream.nullInputStream(), new PrintStream(out, true), System.err);
+    }
+
+    @AfterEach
+    void close() {
+        session.close();
+    }
+
+    private Object run(String script) throws Exception {
+        return session.execute(script);
+    }
+
+    private String error(String script) {
+        return assertThrows(Exception.class, () -> run(script)).getMessage();
+    }
+
+    @Test
+    void createParsesOptionsInAnyOrder() throws Exception {
+        assertEquals("created VM a: 2 GiB, 2 vCPUs, synthetic sweep:0-64M, tracker bitmap, running",
+                run("vm_create a --memory 2G --vcpus 2 --workload sweep:0-64M"));
+        assertEquals("created VM b: 256 MiB, 1 vCPU, synthetic fill, tracker pml, prelaunch",
+                run("vm_create --paused -m 256 -w fill --dirty-tracker pml b"));
+        assertEquals("created VM c: 1.5 GiB, 1 vCPU, synthetic idle, tracker bitmap, prelaunch",
+                run("godwit:vm_create c -S --memory 1.5G"));
+    }
+
+    @Test
+    void badInputIsOneClearLine() {
+        assertEquals("invalid size '12X': use a number with K, M, G or T (a bare number is MiB)",
+                error("vm_create a --memory 12X"));
+        assertEquals("unknown option '--bogus' for vm_create (see help vm_create)", error("vm_create a --bogus 1"));
+        assertEquals("unknown CPU backend 'riscv': installed are synthetic", error("vm_create a --cpu riscv"));
+        assertEquals("vm_create needs a NAME for the VM", error("vm_create --memory 1G"));
+        assertEquals("unknown info subject 'nope': known are cpus, status, vms", error("info nope"));
+        assertEquals("Command not found: vm_creat", error("vm_creat a"));
+    }
+
+    /** Gogo's own message when an option's value is missing: not ours, but one line that names the command. */
+    @Test
+    void aMissingOptionValueGetsGogosMessage() {
+        String message = error("vm_create a --memory");
+        assertTrue(message.startsWith("Cannot coerce vm_create(Token, Token) to any of [(String, String, "), message);
+    }
+
+    @Test
+    void vmLifecycleThroughTheShell() throws Exception {
+        run("vm_create a");
+        assertEquals("VM status: running", run("info status"));
+        assertNull(run("stop"));
+        assertEquals("VM status: paused", run("info status a"));
+        vms.vm("a").verdict = new OracleVerdict(8, 1, List.of("0x0: expected 1, found 0"), "8 pages, 2 edges");
+        assertEquals("VM a failed its check: 1 bad pages of 8", error("vm_check"));
+        // The report went to the session's stdout through Gogo's ThreadIO, before the error.
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("bad pages:     1"), out.toString());
+        assertNull(run("cont a"));
+        assertEquals("VM a is running: stop it first (stop a)", error("vm_check a"));
+        assertEquals("destroyed VM a", run("vm_destroy a"));
+        assertEquals("no VMs", run("vm_list"));
+    }
+
+    /** Without {@link GodwitScope}, SCOPE '*' picks felix:stop or godwit:stop by hash order. */
+    @Test
+    void bareStopAndSleepMeanOursEvenWithTheConsolesScope() throws Exception {
+        run("vm_create a");
+        run("SCOPE = 'gogo:*'"); // what gogo.jline's gosh_profile sets
+        assertNull(run("stop"));
+        assertEquals("VM status: paused", run("info status"));
+        long start = System.nanoTime();
+        assertNull(run("sleep 0.05"));
+        assertTrue(System.nanoTime() - start >= 50_000_000L);
+        assertEquals("felix stop", run("felix:stop 5"));
+        assertEquals("gogo sleep", run("gogo:sleep 1"));
+        assertEquals("godwit:gogo:*", session.get("SCOPE"));
+    }
+
+    @Test
+    void scopeIsPrefixedOnce() {
+        assertEquals("godwit:*", GodwitScope.withGodwitFirst(null));
+        assertEquals("godwit:gogo:*", GodwitScope.withGodwitFirst("gogo:*"));
+        assertEquals("godwit:gogo:*", GodwitScope.withGodwitFirst("godwit:gogo:*"));
+        assertEquals("godwit", GodwitScope.withGodwitFirst("godwit"));
+    }
+}

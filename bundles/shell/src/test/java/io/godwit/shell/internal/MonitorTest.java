@@ -1,0 +1,276 @@
+package io.godwit.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.shell.internal.MonitorClient.Answer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.reflect.Proxy;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import org.apache.felix.gogo.runtime.CommandProcessorImpl;
+import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.apache.felix.service.command.CommandSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.BundleContext;
+
+/** The monitor over a real unix socket, running scripts in gogo.runtime's real processor. */
+@Timeout(20)
+class MonitorTest {
+
+    /** Commands that show what the monitor does with output, errors, threads and concurrency. */
+    public static final class Probe {
+        final CountDownLatch released = new CountDownLatch(1);
+        final CyclicBarrier meeting = new CyclicBarrier(2);
+
+        public String hello() {
+            return "hello";
+        }
+
+        /** Gogo runs a command on its own pipe thread; the monitor's session thread waits for it. */
+        public String threads() {
+            return Thread.getAllStackTraces().keySet().stream()
+                    .map(Thread::getName)
+                    .filter(n -> n.startsWith("monitor-"))
+                    .sorted()
+                    .collect(java.util.stream.Collectors.joining(" "));
+        }
+
+        public void fail() {
+            throw new RuntimeException("wrapper", new IllegalStateException("the root cause\nsecond line"));
+        }
+
+        public String stream() throws InterruptedException {
+            System.out.print("first ");
+            return released.await(5, TimeUnit.SECONDS) ? "released" : "timed out";
+        }
+
+        public String meet() throws Exception {
+            meeting.await(5, TimeUnit.SECONDS);
+            return "met";
+        }
+
+        public String tty(CommandSession session) {
+            return String.valueOf(Tty.of(session).terminal());
+        }
+
+        final CountDownLatch lost = new CountDownLatch(1);
+
+        /** Writes until the output fails: how migrate notices that its client went away. */
+        public String writeUntilLost() throws InterruptedException {
+            PrintStream out = org.apache.felix.service.command.Process.Utils.current().out();
+            for (int i = 0; i < 500; i++) {
+                out.print("tick ");
+                out.flush();
+                if (out.checkError()) {
+                    lost.countDown();
+                    return "lost";
+                }
+                Thread.sleep(10);
+            }
+            return "never lost";
+        }
+    }
+
+    private static ThreadIOImpl threadIo;
+    private final Probe probe = new Probe();
+    private final FakeVmManager vms = new FakeVmManager();
+    private CommandProcessorImpl processor;
+    private MonitorListener listener;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startThreadIo() {
+        threadIo = new ThreadIOImpl();
+        threadIo.start();
+    }
+
+    @AfterAll
+    static void stopThreadIo() {
+        threadIo.stop();
+    }
+
+    @BeforeEach
+    void start() throws IOException {
+        processor = new CommandProcessorImpl(threadIo);
+        for (String f : List.of("hello", "threads", "fail", "stream", "meet", "tty", "writeUntilLost")) {
+            processor.addCommand("test", probe, f);
+        }
+        processor.addCommand("godwit", new VmCommands(vms), "vm_create");
+        processor.addCommand("godwit", new HostCommands(null), "sleep");
+        listener = new MonitorListener(dir.resolve("m.sock"), processor, Duration.ofSeconds(2));
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        listener.close();
+    }
+
+    private Answer ask(String script) throws IOException {
+        return MonitorClient.ask(listener.path(), script);
+    }
+
+    @Test
+    void theResultIsPrintedAndTheExitIsZero() throws IOException {
+        Answer a = ask("hello");
+        assertEquals(new Answer("hello\n", "", 0, a.kinds()), a);
+        assertEquals('X', a.kinds().getLast());
+        Answer created = ask("vm_create a --memory 2G");
+        assertEquals(new Answer("created VM a: 2 GiB, 1 vCPU, synthetic idle, tracker bitmap, running\n", "", 0,
+                created.kinds()), created);
+    }
+
+    @Test
+    void nullPrintsNothing() throws IOException {
+        assertEquals(new Answer("", "", 0, List.of('X')), ask("sleep 0.01"));
+        assertEquals(new Answer("", "", 0, List.of('X')), ask(""));
+    }
+
+    @Test
+    void anErrorIsOneLineWithTheRootCauseAndExitOne() throws IOException {
+        assertEquals(new Answer("", "Error: the root cause\n", 1, List.of('E', 'X')), ask("fail"));
+        assertEquals(new Answer("", "Error: Command not found: nope\n", 1, List.of('E', 'X')), ask("nope"));
+        assertEquals("Error: invalid size '12X': use a number with K, M, G or T (a bare number is MiB)\n",
+                ask("vm_create a --memory 12X").err());
+    }
+
+    @Test
+    void aScriptMayHoldSeveralCommands() throws IOException {
+        assertEquals("hello\n", ask("hello ; hello").out());
+    }
+
+    @Test
+    void outputStreamsBeforeTheCommandEnds() throws Exception {
+        Answer a = MonitorClient.ask(listener.path(), "stream\n".getBytes(), out -> probe.released.countDown());
+        assertEquals(new Answer("first released\n", "", 0, a.kinds()), a);
+    }
+
+    @Test
+    void twoConnectionsRunAtOnce() throws Exception {
+        CompletableFuture<Answer> first = CompletableFuture.supplyAsync(() -> askUnchecked("meet"));
+        Answer second = ask("meet");
+        assertEquals("met\n", second.out());
+        assertEquals("met\n", first.get(10, TimeUnit.SECONDS).out());
+    }
+
+    private Answer askUnchecked(String script) {
+        try {
+            return ask(script);
+        } catch (IOException e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    @Test
+    void threadsAreNamed() throws IOException {
+        String names = ask("threads").out();
+        assertTrue(names.matches("monitor-accept monitor-session-\\d+\n"), names);
+    }
+
+    @Test
+    void badRequestsAreRefused() throws IOException {
+        byte[] notUtf8 = {(byte) 0xC3, (byte) 0x28, '\n'};
+        assertEquals(new Answer("", "Error: script is not valid UTF-8\n", 1, List.of('E', 'X')),
+                MonitorClient.ask(listener.path(), notUtf8, out -> {}));
+        // A client that closes its side without a newline still gets its script run.
+        assertEquals("hello\n", MonitorClient.ask(listener.path(), "hello".getBytes(), out -> {}).out());
+    }
+
+    @Test
+    void closeLetsARunningCommandFinishThenDeletesTheSocket() throws Exception {
+        CompletableFuture<Answer> running = CompletableFuture.supplyAsync(() -> askUnchecked("sleep 0.3; hello"));
+        Thread.sleep(100);
+        listener.close();
+        assertEquals(new Answer("hello\n", "", 0, running.get(5, TimeUnit.SECONDS).kinds()),
+                running.get(5, TimeUnit.SECONDS));
+        assertFalse(Files.exists(listener.path()));
+        assertThrows(IOException.class, () -> ask("hello"));
+    }
+
+    @Test
+    void aStaleSocketFileIsReplaced() throws Exception {
+        Path path = dir.resolve("stale.sock");
+        try (ServerSocketChannel dead = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            dead.bind(UnixDomainSocketAddress.of(path)); // closing leaves the file behind, as a crash does
+        }
+        assertTrue(Files.exists(path));
+        try (MonitorListener second = new MonitorListener(path, processor, Duration.ZERO)) {
+            assertEquals("hello\n", MonitorClient.ask(path, "hello\n".getBytes(), out -> {}).out());
+        }
+    }
+
+    @Test
+    void aLiveSocketOrAFileIsLeftAlone() throws IOException {
+        IOException live = assertThrows(IOException.class,
+                () -> new MonitorListener(listener.path(), processor, Duration.ZERO));
+        assertTrue(live.getMessage().endsWith("another process is listening there"), live.getMessage());
+        assertEquals("hello\n", ask("hello").out());
+        Path file = Files.writeString(dir.resolve("notes.txt"), "keep me");
+        IOException notSocket = assertThrows(IOException.class, () -> new MonitorListener(file, processor, Duration.ZERO));
+        assertTrue(notSocket.getMessage().endsWith("it exists and is not a socket"), notSocket.getMessage());
+        assertEquals("keep me", Files.readString(file));
+    }
+
+    @Test
+    void theComponentReadsTheFrameworkProperty() throws Exception {
+        Path path = dir.resolve("component.sock");
+        MonitorServer server = new MonitorServer(processor, context("unix:" + path));
+        assertEquals("hello\n", MonitorClient.ask(path, "hello\n".getBytes(), out -> {}).out());
+        server.deactivate();
+        assertFalse(Files.exists(path));
+        new MonitorServer(processor, context(null)).deactivate(); // no property: no monitor, no error
+        assertEquals("godwit.monitor must be unix:PATH, e.g. unix:/tmp/godwit-a.sock; got 'tcp:localhost:4444'",
+                assertThrows(IllegalArgumentException.class, () -> new MonitorServer(processor, context(
+                        "tcp:localhost:4444"))).getMessage());
+    }
+
+    private static BundleContext context(String monitor) {
+        return (BundleContext) Proxy.newProxyInstance(MonitorTest.class.getClassLoader(),
+                new Class<?>[] {BundleContext.class},
+                (proxy, method, args) -> method.getName().equals("getProperty")
+                                && MonitorServer.PROPERTY.equals(args[0]) ? monitor : null);
+    }
+
+    /** The host cannot see the client's terminal: no progress bar unless the client asks for one. */
+    @Test
+    void aMonitorSessionIsNoTerminalUnlessTheClientSaysSo() throws IOException {
+        assertEquals("false\n", ask("tty").out());
+        assertEquals("true\n", ask("GODWIT_TTY = true; tty").out());
+    }
+
+    /** A client that goes away makes the command's stdout fail, so a waiting migrate can tell. */
+    @Test
+    void aLostClientShowsAsAnOutputError() throws Exception {
+        try (java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open(
+                UnixDomainSocketAddress.of(listener.path()))) {
+            channel.write(java.nio.ByteBuffer.wrap("writeUntilLost\n".getBytes()));
+            channel.read(java.nio.ByteBuffer.allocate(5)); // the first frame has begun
+        }
+        assertTrue(probe.lost.await(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void rootMessageFallsBackToTheClassName() {
+        assertEquals("NullPointerException", MonitorSession.rootMessage(new RuntimeException(new NullPointerException())));
+    }
+}

@@ -1,0 +1,170 @@
+package io.godwit.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.vm.RunState;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.felix.service.command.Descriptor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+class VmCommandsTest {
+
+    private final FakeVmManager vms = new FakeVmManager();
+    private final VmCommands commands = new VmCommands(vms);
+
+    /** vm_create with the options' absent values, as Gogo passes them. */
+    private String create(String name) {
+        return commands.vm_create("128M", "1", "synthetic", "idle", "bitmap", false, "", false, "", name);
+    }
+
+    private static String error(Executable command) {
+        return assertThrows(RuntimeException.class, command).getMessage();
+    }
+
+    @Test
+    void createPrintsOneLineWithTheDefaults() {
+        assertEquals("created VM a: 128 MiB, 1 vCPU, synthetic idle, tracker bitmap, running", create("a"));
+    }
+
+    @Test
+    void createTakesTheOptions() {
+        assertEquals("created VM a: 2 GiB, 2 vCPUs, synthetic sweep, tracker pml, running",
+                commands.vm_create("2G", "2", "synthetic", "sweep", "pml", false, "", false, "", "a"));
+        assertEquals("created VM b: 64 MiB, 1 vCPU, synthetic fill, tracker bitmap, prelaunch",
+                commands.vm_create("64", "1", "synthetic", "fill", "bitmap", true, "ram-b.img", false, "", "b"));
+        Path memPath = vms.vm("b").spec().memPath();
+        assertTrue(memPath.isAbsolute() && memPath.endsWith("ram-b.img"), memPath.toString());
+        assertTrue(vms.vm("b").spec().startPaused());
+    }
+
+    @Test
+    void createRefusesBadInputWithOneLine() {
+        assertEquals("invalid size '12X': use a number with K, M, G or T (a bare number is MiB)",
+                error(() -> commands.vm_create("12X", "1", "synthetic", "idle", "bitmap", false, "", false, "", "a")));
+        assertEquals("invalid vCPU count 'two': use a whole number from 1 to 64",
+                error(() -> commands.vm_create("1G", "two", "synthetic", "idle", "bitmap", false, "", false, "", "a")));
+        assertEquals("vcpus must be between 1 and 64: 65",
+                error(() -> commands.vm_create("1G", "65", "synthetic", "idle", "bitmap", false, "", false, "", "a")));
+        assertEquals("unknown CPU backend 'riscv': installed are synthetic",
+                error(() -> commands.vm_create("1G", "1", "riscv", "idle", "bitmap", false, "", false, "", "a")));
+        assertEquals("unknown dirty tracker 'wp': installed are bitmap, pml",
+                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "wp", false, "", false, "", "a")));
+        assertEquals("vm_create needs a NAME for the VM", error(() -> create(null)));
+        assertEquals("vm_create needs a NAME for the VM",
+                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "")));
+        assertEquals("unknown option '--bogus' for vm_create (see help vm_create)",
+                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "a", "--bogus")));
+        assertTrue(vms.list().isEmpty());
+    }
+
+    @Test
+    void createPassesTheKernelsRefusalsThrough() {
+        create("a");
+        assertEquals("a VM named 'a' already exists", error(() -> create("a")));
+        assertEquals("cannot map 34359738368 bytes: the host has 16 GiB",
+                error(() -> commands.vm_create("32G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "b")));
+        assertEquals("unknown workload 'spin'",
+                error(() -> commands.vm_create("1G", "1", "synthetic", "spin", "bitmap", false, "", false, "", "b")));
+        assertTrue(error(() -> create("bad/name")).startsWith("bad VM name 'bad/name'"));
+    }
+
+    @Test
+    void listIsATableWithNumbersRightAligned() {
+        assertEquals("no VMs", commands.vm_list());
+        commands.vm_create("2G", "2", "synthetic", "sweep", "bitmap", false, "", false, "", "a");
+        commands.vm_create("128", "12", "synthetic", "idle", "bitmap", true, "", false, "", "bee");
+        assertEquals(String.join("\n",
+                        "NAME  STATE       MEMORY  VCPUS  CPU        WORKLOAD  TRACKER",
+                        "a     running      2 GiB      2  synthetic  sweep     bitmap",
+                        "bee   prelaunch  128 MiB     12  synthetic  idle      bitmap"),
+                commands.vm_list());
+    }
+
+    @Test
+    void stopContAndDestroy() throws Exception {
+        create("a");
+        commands.stop();
+        assertEquals(RunState.PAUSED, vms.vm("a").state());
+        commands.cont("a");
+        assertEquals(RunState.RUNNING, vms.vm("a").state());
+        vms.vm("a").state = RunState.GUEST_ERROR;
+        assertEquals("VM a stopped on a guest error: reset it first", error(() -> commands.cont()));
+        assertEquals("vm_destroy needs the NAME of the VM to destroy", error(() -> commands.vm_destroy()));
+        assertEquals("no VM named 'b' (VMs: a)", error(() -> commands.vm_destroy("b")));
+        assertEquals("destroyed VM a", commands.vm_destroy("a"));
+        assertEquals("no VM on this host: create one with vm_create", error(() -> commands.stop()));
+    }
+
+    @Test
+    void checkRefusesARunningVm() {
+        create("a");
+        assertEquals("VM a is running: stop it first (stop a)", error(() -> commands.vm_check()));
+    }
+
+    @Test
+    void checkOfACleanVmPrintsTheVerdict() throws Exception {
+        create("a");
+        commands.stop("a");
+        assertEquals(String.join("\n",
+                        "pages checked: 32",
+                        "bad pages:     0",
+                        "summary:       32 pages, 1 range, one edge"),
+                commands.vm_check("a"));
+    }
+
+    @Test
+    void checkFailsOnBadPagesAfterPrintingThem() throws Exception {
+        create("a");
+        commands.stop();
+        vms.vm("a").verdict = new OracleVerdict(32, 2, List.of("0x3000: expected 5, found 3", "0x7000: expected 5,"
+                + " found 0"), "32 pages, 1 range, 3 edges");
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        String message;
+        try {
+            message = assertThrows(IllegalStateException.class, () -> commands.vm_check()).getMessage();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertEquals("VM a failed its check: 2 bad pages of 32", message);
+        assertEquals(String.join("\n",
+                        "pages checked: 32",
+                        "bad pages:     2",
+                        "summary:       32 pages, 1 range, 3 edges",
+                        "examples:",
+                        "  0x3000: expected 5, found 3",
+                        "  0x7000: expected 5, found 0",
+                        ""),
+                printed.toString(StandardCharsets.UTF_8).replace(System.lineSeparator(), "\n"));
+    }
+
+    /** Gogo's help renders @Descriptor; a command or parameter without one shows up bare. */
+    @Test
+    void everyCommandAndParameterHasHelp() {
+        for (Class<?> c : List.of(VmCommands.class, InfoCommand.class, HostCommands.class, MigrationCommands.class)) {
+            List<Method> methods = Arrays.stream(c.getDeclaredMethods())
+                    .filter(m -> java.lang.reflect.Modifier.isPublic(m.getModifiers()))
+                    .toList();
+            assertFalse(methods.isEmpty());
+            for (Method m : methods) {
+                assertNotNull(m.getAnnotation(Descriptor.class), m.toString());
+                for (java.lang.reflect.Parameter p : m.getParameters()) {
+                    assertNotNull(p.getAnnotation(Descriptor.class), m + " " + p);
+                }
+            }
+        }
+    }
+}
