@@ -225,7 +225,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
         synchronized (vm.lock) {
             state = !vm.runVcpusLocked() ? "stopped" : halted ? "halted" : "running";
         }
-        double r = "running".equals(state) ? rate : 0;
+        double r = "stopped".equals(state) ? 0 : rate; // a rate-limited guest halts between bursts
         return new VcpuInfo(index, thread.getName(), thread.threadId(), state, vcpu.progress(), vcpu.progressUnit(), r);
     }
 }
