@@ -31,6 +31,8 @@ final class OutgoingMigration implements Runnable {
     static final int RAM_SECTION = 1;
     /** Fewest milliseconds between two early syncs, so that a near-threshold guest does not sync-storm. */
     private static final long MIN_SYNC_INTERVAL_NANOS = 20_000_000L;
+    /** How long an empty pass waits for the destination before the next sync. */
+    private static final long IDLE_PASS_WAIT_MS = 20;
 
     final Vm vm;
     final MigrationSettings settings;
@@ -180,7 +182,13 @@ final class OutgoingMigration implements Runnable {
 
     private void iterate() throws IOException, InterruptedException {
         while (true) {
+            long sentBefore = stats.normal + stats.duplicate;
             sender.sendDirty(bitmap, this::gate);
+            if (stats.normal + stats.duplicate == sentBefore) {
+                // Nothing was dirty: all that is left is data in flight to a destination still
+                // loading it. Give it time instead of spinning on syncs.
+                Thread.sleep(IDLE_PASS_WAIT_MS);
+            }
             sync();
             PassSnapshot pass = snapshot();
             stats.expectedDowntimeMs = pass.expectedDowntimeMs();

@@ -60,7 +60,7 @@ class MigrationTest {
 
     @Test
     void liveSweepMigratesWithAtLeastTwoPassesAndPassesTheOracle() throws Exception {
-        Vm src = pair("sweep:32M", 128 << 20, 2);
+        Vm src = pair("sweep:32M,rate=50000", 128 << 20, 2); // a known dirty rate, not the host's speed
         String sock = dir.resolve("m.sock").toString();
         coordinator.incoming("dst", "unix:" + sock);
         // QEMU's trick: a tiny bandwidth and downtime-limit keep it iterating; then lift them.
@@ -107,7 +107,8 @@ class MigrationTest {
         dst.stop(RunState.PAUSED);
         assertTrue(dst.check().clean());
         assertEquals(16384, out.ram().normal(), out.toString());
-        assertEquals(3, out.ram().dirtySyncCount(), "setup, end of the only pass, final: " + out);
+        // setup, end of the only pass, final; more only while waiting for a slow destination to load
+        assertTrue(out.ram().dirtySyncCount() >= 3, out.toString());
     }
 
     @Test
@@ -128,7 +129,7 @@ class MigrationTest {
 
     @Test
     void cancelKeepsTheSourceRunningAndASecondMigrationSucceeds() throws Exception {
-        Vm src = pair("sweep:16M", 64 << 20, 1);
+        Vm src = pair("sweep:16M,rate=50000", 64 << 20, 1);
         String sock = dir.resolve("c.sock").toString();
         coordinator.incoming("dst", "unix:" + sock);
         coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 8 << 20);
