@@ -23,6 +23,8 @@ final class DaemonMode implements HostRunner.Mode {
                     + ScriptMode.seconds(ctx) + ctx.seeLog());
             return HostRunner.FAILED;
         }
+        // Ready means all the commands: a client that sees the ready line may migrate at once.
+        ScriptMode.awaitComponents(ctx);
         if (!MonitorSocket.awaitBound(monitor, deadline)) {
             ctx.terminal().err().println("Error: the shell did not open the monitor " + monitor
                     + " within " + ScriptMode.seconds(ctx) + ctx.seeLog());

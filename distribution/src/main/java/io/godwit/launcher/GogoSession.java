@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.osgi.framework.BundleContext;
@@ -26,6 +27,7 @@ public final class GogoSession implements AutoCloseable {
     private final Method execute;
     private final Method format;
     private final Method close;
+    private final Method put;
 
     private GogoSession(BundleContext context, ServiceReference<?> reference, Object session, Class<?> type)
             throws NoSuchMethodException {
@@ -35,6 +37,7 @@ public final class GogoSession implements AutoCloseable {
         this.execute = type.getMethod("execute", CharSequence.class);
         this.format = type.getMethod("format", Object.class, int.class);
         this.close = type.getMethod("close");
+        this.put = type.getMethod("put", String.class, Object.class);
     }
 
     /**
@@ -53,24 +56,66 @@ public final class GogoSession implements AutoCloseable {
         Object session = invoke(processorType.getMethod("createSession", InputStream.class, OutputStream.class,
                 OutputStream.class), processor, in, out, err);
         GogoSession gogo = new GogoSession(context, reference, session, sessionType);
-        invoke(sessionType.getMethod("put", String.class, Object.class), session, "SCOPE", "godwit:*");
+        gogo.put("SCOPE", "godwit:*");
         return gogo;
     }
 
     /**
-     * The top-level statements of a script ({@code a; b} or one per line), split by Gogo's own
-     * parser so that quotes, closures and pipes stay whole. Running them one by one lets every
-     * statement's result be printed: {@code execute("info status; info cpus")} would return, and
-     * so print, only the last one.
+     * One top-level step of a script, run with its own {@link #execute} so that every step's
+     * result can be printed: {@code execute("info status; info cpus")} would return, and so print,
+     * only the last one.
+     *
+     * @param assignment a {@code NAME = VALUE} statement, whose result (the value) is not printed
+     */
+    public record Step(String text, boolean assignment) {
+    }
+
+    /**
+     * The steps of a script ({@code a; b} or one per line), cut by Gogo's own parser so that
+     * quotes, closures and pipes stay whole; {@code a && b}, {@code a || b} and {@code a &} stay one
+     * step. The shell bundle's monitor cuts scripts the same way (its {@code ScriptStep}, which
+     * calls the parser directly).
      *
      * @throws Exception Gogo's {@code SyntaxError} for a script that does not parse
      */
-    public List<String> statements(CharSequence script) throws Exception {
+    public List<Step> steps(CharSequence script) throws Exception {
         Class<?> parserType = reference.getBundle().loadClass("org.apache.felix.gogo.runtime.Parser");
         Object parser = parserType.getConstructor(CharSequence.class).newInstance(script);
         Object program = invoke(parserType.getMethod("program"), parser);
-        List<?> executables = (List<?>) invoke(program.getClass().getMethod("tokens"), program);
-        return executables.stream().map(Object::toString).toList();
+        List<Step> steps = new ArrayList<>();
+        List<CharSequence> chain = new ArrayList<>(); // Gogo's tokens are CharSequences of the script
+        for (Object executable : (List<?>) invoke(program.getClass().getMethod("tokens"), program)) {
+            String text = executable.toString();
+            boolean operator = executable.getClass().getSimpleName().equals("Operator");
+            if (operator && (text.equals(";") || text.equals("\n"))) {
+                addStep(steps, chain);
+            } else {
+                chain.add((CharSequence) executable);
+            }
+        }
+        addStep(steps, chain);
+        return steps;
+    }
+
+    private static void addStep(List<Step> steps, List<CharSequence> chain) throws Exception {
+        String text = String.join(" ", chain);
+        if (text.isBlank()) { // "a;;b" has an empty statement
+            chain.clear();
+            return;
+        }
+        Object first = chain.getFirst();
+        boolean assignment = false;
+        if (chain.size() == 1 && first.getClass().getSimpleName().equals("Statement")) {
+            List<?> tokens = (List<?>) invoke(first.getClass().getMethod("tokens"), first);
+            assignment = tokens.size() > 1 && tokens.get(1).toString().equals("=");
+        }
+        steps.add(new Step(text, assignment));
+        chain.clear();
+    }
+
+    /** Sets a session variable ({@code session.put(name, value)}). */
+    public void put(String name, Object value) throws Exception {
+        invoke(put, session, name, value);
     }
 
     /** Runs a script; a failing command throws its own exception (unwrapped from reflection). */

@@ -32,7 +32,8 @@ public final class Main {
         }
         return switch (options.mode()) {
             case HELP -> usage(terminal.out());
-            case CONNECT -> new MonitorClient(terminal.out(), terminal.err()).run(options.connect(), options.script());
+            case CONNECT -> new MonitorClient(terminal.out(), terminal.err(), Tty.ofStdout())
+                    .run(options.connect(), options.script());
             default -> new HostRunner(options, terminal).run();
         };
     }

@@ -23,10 +23,21 @@ public final class MonitorClient {
 
     private final PrintStream out;
     private final PrintStream err;
+    private final Tty tty;
 
+    /** A client whose output is no terminal (the host shows progress as plain lines). */
     public MonitorClient(PrintStream out, PrintStream err) {
+        this(out, err, Tty.NONE);
+    }
+
+    /**
+     * @param tty what the client's stdout is: on a terminal the script is sent after
+     *     {@code GODWIT_TTY = true; COLUMNS = N; }, so that {@code migrate} draws its progress bar
+     */
+    MonitorClient(PrintStream out, PrintStream err, Tty tty) {
         this.out = out;
         this.err = err;
+        this.tty = tty;
     }
 
     /**
@@ -45,7 +56,7 @@ public final class MonitorClient {
         }
         try (channel) {
             OutputStream request = Channels.newOutputStream(channel);
-            request.write(MonitorFrames.request(script));
+            request.write(MonitorFrames.request(tty.scriptPrefix() + script));
             request.flush();
             return relay(new BufferedInputStream(Channels.newInputStream(channel)));
         } catch (IOException e) {

@@ -105,6 +105,26 @@ class MonitorClientTest {
         assertEquals("vm_create a;info status;quit", received.get(5, TimeUnit.SECONDS));
     }
 
+    /** The host cannot see the client's terminal: a client on one tells it, so migrate draws its bar. */
+    @Test
+    void aClientOnATerminalSendsItsWidthBeforeTheScript() throws Exception {
+        serve((request, out) -> MonitorFrames.writeExit(out, 0));
+        MonitorClient client = new MonitorClient(new PrintStream(stdout, true, StandardCharsets.UTF_8),
+                new PrintStream(stderr, true, StandardCharsets.UTF_8), new Tty(true, 132));
+        assertEquals(0, client.run(address, "migrate a unix:/tmp/b.sock\ninfo migrate"));
+        assertEquals("GODWIT_TTY = true; COLUMNS = 132; migrate a unix:/tmp/b.sock;info migrate",
+                received.get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aClientInAPipeSendsTheScriptAsItIs() throws Exception {
+        serve((request, out) -> MonitorFrames.writeExit(out, 0));
+        MonitorClient client = new MonitorClient(new PrintStream(stdout, true, StandardCharsets.UTF_8),
+                new PrintStream(stderr, true, StandardCharsets.UTF_8), Tty.NONE);
+        assertEquals(0, client.run(address, "migrate a unix:/tmp/b.sock"));
+        assertEquals("migrate a unix:/tmp/b.sock", received.get(5, TimeUnit.SECONDS));
+    }
+
     @Test
     void passesAFailedCommandsStatusThrough() throws Exception {
         serve((request, out) -> {

@@ -17,8 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One monitor connection: read one script (UTF-8, up to the first '\n'), run it in a fresh Gogo
- * session, answer with frames ({@link FrameWriter}) and close. Runs on its own thread.
+ * One monitor connection: read one script (UTF-8, up to the first '\n'), run it step by step
+ * ({@link ScriptStep}) in a fresh Gogo session, answer with frames ({@link FrameWriter}) and close.
+ * Runs on its own thread.
  */
 final class MonitorSession implements Runnable {
 
@@ -65,12 +66,16 @@ final class MonitorSession implements Runnable {
         // write error: a command's stdout (Gogo's own PrintStream) then shows in checkError() that
         // the client went away, which migrate takes as a Ctrl-C.
         try (CommandSession session = processor.createSession(InputStream.nullInputStream(), rawOut, err)) {
-            // The host cannot see whether the client prints to a terminal; a client that does may
-            // start its script with "GODWIT_TTY = true;" (see Tty).
+            // The host cannot see whether the client prints to a terminal; the launcher's --connect
+            // starts its script with "GODWIT_TTY = true; COLUMNS = <width>; " when it does (see Tty).
             session.put(Tty.VARIABLE, false);
-            Object result = session.execute(script);
-            if (result != null) { // like the console: print the result, nothing for null
-                out.println(session.format(result, Converter.INSPECT));
+            // As the launcher's -c mode: step by step, each result printed as the console prints a
+            // line's result (nothing for null or an assignment); the first failure ends the script.
+            for (ScriptStep step : ScriptStep.split(script)) {
+                Object result = session.execute(step.text());
+                if (result != null && !step.assignment()) {
+                    out.println(session.format(result, Converter.INSPECT));
+                }
             }
             return 0;
         } catch (Exception | LinkageError e) {

@@ -8,15 +8,16 @@ import org.apache.felix.service.command.Process;
 /**
  * Where a command's output goes, and whether that is a terminal a progress bar may redraw with
  * {@code '\r'}. Gogo cannot say: its {@code Process.isTty(1)} only tells whether the statement's
- * stdout is redirected or piped inside Gogo. So output counts as a terminal when
+ * stdout is redirected or piped inside Gogo. So output counts as a terminal when it is not
+ * redirected or piped inside Gogo, and
  * <ul>
  *   <li>the session variable {@value #VARIABLE} says so ({@code true} or {@code false}): the
  *       monitor sets it to false for each connection, since the host cannot see the client's
- *       terminal, and a client that prints to one may send {@code GODWIT_TTY = true; } before its
- *       script; users may set it in the console too;</li>
- *   <li>otherwise, when stdout is not redirected inside Gogo and the host's own stdin and stdout
- *       are a terminal ({@link Console#isTerminal}): the console on a terminal and the launcher's
- *       {@code -c} mode run on a terminal, but not {@code -c} with its output to a file or pipe.</li>
+ *       terminal, and the launcher's {@code --connect} sends {@code GODWIT_TTY = true; COLUMNS = N; }
+ *       before its script when its own stdout is a terminal; the launcher's {@code -c} mode sets
+ *       both from its stdout too; users may set it in the console;</li>
+ *   <li>otherwise, when the host's own stdin and stdout are a terminal ({@link Console#isTerminal}):
+ *       the console on a terminal.</li>
  * </ul>
  */
 record Tty(PrintStream out, boolean terminal, int width) {
@@ -35,12 +36,12 @@ record Tty(PrintStream out, boolean terminal, int width) {
     }
 
     private static boolean isTerminal(CommandSession session, Process process) {
+        if (process != null && !process.isTty(1)) {
+            return false;
+        }
         Object forced = session != null ? session.get(VARIABLE) : null;
         if (forced instanceof Boolean || forced instanceof CharSequence) { // Gogo may keep a Token
             return Boolean.parseBoolean(forced.toString().strip());
-        }
-        if (process != null && !process.isTty(1)) {
-            return false;
         }
         Console console = System.console();
         return console != null && console.isTerminal();

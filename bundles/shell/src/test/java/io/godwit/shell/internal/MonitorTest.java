@@ -154,9 +154,46 @@ class MonitorTest {
                 ask("vm_create a --memory 12X").err());
     }
 
+    /** As the launcher's -c mode: every statement's result, not only the last one's. */
     @Test
-    void aScriptMayHoldSeveralCommands() throws IOException {
-        assertEquals("hello\n", ask("hello ; hello").out());
+    void everyStatementsResultIsPrinted() throws IOException {
+        Answer two = ask("hello ; hello");
+        assertEquals(new Answer("hello\nhello\n", "", 0, two.kinds()), two);
+        assertEquals("hello\nhello\n", ask("hello;; ;hello;").out());
+        assertEquals("created VM a: 2 GiB, 1 vCPU, synthetic idle, tracker bitmap, running\nhello\n",
+                ask("vm_create a --memory 2G; sleep 0.01; hello").out());
+        // Gogo's parser cuts the script: a quoted ';' or a closure stays whole.
+        assertEquals("hello\na; b\n", ask("hello; s = 'a; b'; $s").out());
+    }
+
+    @Test
+    void theFirstFailingStatementEndsTheScript() throws IOException {
+        Answer failed = ask("hello; fail; hello");
+        assertEquals(new Answer("hello\n", "Error: the root cause\n", 1, failed.kinds()), failed);
+        assertEquals('E', failed.kinds().get(failed.kinds().size() - 2)); // after the output
+        assertEquals(new Answer("", "Error: Command not found: nope\n", 1, List.of('E', 'X')), ask("nope; hello"));
+    }
+
+    @Test
+    void aScriptThatDoesNotParseFailsBeforeRunningAnything() throws IOException {
+        Answer a = ask("hello; { hello");
+        assertEquals("", a.out());
+        assertEquals(1, a.exit());
+        assertTrue(a.err().startsWith("Error: "), a.err());
+    }
+
+    /** Assignments print nothing, so that a client may set variables before its script. */
+    @Test
+    void assignmentsArePrintedNot() throws IOException {
+        assertEquals("hello\n", ask("GODWIT_TTY = true; COLUMNS = 120; x = hello; $x").out());
+        assertEquals("", ask("y = hello").out());
+    }
+
+    /** a && b, a || b stay one step: run apart, b would run after a failing a, or always. */
+    @Test
+    void chainsStayOneStep() throws IOException {
+        assertEquals(new Answer("", "Error: the root cause\n", 1, List.of('E', 'X')), ask("fail && hello"));
+        assertEquals("hello\n", ask("hello || fail").out());
     }
 
     @Test
