@@ -1,10 +1,13 @@
 package io.godwit.launcher;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -92,14 +95,27 @@ public record HostHome(Path root, long pid) {
         }
     }
 
+    /**
+     * Deletes a tree. Another host starting at the same moment may be deleting the same stale tree:
+     * whatever vanishes under us is already what we wanted.
+     */
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        List<Path> paths;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            paths = walk.sorted(Comparator.reverseOrder()).toList();
+        } catch (UncheckedIOException e) {
+            if (e.getCause() instanceof NoSuchFileException) {
+                return; // the other host got there first
             }
+            throw e;
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        for (Path p : paths) {
+            Files.deleteIfExists(p);
         }
     }
 }

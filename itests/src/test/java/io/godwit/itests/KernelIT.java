@@ -58,7 +58,7 @@ public class KernelIT extends GodwitTestSupport {
         assertEquals(RunState.RUNNING, vm.state());
         Thread.sleep(1000);
         long pagesPerVcpu = 65536 / 2;
-        awaitEachVcpuPast(vm, pagesPerVcpu, 10_000); // more than one pass over its range
+        awaitEachVcpuPast(vm, pagesPerVcpu, 60_000); // more than one pass over its range
         vm.stop(RunState.PAUSED);
         assertEquals(RunState.PAUSED, vm.state());
         long stopped = progress(vm);
@@ -75,7 +75,7 @@ public class KernelIT extends GodwitTestSupport {
         assertEquals("a stopped VM does not write", stopped, progress(vm));
 
         vm.cont();
-        Guests.await(() -> progress(vm) > stopped, 5000, "progress after cont");
+        Guests.await(() -> progress(vm) > stopped, 30_000, "progress after cont");
         vm.stop(RunState.PAUSED);
         assertTrue(vm.check().toString(), vm.check().clean());
     }
@@ -83,7 +83,7 @@ public class KernelIT extends GodwitTestSupport {
     @Test
     public void oracleReportsExactlyTheCorruptedPage() throws Exception {
         Vm vm = sweep("bad", 64 * MIB, 2, "sweep");
-        awaitEachVcpuPast(vm, 2 * 8192, 10_000); // two passes, so the first bytes are not all equal
+        awaitEachVcpuPast(vm, 2 * 8192, 60_000); // two passes, so the first bytes are not all equal
         vm.stop(RunState.PAUSED);
         assertTrue(vm.check().toString(), vm.check().clean());
 

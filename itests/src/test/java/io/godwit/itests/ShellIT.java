@@ -106,7 +106,7 @@ public class ShellIT extends GodwitTestSupport {
         shell.run("sleep 0.5");
         long sleptMillis = (System.nanoTime() - t0) / 1_000_000;
         assertTrue("slept " + sleptMillis + " ms", sleptMillis >= 450 && sleptMillis < 5000);
-        awaitEachVcpuPast(vm, 8192, 10_000); // each of the 2 ranges of 8192 pages swept at least once
+        awaitEachVcpuPast(vm, 8192, 60_000); // each of the 2 ranges of 8192 pages swept at least once
 
         assertEquals("", shell.run("stop"));
         assertEquals(RunState.PAUSED, vm.state());
@@ -125,7 +125,7 @@ public class ShellIT extends GodwitTestSupport {
         long stopped = progress(vm);
         shell.run("cont a");
         assertEquals("VM status: running", shell.run("info status"));
-        Guests.await(() -> progress(vm) > stopped, 5000, "progress after cont");
+        Guests.await(() -> progress(vm) > stopped, 30_000, "progress after cont");
 
         assertEquals("destroyed VM a", shell.run("vm_destroy a"));
         assertTrue(vms.list().isEmpty());
@@ -136,7 +136,7 @@ public class ShellIT extends GodwitTestSupport {
     public void vmCheckFailsWhenAPageIsCorrupted() throws Exception {
         shell.run("vm_create b --memory 32M --workload sweep");
         Vm vm = vms.get("b").orElseThrow();
-        awaitEachVcpuPast(vm, 2 * 8192, 10_000);
+        awaitEachVcpuPast(vm, 2 * 8192, 60_000);
         shell.run("stop b");
         String clean = shell.run("vm_check b");
         assertTrue(clean, Pattern.compile("bad pages:\\s+0\\b").matcher(clean).find());
@@ -165,12 +165,12 @@ public class ShellIT extends GodwitTestSupport {
         assertEquals("failed creates leave nothing behind", List.of(a), vms.list());
         assertEquals(RunState.RUNNING, a.state());
         long before = progress(a);
-        Guests.await(() -> progress(a) > before, 5000, "VM a still running after the errors");
+        Guests.await(() -> progress(a) > before, 30_000, "VM a still running after the errors");
 
         String created = shell.run("vm_create c --memory 16M --vcpus 2 --workload sweep");
         assertTrue(created, created.startsWith("created VM c: 16 MiB, 2 vCPUs"));
         Vm c = vms.get("c").orElseThrow();
-        awaitEachVcpuPast(c, 2048, 10_000);
+        awaitEachVcpuPast(c, 2048, 60_000);
         shell.run("stop a");
         shell.run("stop c");
         assertTrue(a.check().toString(), a.check().clean());

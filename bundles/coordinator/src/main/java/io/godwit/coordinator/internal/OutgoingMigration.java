@@ -55,7 +55,6 @@ final class OutgoingMigration implements Runnable {
     DirtyBitmap bitmap;
     boolean wasRunning;
     boolean stoppedByUs;
-    long rttMs;
     long lastSyncMs;
     private long lastSyncNanos;
     private long sentAtLastSync;
@@ -169,15 +168,22 @@ final class OutgoingMigration implements Runnable {
 
     /** A PING through the destination: the round trip is part of every downtime, and a refused hello shows here. */
     private void measureRoundTrip() throws IOException, InterruptedException {
-        long t0 = System.nanoTime();
-        writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.PING).setValue(1).build());
-        writer.flush();
+        ping();
         boolean answered = returnPath.awaitPong(10_000);
         checkCancel();
         if (!answered) {
             throw new MigrationFailure("the destination did not answer within 10 s");
         }
-        rttMs = Math.max(1, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * Sends a PING stamped with its send time. One at setup and one per sync: the smallest round trip
+     * wins, so a destination that was slow at setup does not inflate every later estimate.
+     */
+    private void ping() throws IOException {
+        writer.writeMessage(FrameType.COMMAND,
+                Command.newBuilder().setKind(Command.Kind.PING).setValue(System.nanoTime()).build());
+        writer.flush();
     }
 
     private void iterate() throws IOException, InterruptedException {
@@ -233,7 +239,10 @@ final class OutgoingMigration implements Runnable {
     }
 
     /** QEMU's migration_bitmap_sync: harvest the tracker and every source into the migration bitmap. */
-    void sync() throws InterruptedException {
+    void sync() throws InterruptedException, IOException {
+        if (returnPath != null && stats.status == MigrationStatus.ACTIVE) {
+            ping();
+        }
         long t0 = System.nanoTime();
         long harvested = vm.dirtyLogging().sync(bitmap);
         long t1 = System.nanoTime();
@@ -264,6 +273,7 @@ final class OutgoingMigration implements Runnable {
         }
         long inFlight = returnPath != null ? Math.max(0, writer.bytesWritten() - returnPath.acked()) : 0;
         long pending = stats.remainingPages * 4096 + inFlight;
+        long rttMs = returnPath != null ? returnPath.rttMillis(1) : 1;
         long fixed = lastSyncMs + rttMs + vm.spec().vcpus();
         return new PassSnapshot(stats.syncCount, pending, fixed, bw, stats.dirtyPagesRate * 4096.0,
                 settings.parameter(MigrationParameter.DOWNTIME_LIMIT), vm.throttle(), stats.elapsedMs());

@@ -27,6 +27,7 @@ final class ReturnPath implements Runnable {
     private volatile boolean loaded;
     private volatile long resumedMicros = -1;
     private volatile boolean closed;
+    private volatile long minRttNanos = Long.MAX_VALUE;
 
     ReturnPath(String vm, MigrationChannel channel, Bandwidth bandwidth) {
         this.channel = channel;
@@ -72,9 +73,23 @@ final class ReturnPath implements Runnable {
             case ERROR -> error = m.getError().isEmpty() ? "the destination failed" : m.getError();
             case LOADED -> loaded = true;
             case RESUMED -> resumedMicros = m.getTimeMicros();
-            case PONG -> pong.countDown();
+            case PONG -> {
+                // A PING carries its send time; the smallest round trip seen is the link's, the
+                // larger ones include queueing behind pages in flight, which the estimate counts apart.
+                long rtt = System.nanoTime() - m.getValue();
+                if (rtt >= 0 && rtt < minRttNanos) {
+                    minRttNanos = rtt;
+                }
+                pong.countDown();
+            }
             default -> error = "unknown return path message " + m.getKindValue();
         }
+    }
+
+    /** The smallest round trip measured so far, in ms (at least 1), or {@code fallback} before any. */
+    long rttMillis(long fallback) {
+        long n = minRttNanos;
+        return n == Long.MAX_VALUE ? fallback : Math.max(1, n / 1_000_000);
     }
 
     long acked() {

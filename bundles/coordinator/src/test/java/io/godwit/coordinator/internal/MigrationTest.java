@@ -132,16 +132,20 @@ class MigrationTest {
         Vm src = pair("sweep:16M,rate=50000", 64 << 20, 1);
         String sock = dir.resolve("c.sock").toString();
         coordinator.incoming("dst", "unix:" + sock);
-        coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 8 << 20);
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 1); // it cannot complete
         coordinator.migrate("src", "unix:" + sock);
-        Thread.sleep(300);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (coordinator.info("src").ram().dirtySyncCount() < 2 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(MigrationStatus.ACTIVE, coordinator.info("src").status());
         coordinator.cancel("src");
         MigrationInfo out = await("src", 10_000);
         assertEquals(MigrationStatus.CANCELLED, out.status());
         assertEquals(RunState.RUNNING, src.state());
         assertEquals(MigrationStatus.FAILED, await("dst", 5_000).status());
         assertEquals(RunState.INMIGRATE, vms.get("dst").orElseThrow().state());
-        coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 0);
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 300);
         coordinator.incoming("dst", "unix:" + sock);
         coordinator.migrate("src", "unix:" + sock);
         assertEquals(MigrationStatus.COMPLETED, await("src", 30_000).status());

@@ -25,7 +25,11 @@ class DirtyLoggingTest {
         Vm vm = host.create("a", 16 << 20, 2, "sweep:4M");
         var log = vm.dirtyLogging();
         log.start();
-        Thread.sleep(100);
+        // Two quantum publications after start: the second quantum ran wholly with logging on.
+        long p = awaitProgressBeyond(vm, vm.cpus().get(0).progress());
+        awaitProgressBeyond(vm, p);
+        long q = awaitProgressBeyond(vm, 1, vm.cpus().get(1).progress());
+        awaitProgressBeyond(vm, 1, q);
         DirtyBitmap bitmap = new DirtyBitmap(vm.memory().pages());
         log.sync(bitmap);
         assertEquals(1024, bitmap.count(), "the sweep writes every page of its 4 MiB range each pass");
@@ -62,16 +66,29 @@ class DirtyLoggingTest {
         for (int round = 0; round < 200; round++) {
             DirtyBitmap b = new DirtyBitmap(vm.memory().pages());
             log.sync(b);
+            // Progress is published at the end of each quantum, so the first publication after the
+            // harvest may cover writes made before it. The quantum after that one began after the
+            // harvest and wrote at least 64 pages over the 16-page range: every page, after the harvest.
             long before = vm.cpus().get(0).progress();
-            // Wait until the vCPU has done at least two full passes after this harvest.
-            while (vm.cpus().get(0).progress() < before + 64) {
-                Thread.onSpinWait();
-            }
+            long first = awaitProgressBeyond(vm, before);
+            awaitProgressBeyond(vm, first);
             DirtyBitmap next = new DirtyBitmap(vm.memory().pages());
             log.sync(next);
             assertEquals(16, next.count(), "round " + round);
         }
         log.stop();
+    }
+
+    private static long awaitProgressBeyond(Vm vm, long progress) {
+        return awaitProgressBeyond(vm, 0, progress);
+    }
+
+    private static long awaitProgressBeyond(Vm vm, int vcpu, long progress) {
+        long p;
+        while ((p = vm.cpus().get(vcpu).progress()) <= progress) {
+            Thread.onSpinWait();
+        }
+        return p;
     }
 
     @Test

@@ -27,11 +27,22 @@ class VmLifecycleTest {
         return vm.cpus().stream().mapToLong(VcpuInfo::progress).sum();
     }
 
+    /** Waits for progress beyond {@code writes}: conditions, not sleeps, on a host of unknown load. */
+    static void awaitProgress(Vm vm, long writes) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (totalProgress(vm) <= writes) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no progress beyond " + writes + " writes in 60 s");
+            }
+            Thread.sleep(5);
+        }
+    }
+
     @Test
     void sweepRunsStopsAndPassesItsOracle() throws Exception {
         Vm vm = host.create("a", 64 << 20, 2, "sweep");
         assertEquals(RunState.RUNNING, vm.state());
-        Thread.sleep(300);
+        awaitProgress(vm, 16384);
         vm.stop(RunState.PAUSED);
         assertEquals(RunState.PAUSED, vm.state());
         long p = totalProgress(vm);
@@ -42,8 +53,7 @@ class VmLifecycleTest {
         assertTrue(v.clean(), v.toString());
         assertEquals(16384, v.pagesChecked());
         vm.cont();
-        Thread.sleep(50);
-        assertTrue(totalProgress(vm) > p, "cont resumes the vCPUs");
+        awaitProgress(vm, p); // cont resumes the vCPUs
     }
 
     @Test
@@ -79,10 +89,7 @@ class VmLifecycleTest {
     @Test
     void fillWritesThePatternOnceAndItsOracleSeesMixedPages() throws Exception {
         Vm vm = host.create("f", 16 << 20, 2, "fill");
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (totalProgress(vm) < 4096 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        awaitProgress(vm, 4095);
         vm.stop(RunState.PAUSED);
         assertEquals(4096, totalProgress(vm));
         assertTrue(vm.check().clean());
@@ -108,8 +115,7 @@ class VmLifecycleTest {
         assertEquals(0, totalProgress(paused) + totalProgress(in));
         assertThrows(IllegalStateException.class, in::cont);
         paused.cont();
-        Thread.sleep(100);
-        assertTrue(totalProgress(paused) > 0);
+        awaitProgress(paused, 0);
     }
 
     @Test
