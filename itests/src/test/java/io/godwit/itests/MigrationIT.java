@@ -73,7 +73,7 @@ public class MigrationIT {
         Vm dst = vms.get("dst").orElseThrow();
         assertEquals(RunState.RUNNING, dst.state());
         long before = Guests.progress(dst);
-        Guests.await(() -> Guests.progress(dst) > before, 5000, "the destination to run");
+        Guests.await(() -> Guests.progress(dst) > before, 30_000, "the destination to run");
         dst.stop(RunState.PAUSED);
         OracleVerdict v = dst.check();
         assertTrue(v.toString(), v.clean());
@@ -92,7 +92,7 @@ public class MigrationIT {
         migration.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 300);
         MigrationInfo out = awaitEnd("src", 60_000);
         assertEquals(out.toString(), MigrationStatus.COMPLETED, out.status());
-        assertEquals(MigrationStatus.COMPLETED, awaitEnd("dst", 10_000).status());
+        assertEquals(MigrationStatus.COMPLETED, awaitEnd("dst", 30_000).status());
         assertTrue(out.toString(), out.ram().dirtySyncCount() >= 3 && out.downtimeMs() >= 0);
         assertTrue(out.toString(), out.observedDowntimeMs() >= 0);
         assertEquals(RunState.POSTMIGRATE, src.state());
@@ -124,7 +124,7 @@ public class MigrationIT {
         assertEquals(RunState.FINISH_MIGRATE, vms.get("src").orElseThrow().state());
         migration.continueMigration("src");
         assertEquals(MigrationStatus.COMPLETED, awaitEnd("src", 30_000).status());
-        awaitEnd("dst", 10_000);
+        awaitEnd("dst", 30_000);
         assertDestinationClean();
     }
 
@@ -139,13 +139,13 @@ public class MigrationIT {
         migration.cancel("src");
         assertEquals(MigrationStatus.CANCELLED, awaitEnd("src", 10_000).status());
         assertEquals(RunState.RUNNING, src.state());
-        assertEquals(MigrationStatus.FAILED, awaitEnd("dst", 10_000).status());
+        assertEquals(MigrationStatus.FAILED, awaitEnd("dst", 30_000).status());
         assertEquals(RunState.INMIGRATE, vms.get("dst").orElseThrow().state());
         migration.setCapability("src", MigrationCapability.PAUSE_BEFORE_SWITCHOVER, false);
         migration.incoming("dst", "tcp:127.0.0.1:0");
         migration.migrate("src", migration.info("dst").listenUri());
         assertEquals(MigrationStatus.COMPLETED, awaitEnd("src", 30_000).status());
-        awaitEnd("dst", 10_000);
+        awaitEnd("dst", 30_000);
         assertDestinationClean();
     }
 
@@ -188,7 +188,7 @@ public class MigrationIT {
         } catch (IOException expected) {
             // the destination may close first
         }
-        MigrationInfo in = awaitEnd("dst", 10_000);
+        MigrationInfo in = awaitEnd("dst", 30_000);
         assertEquals(MigrationStatus.FAILED, in.status());
         assertTrue(in.error(), in.error().contains("not a Godwit migration stream"));
         assertEquals(RunState.INMIGRATE, vms.get("dst").orElseThrow().state());
