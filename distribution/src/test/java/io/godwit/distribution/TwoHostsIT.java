@@ -1,0 +1,364 @@
+package io.godwit.distribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.AfterTestExecutionCallback;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Live migration between two host processes of the assembled home ({@code target/godwit}), each
+ * started as a user starts one ({@code bin/godwit --daemon --monitor unix:...}) and driven through
+ * its monitor socket only: over TCP and over a unix socket with forced dirty passes, a destination
+ * killed mid-migration, and a cancel from the monitor.
+ *
+ * <p>The guest is rate-limited (QEMU's a-b sweep at 5000 pages/s per vCPU, about 39 MiB/s) so that a
+ * migration converges on a loaded build machine; the passes are forced with downtime-limit 1 ms (no
+ * pass can fit it) and slowed with max-bandwidth, then the limits are lifted. Timing targets belong
+ * to the benchmarks: the statistics are checked for sanity only.
+ */
+@Timeout(120)
+class TwoHostsIT {
+
+    private static final String GUEST = "--memory 128M --vcpus 2 --workload sweep:rate=5000";
+    private static final long GUEST_PAGES = 128L * 1024 * 1024 / 4096;
+    private static final Duration READY = Duration.ofSeconds(60);
+    private static final Duration MIGRATION = Duration.ofSeconds(60);
+    private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+    private static final Pattern CLEAN = Pattern.compile("(?m)^bad pages:\\s+0$");
+
+    private final List<HostProcess> hosts = new ArrayList<>();
+    private final List<Long> pids = new ArrayList<>();
+    private Path home;
+    private Path dir;
+    private String test;
+    private volatile boolean failed;
+
+    @RegisterExtension
+    final AfterTestExecutionCallback watcher = context -> failed = context.getExecutionException().isPresent();
+
+    @BeforeEach
+    void setUp(TestInfo info) throws IOException {
+        home = Path.of(System.getProperty("godwit.home", "target/godwit")).toAbsolutePath();
+        assertTrue(Files.isExecutable(home.resolve("bin/godwit")),
+                "no host home at " + home + " (mvn package assembles it; -Dgodwit.home=DIR names another)");
+        test = info.getTestMethod().orElseThrow().getName();
+        // Unix socket paths hold at most 107 bytes: the build directory if it is short enough, else /tmp.
+        dir = Path.of(System.getProperty("java.io.tmpdir"), "two-hosts", test).toAbsolutePath();
+        if (dir.toString().length() + "/destination.sock".length() > 100) {
+            dir = Files.createTempDirectory(Path.of("/tmp"), "godwit-it-");
+        } else {
+            deleteTree(dir);
+            Files.createDirectories(dir);
+        }
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        List<String> hung = new ArrayList<>();
+        for (HostProcess host : hosts) {
+            if (!host.stop()) {
+                hung.add(host.toString());
+            }
+        }
+        List<String> left = new ArrayList<>();
+        for (long pid : pids) {
+            ProcessHandle.of(pid).filter(ProcessHandle::isAlive).ifPresent(p -> left.add(pid + " " + p.info()));
+        }
+        ProcessHandle.current().descendants()
+                .filter(p -> p.info().commandLine().orElse("").contains("godwit.jar"))
+                .forEach(p -> left.add(p.pid() + " " + p.info()));
+        if (failed || !left.isEmpty() || !hung.isEmpty()) {
+            System.out.println("TwoHostsIT." + test + ": the hosts' files are kept in " + dir);
+            hosts.forEach(h -> System.out.println(h + "\n" + h.diagnostics()));
+        } else {
+            deleteTree(dir);
+        }
+        assertTrue(left.isEmpty(), "processes left behind: " + left);
+        assertTrue(hung.isEmpty(), "hosts that needed SIGKILL after SIGTERM: " + hung);
+    }
+
+    @Test
+    void liveMigrationOverTcp() throws Exception {
+        liveMigration("tcp:127.0.0.1:0");
+    }
+
+    @Test
+    void liveMigrationOverUnixSocket() throws Exception {
+        String uri = liveMigration("unix:" + dir.resolve("mig.sock"));
+        assertEquals("unix:" + dir.resolve("mig.sock"), uri);
+    }
+
+    /** Forced dirty passes, then convergence; the destination's oracle and the source's state. */
+    private String liveMigration(String incoming) throws Exception {
+        long t0 = System.nanoTime();
+        List<HostProcess> started = startHosts("source", "destination");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        long ready = millisSince(t0);
+        String uri = createIncoming(destination, incoming);
+        source.run("vm_create guest " + GUEST).ok();
+        source.run("migrate_set_parameter guest max-bandwidth 32M").ok();
+        source.run("migrate_set_parameter guest downtime-limit 1").ok();
+        assertContains(source.run("migrate -d guest " + uri).ok().out(), "migrating VM guest to " + uri);
+
+        long t1 = System.nanoTime();
+        Migration passes = awaitMigration(source, m -> m.syncCount() >= 3, "dirty sync count 3 (two dirty passes)");
+        assertEquals("active", passes.status(), "downtime-limit 1 ms cannot be met:\n" + passes);
+        long forced = millisSince(t1);
+        source.run("migrate_set_parameter guest max-bandwidth 0").ok();
+        source.run("migrate_set_parameter guest downtime-limit 300").ok();
+        Migration end = awaitMigration(source, Migration::isFinal, "the end of the migration");
+        long converged = millisSince(t1) - forced;
+
+        assertEquals("completed", end.status(), "the migration did not complete\n" + end + source.diagnostics());
+        assertTrue(end.syncCount() >= 3, "dirty sync count below 3:\n" + end);
+        assertTrue(end.pages() > GUEST_PAGES, "no more RAM sent than the first pass:\n" + end);
+        assertEquals(GUEST_PAGES * 4096, end.bytes("total ram"), "total ram:\n" + end);
+        assertTrue(end.millis("downtime") >= 0, "no downtime:\n" + end);
+        assertTrue(end.millis("observed downtime") >= 0, "no observed downtime:\n" + end);
+        assertTrue(end.millis("total time") >= end.millis("setup time"), "times:\n" + end);
+        assertTrue(end.millis("total time") >= end.millis("downtime"), "times:\n" + end);
+
+        Migration incomingEnd = new Migration(destination.run("info migrate").ok().out());
+        assertEquals("completed", incomingEnd.status(), "destination:\n" + incomingEnd);
+        assertTrue(incomingEnd.millis("observed downtime") >= 0, "destination:\n" + incomingEnd);
+        assertContains(destination.run("info status").ok().out(), "VM status: running");
+        // The oracle through a real client process, as a user would run it.
+        HostProcess.Result check = destination.runClient("stop; vm_check guest", Duration.ofSeconds(60));
+        assertEquals(0, check.exit(), "vm_check on the destination\n" + check);
+        assertClean(check);
+        assertContains(check.out(), "pages checked: " + GUEST_PAGES);
+        assertContains(source.run("info status").ok().out(), "VM status: paused (postmigrate)");
+        System.out.printf("TwoHostsIT.%s: hosts ready %d ms, setup %d ms, forced passes %d ms, converged %d ms"
+                        + " after the limits were lifted, downtime %d ms, observed %d ms, %d passes, whole test %d ms%n",
+                test, ready, end.millis("setup time"), forced, converged, end.millis("downtime"),
+                end.millis("observed downtime"), end.syncCount(), millisSince(t0));
+        return uri;
+    }
+
+    @Test
+    void destinationKilledMidMigration() throws Exception {
+        long t0 = System.nanoTime();
+        List<HostProcess> started = startHosts("source", "destination", "second");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        HostProcess second = started.get(2);
+        long ready = millisSince(t0);
+        String uri = createIncoming(destination, "tcp:127.0.0.1:0");
+        source.run("vm_create guest " + GUEST).ok();
+        // 128 MiB at 8 MiB/s: the first pass alone takes 16 s.
+        source.run("migrate_set_parameter guest max-bandwidth 8M").ok();
+        HostProcess.Client migrate = source.startClient("migrate guest " + uri);
+        pids.add(migrate.pid());
+        Migration running = awaitMigration(source, m -> m.isFinal() || m.pages() >= 1024, "the first 4 MiB");
+        assertEquals("active", running.status(), "source:\n" + running);
+
+        long kill = System.nanoTime();
+        destination.kill();
+        assertFalse(destination.isAlive(), "the destination survived SIGKILL");
+        HostProcess.Result failedMigrate = migrate.await(MIGRATION);
+        long noticed = millisSince(kill);
+        assertNotEquals(0, failedMigrate.exit(), "migrate succeeded without a destination\n" + failedMigrate);
+        assertContains(failedMigrate.out(), "Migration status: failed");
+        assertContains(failedMigrate.err(), "migration failed");
+        Migration end = new Migration(source.run("info migrate").ok().out());
+        assertEquals("failed", end.status(), "source:\n" + end);
+        assertContains(end.text(), "error:");
+        assertContains(source.run("info status").ok().out(), "VM status: running");
+        assertClean(source.run("stop; vm_check guest").ok());
+        source.run("cont").ok();
+        assertContains(source.run("info status").ok().out(), "VM status: running");
+
+        // The source is as good as new: a second migration, to a host that saw nothing of the first.
+        String secondUri = createIncoming(second, "tcp:127.0.0.1:0");
+        source.run("migrate_set_parameter guest max-bandwidth 0").ok();
+        long t1 = System.nanoTime();
+        HostProcess.Result done = source.run("migrate guest " + secondUri).ok();
+        long secondMigration = millisSince(t1);
+        assertContains(done.out(), "Migration status: completed");
+        assertContains(second.run("info status").ok().out(), "VM status: running");
+        assertClean(second.run("stop; vm_check guest").ok());
+        assertContains(source.run("info status").ok().out(), "VM status: paused (postmigrate)");
+        System.out.printf("TwoHostsIT.%s: hosts ready %d ms, the source's migrate failed %d ms after the SIGKILL,"
+                + " second migration %d ms, whole test %d ms%n", test, ready, noticed, secondMigration, millisSince(t0));
+    }
+
+    @Test
+    void cancelFromTheMonitor() throws Exception {
+        long t0 = System.nanoTime();
+        List<HostProcess> started = startHosts("source", "destination");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        long ready = millisSince(t0);
+        String uri = createIncoming(destination, "tcp:127.0.0.1:0");
+        source.run("vm_create guest " + GUEST).ok();
+        source.run("migrate_set_parameter guest max-bandwidth 8M").ok();
+        source.run("migrate -d guest " + uri).ok();
+        Migration running = awaitMigration(source, m -> m.isFinal() || m.pages() >= 1024, "the first 4 MiB");
+        assertEquals("active", running.status(), "source:\n" + running);
+
+        long cancel = System.nanoTime();
+        source.run("migrate_cancel guest").ok();
+        // migrate_cancel returns in cancelling or cancelled; cancelled follows once the thread has let go.
+        Migration end = awaitMigration(source, Migration::isFinal, "the end of the cancelled migration");
+        long cancelled = millisSince(cancel);
+        assertEquals("cancelled", end.status(), "source:\n" + end);
+        assertContains(source.run("info status").ok().out(), "VM status: running");
+        assertClean(source.run("stop; vm_check guest").ok());
+
+        assertContains(destination.run("info status").ok().out(), "VM status: paused (inmigrate)");
+        Migration incoming = new Migration(destination.run("info migrate").ok().out());
+        assertNotEquals("completed", incoming.status(), "destination:\n" + incoming);
+        System.out.printf("TwoHostsIT.%s: hosts ready %d ms, cancelled %d ms after migrate_cancel, destination"
+                + " migration %s, whole test %d ms%n", test, ready, cancelled, incoming.status(), millisSince(t0));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** Starts the hosts together (their JVMs start in parallel) and waits until all are ready. */
+    private List<HostProcess> startHosts(String... names) throws Exception {
+        List<HostProcess> started = new ArrayList<>();
+        for (String name : names) {
+            HostProcess host = HostProcess.start(home, dir, name);
+            hosts.add(host);
+            pids.add(host.pid());
+            started.add(host);
+        }
+        for (HostProcess host : started) {
+            host.awaitReady(READY);
+        }
+        return started;
+    }
+
+    /** The destination VM, waiting on {@code incoming}; returns the address it listens on. */
+    private static String createIncoming(HostProcess destination, String incoming) {
+        HostProcess.Result created = destination.run("vm_create guest " + GUEST + " --mem-prealloc --incoming "
+                + incoming).ok();
+        Matcher m = LISTENING.matcher(created.out());
+        if (!m.find()) {
+            fail("vm_create --incoming did not say where it listens\n" + created);
+        }
+        assertContains(destination.run("info status").ok().out(), "VM status: paused (inmigrate)");
+        return m.group(1);
+    }
+
+    /** Polls {@code info migrate} until {@code until} holds; fails after {@link #MIGRATION}. */
+    private static Migration awaitMigration(HostProcess host, Predicate<Migration> until, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + MIGRATION.toNanos();
+        while (true) {
+            Migration m = new Migration(host.run("info migrate").ok().out());
+            if (until.test(m)) {
+                return m;
+            }
+            if (m.isFinal()) {
+                fail("waiting for " + what + ", the migration ended instead:\n" + m + "\n" + host.diagnostics());
+            }
+            if (System.nanoTime() > deadline) {
+                fail("still waiting for " + what + " after " + MIGRATION.toSeconds() + " s:\n" + m + "\n"
+                        + host.diagnostics());
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** The {@code info migrate} text, read field by field. */
+    record Migration(String text) {
+
+        String status() {
+            Matcher m = Pattern.compile("Migration status: (\\S+)").matcher(text);
+            return m.find() ? m.group(1) : "(no status)";
+        }
+
+        boolean isFinal() {
+            return switch (status()) {
+                case "completed", "failed", "cancelled" -> true;
+                default -> false;
+            };
+        }
+
+        /** A numeric field ({@code dirty sync count: 3}, {@code normal: 12 pages}), -1 when absent. */
+        long number(String label) {
+            Matcher m = Pattern.compile("(?m)^" + Pattern.quote(label) + ":\\s+(-?\\d+)").matcher(text);
+            return m.find() ? Long.parseLong(m.group(1)) : -1;
+        }
+
+        long millis(String label) {
+            return number(label);
+        }
+
+        long syncCount() {
+            return number("dirty sync count");
+        }
+
+        /** Pages sent, with and without their bytes. */
+        long pages() {
+            return Math.max(0, number("normal")) + Math.max(0, number("duplicate"));
+        }
+
+        /** A size field ({@code total ram: 128 MiB}) in bytes, -1 when absent. */
+        long bytes(String label) {
+            Matcher m = Pattern.compile("(?m)^" + Pattern.quote(label) + ":\\s+([0-9.]+) (B|KiB|MiB|GiB|TiB)$")
+                    .matcher(text);
+            if (!m.find()) {
+                return -1;
+            }
+            int shift = switch (m.group(2)) {
+                case "B" -> 0;
+                case "KiB" -> 10;
+                case "MiB" -> 20;
+                case "GiB" -> 30;
+                default -> 40;
+            };
+            return Math.round(Double.parseDouble(m.group(1)) * (1L << shift));
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
+    private static void assertClean(HostProcess.Result check) {
+        assertTrue(CLEAN.matcher(check.out()).find(), "vm_check did not report 0 bad pages\n" + check);
+    }
+
+    private static void assertContains(String text, String expected) {
+        assertTrue(text.contains(expected), "expected '" + expected + "' in:\n" + text);
+    }
+
+    private static long millisSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
