@@ -113,12 +113,21 @@ public final class FrameReader {
 
     /** Reads the next page of the current RAM frame into {@code page} (4096 bytes of guest memory). */
     public void readPage(MemorySegment page) throws IOException {
-        if (page.byteSize() != WireLimits.PAGE_SIZE || payloadLeft < WireLimits.PAGE_SIZE) {
-            throw new IllegalStateException("no page left in this frame");
+        readPages(page);
+    }
+
+    /**
+     * Reads the next {@code run.byteSize() / 4096} pages of the current RAM frame into {@code run}, a
+     * slice of guest memory: what is buffered is copied, the rest is read from the channel straight
+     * into guest memory.
+     */
+    public void readPages(MemorySegment run) throws IOException {
+        long n = run.byteSize();
+        if (n == 0 || n % WireLimits.PAGE_SIZE != 0 || payloadLeft < n) {
+            throw new IllegalStateException("no " + n + " bytes of pages left in this frame");
         }
-        ByteBuffer dst = page.asByteBuffer();
-        copyInto(dst);
-        payloadLeft -= WireLimits.PAGE_SIZE;
+        copyInto(run.asByteBuffer());
+        payloadLeft -= (int) n;
     }
 
     /** Skips the rest of the current frame's payload. */

@@ -29,6 +29,13 @@ final class IncomingMigration implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(IncomingMigration.class);
     private static final long ACK_EVERY_BYTES = 4 << 20;
+    /** An ACK also goes out this often, so a stream of small frames (zero pages) is acknowledged too. */
+    private static final long ACK_EVERY_NANOS = 20_000_000L;
+    /**
+     * The reader's buffer holds frame headers; page bytes mostly bypass it, read straight into guest
+     * memory, so it is kept small.
+     */
+    private static final int READ_BUFFER = 64 << 10;
 
     final Vm vm;
     final MigrationStats stats = new MigrationStats();
@@ -40,6 +47,7 @@ final class IncomingMigration implements Runnable {
     private volatile boolean cancelled;
     private FrameWriter returnPath;
     private long lastAck;
+    private long lastAckNanos = System.nanoTime();
 
     IncomingMigration(Vm vm, IncomingListener listener, boolean fresh, Events events) {
         this.vm = vm;
@@ -79,7 +87,7 @@ final class IncomingMigration implements Runnable {
                 throw new IOException("cancelled");
             }
             setStatus(MigrationStatus.ACTIVE);
-            FrameReader reader = new FrameReader(channel);
+            FrameReader reader = new FrameReader(channel, READ_BUFFER);
             reader.readStreamHeader();
             readHello(reader);
             Complete complete = new StreamLoader(this, reader, new RamLoader(vm.memory(), fresh)).load();
@@ -106,9 +114,12 @@ final class IncomingMigration implements Runnable {
         return hello;
     }
 
-    /** Answers a PING; called by the stream loader. */
-    void pong(Command ping) throws IOException {
-        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue()));
+    /** Answers a PING with what arrived so far; called by the stream loader. */
+    void pong(Command ping, FrameReader reader) throws IOException {
+        lastAck = reader.bytesRead();
+        lastAckNanos = System.nanoTime();
+        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue())
+                .setBytesReceived(lastAck).setMonotonicNanos(lastAckNanos));
     }
 
     /** Acknowledges what arrived every few MiB, for the source's bandwidth estimate. */
@@ -117,9 +128,12 @@ final class IncomingMigration implements Runnable {
         stats.transferred = read;
         stats.normal = ram.normal;
         stats.duplicate = ram.duplicate;
-        if (read - lastAck >= ACK_EVERY_BYTES) {
+        long now = System.nanoTime();
+        if (read != lastAck && (read - lastAck >= ACK_EVERY_BYTES || now - lastAckNanos >= ACK_EVERY_NANOS)) {
             lastAck = read;
-            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(read));
+            lastAckNanos = now;
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(read)
+                    .setMonotonicNanos(now));
         }
     }
 

@@ -248,7 +248,8 @@ final class OutgoingMigration implements Runnable {
         long t1 = System.nanoTime();
         lastSyncMs = (t1 - t0) / 1_000_000;
         long dt = t1 - lastSyncNanos;
-        if (dt > 0) {
+        if (dt > 0 && stats.status == MigrationStatus.ACTIVE) {
+            // The rate while the guest runs; the final sync with the vCPUs stopped would say 0.
             stats.dirtyPagesRate = (long) (harvested * 1e9 / dt);
         }
         lastSyncNanos = t1;

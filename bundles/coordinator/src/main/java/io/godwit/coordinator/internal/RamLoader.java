@@ -46,9 +46,17 @@ final class RamLoader {
         checkIndices(batch.getNormalList(), block);
         checkIndices(batch.getZeroList(), block);
         MemorySegment raw = block.raw();
-        for (long index : batch.getNormalList()) {
-            reader.readPage(raw.asSlice(index * RamBlock.PAGE_SIZE, RamBlock.PAGE_SIZE));
-            received.set(block.firstPage() + index);
+        List<Long> pages = batch.getNormalList();
+        for (int i = 0; i < pages.size(); ) {
+            // Consecutive pages are read in one go, straight into guest memory.
+            long first = pages.get(i);
+            int run = 1;
+            while (i + run < pages.size() && pages.get(i + run) == first + run) {
+                run++;
+            }
+            reader.readPages(raw.asSlice(first * RamBlock.PAGE_SIZE, (long) run * RamBlock.PAGE_SIZE));
+            received.setRange(block.firstPage() + first, block.firstPage() + first + run);
+            i += run;
         }
         normal += batch.getNormalCount();
         for (long index : batch.getZeroList()) {

@@ -66,10 +66,7 @@ final class ReturnPath implements Runnable {
 
     private void handle(ReturnMessage m) {
         switch (m.getKind()) {
-            case ACK -> {
-                acked = m.getBytesReceived();
-                bandwidth.sample(System.nanoTime(), acked);
-            }
+            case ACK -> ack(m);
             case ERROR -> error = m.getError().isEmpty() ? "the destination failed" : m.getError();
             case LOADED -> loaded = true;
             case RESUMED -> resumedMicros = m.getTimeMicros();
@@ -80,10 +77,22 @@ final class ReturnPath implements Runnable {
                 if (rtt >= 0 && rtt < minRttNanos) {
                     minRttNanos = rtt;
                 }
+                if (m.getMonotonicNanos() != 0) {
+                    ack(m);
+                }
                 pong.countDown();
             }
             default -> error = "unknown return path message " + m.getKindValue();
         }
+    }
+
+    /**
+     * What arrived, by the destination's own clock: the source's reader may be descheduled and read
+     * several ACKs at once, which would make a rate from arrival times here burst far above the link.
+     */
+    private void ack(ReturnMessage m) {
+        acked = Math.max(acked, m.getBytesReceived());
+        bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived());
     }
 
     /** The smallest round trip measured so far, in ms (at least 1), or {@code fallback} before any. */

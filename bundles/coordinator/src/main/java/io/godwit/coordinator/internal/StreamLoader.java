@@ -62,7 +62,7 @@ final class StreamLoader {
 
     private void command(Command c) throws IOException {
         switch (c.getKind()) {
-            case PING -> in.pong(c);
+            case PING -> in.pong(c, reader);
             case SWITCHOVER_START -> switchedOver = true;
             default -> throw new WireException("unknown command " + c.getKindValue());
         }
