@@ -12,36 +12,44 @@ import java.util.LinkedList;
  */
 final class Bandwidth {
 
-    /** Rate over at least this window; long enough to smooth socket-buffer bursts. */
+    /** One rate per window this long; long enough to smooth socket-buffer bursts. */
     private static final long WINDOW_NANOS = 300_000_000L;
     private static final long MIN_BYTES = 64 << 10;
+    /** The estimate is the slowest of the last few windows: the downtime is a promise. */
+    private static final int WINDOWS = 3;
 
-    private final LinkedList<long[]> samples = new LinkedList<>();
-    private double bytesPerSecond;
+    private final double[] rates = new double[WINDOWS];
+    private int filled;
+    private int next;
+    private long windowStartNanos = Long.MIN_VALUE;
+    private long windowStartBytes;
 
-    /** Records that {@code bytes} in total had arrived at time {@code nanos}. */
+    /** Records that {@code bytes} in total had arrived at time {@code nanos} (one clock for all samples). */
     synchronized void sample(long nanos, long bytes) {
-        samples.addLast(new long[] {nanos, bytes});
-        while (samples.size() > 2 && nanos - samples.get(1)[0] >= WINDOW_NANOS) {
-            samples.removeFirst();
+        if (windowStartNanos == Long.MIN_VALUE) {
+            windowStartNanos = nanos;
+            windowStartBytes = bytes;
+            return;
         }
-        long[] first = samples.peekFirst();
-        long dt = nanos - first[0];
-        long db = bytes - first[1];
-        if (dt >= WINDOW_NANOS && db >= MIN_BYTES) {
-            bytesPerSecond = db * 1e9 / dt;
+        long dt = nanos - windowStartNanos;
+        long db = bytes - windowStartBytes;
+        if (dt >= WINDOW_NANOS) {
+            if (db >= MIN_BYTES) {
+                rates[next] = db * 1e9 / dt;
+                next = (next + 1) % WINDOWS;
+                filled = Math.min(WINDOWS, filled + 1);
+            }
+            windowStartNanos = nanos;
+            windowStartBytes = bytes;
         }
     }
 
-    /** Bytes per second, or 0 before there is a full window. */
+    /** Bytes per second: the slowest of the last windows, or 0 before the first full window. */
     synchronized double bytesPerSecond() {
-        return bytesPerSecond;
-    }
-
-    /** Seeds an estimate (from a previous window) when no sample is good yet. */
-    synchronized void seedIfEmpty(double estimate) {
-        if (bytesPerSecond == 0) {
-            bytesPerSecond = estimate;
+        double min = 0;
+        for (int i = 0; i < filled; i++) {
+            min = i == 0 ? rates[i] : Math.min(min, rates[i]);
         }
+        return min;
     }
 }

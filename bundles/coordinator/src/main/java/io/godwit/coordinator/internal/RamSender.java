@@ -26,7 +26,8 @@ final class RamSender {
         boolean keepGoing() throws InterruptedException;
     }
 
-    private static final MemorySegment ZERO = MemorySegment.ofArray(new byte[RamBlock.PAGE_SIZE]);
+    /** Native, like guest RAM, so the comparison runs vectorized on both sides. */
+    private static final MemorySegment ZERO = java.lang.foreign.Arena.global().allocate(RamBlock.PAGE_SIZE);
 
     private final List<RamBlock> blocks;
     private final FrameWriter writer;
