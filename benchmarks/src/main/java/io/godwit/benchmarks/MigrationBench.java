@@ -1,0 +1,708 @@
+package io.godwit.benchmarks;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The end-to-end migration benchmark ({@code benchmarks/run migration}): two real host processes,
+ * driven through their monitor sockets as a user would, migrate static, idle and dirtying guests;
+ * each static migration runs beside a raw stream of the same bytes between the same two processes
+ * over the same transport (the probe bundle, scope {@code bench}); every completed migration is
+ * checked on the destination with the workload's oracle ({@code vm_check}). Prints one table and
+ * the targets of the benchmark issue with PASS or MISS.
+ *
+ * <p>Usage: {@code MigrationBench --dist DIR --probe JAR [--runs N] [--quick] [--scenarios A,B] [--keep-logs DIR]}.
+ * The hosts run from a temporary copy of the distribution (with the probe in its {@code bundle/}),
+ * which is deleted at the end, also after a failure or Ctrl-C.
+ */
+public final class MigrationBench {
+
+    static final int LIMIT_MS = 300;
+    static final String VM = "guest";
+
+    /** One kind of migration: the guest, the transport, whether it has a raw baseline and a downtime target. */
+    record Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
+            boolean downtimeTarget, int giveUpSeconds) {}
+
+    static List<Scenario> scenarios(boolean quick) {
+        String big = quick ? "256M" : "1G";
+        String bigLabel = quick ? "256 MiB" : "1 GiB";
+        // Seconds after which a migration counts as not converging, is reported and cancelled: generous
+        // for the guests that should finish in a second or two, about 25 s for the 512 MiB sweep.
+        int giveUp = quick ? 15 : 25;
+        return List.of(
+                new Scenario("static-tcp", "static " + bigLabel + " tcp", "tcp", big, "fill", true, true, 30),
+                new Scenario("static-unix", "static " + bigLabel + " unix", "unix", big, "fill", true, true, 30),
+                new Scenario("idle-4g", "idle " + (quick ? "1 GiB" : "4 GiB") + " tcp", "tcp", quick ? "1G" : "4G",
+                        "idle", false, false, 20),
+                new Scenario("sweep-16m", "sweep 16 MiB tcp", "tcp", "1G", "sweep:16M", false, true, 30),
+                new Scenario("sweep-512m", "sweep 512 MiB tcp", "tcp", "1G", "sweep:512M", false, false, giveUp));
+    }
+
+    /** One migration's numbers (NaN where not known) and what became of it. */
+    static final class Run {
+        double totalMs = Double.NaN, downtimeMs = Double.NaN, observedMs = Double.NaN, mbps = Double.NaN;
+        double passes = Double.NaN, rawMbps = Double.NaN, rawMs = Double.NaN;
+        double bytes;
+        boolean completed;
+        /** Oracle passed: on the destination after a migration, on the source after a cancel. */
+        boolean checked;
+        /** Not converged within the give-up time, cancelled, and the source ran on. */
+        boolean cancelledIntact;
+        String verdict = "not run";
+        String note;
+
+        boolean withinLimit() {
+            return completed && downtimeMs <= LIMIT_MS;
+        }
+    }
+
+    private final Path dist;
+    private final Path probe;
+    private final int runs;
+    private final boolean quick;
+    private final List<Scenario> chosen;
+    private final Path work;
+    private final Path keepLogs;
+    private final Path home;
+    private final Set<Process> processes = ConcurrentHashMap.newKeySet();
+    private final Map<Scenario, List<Run>> results = new LinkedHashMap<>();
+    private Host src;
+    private Host dst;
+    private int seq;
+    private volatile boolean cleaned;
+
+    MigrationBench(Path dist, Path probe, int runs, boolean quick, List<Scenario> chosen, Path keepLogs)
+            throws IOException {
+        this.keepLogs = keepLogs;
+        this.dist = dist;
+        this.probe = probe;
+        this.runs = runs;
+        this.quick = quick;
+        this.chosen = chosen;
+        this.work = Files.createTempDirectory("godwit-bench-");
+        this.home = work.resolve("home");
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dist = null;
+        Path probe = null;
+        int runs = 1;
+        boolean quick = false;
+        String only = null;
+        Path keepLogs = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--dist" -> dist = Path.of(args[++i]);
+                case "--probe" -> probe = Path.of(args[++i]);
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--quick" -> quick = true;
+                case "--scenarios" -> only = args[++i];
+                case "--keep-logs" -> keepLogs = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        if (dist == null || probe == null || runs < 1) {
+            throw new IllegalArgumentException(
+                    "usage: MigrationBench --dist DIR --probe JAR [--runs N] [--quick] [--scenarios A,B] [--keep-logs DIR]");
+        }
+        List<Scenario> chosen = new ArrayList<>(scenarios(quick));
+        if (only != null) {
+            List<String> ids = Arrays.asList(only.split(","));
+            chosen.removeIf(s -> !ids.contains(s.id()));
+            if (chosen.size() != ids.size()) {
+                throw new IllegalArgumentException("--scenarios takes some of "
+                        + scenarios(false).stream().map(Scenario::id).toList() + ", not " + only);
+            }
+        }
+        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs);
+        Runtime.getRuntime().addShutdownHook(new Thread(bench::cleanup, "bench-cleanup"));
+        int status;
+        try {
+            status = bench.run();
+        } catch (Exception e) {
+            System.err.println("migration benchmark: " + (bench.cleaned ? "stopped" : e.getMessage()));
+            status = 1;
+        }
+        bench.cleanup();
+        System.exit(status);
+    }
+
+    int run() throws Exception {
+        String started = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss z"));
+        String loadBefore = loadAverage();
+        System.out.printf("Godwit migration benchmark, %s, %d cores, load average %s, %d run%s per scenario%s%n",
+                started, Runtime.getRuntime().availableProcessors(), loadBefore, runs, runs == 1 ? "" : "s",
+                quick ? " (quick: smaller guests, targets not judged)" : "");
+        copyHome();
+        src = new Host("source");
+        dst = new Host("destination");
+        src.awaitReady();
+        dst.awaitReady();
+        for (int r = 1; r <= runs; r++) {
+            for (Scenario s : chosen) {
+                Run run = once(s);
+                results.computeIfAbsent(s, k -> new ArrayList<>()).add(run);
+                System.out.printf("  %-20s run %d/%d: %s%n", s.label(), r, runs, progress(run));
+            }
+        }
+        System.out.println();
+        System.out.printf("%s, load average %s at the start and %s at the end; downtime-limit %d ms%n", started,
+                loadBefore, loadAverage(), LIMIT_MS);
+        printTable();
+        printNotes();
+        if (!quick) {
+            printTargets();
+        }
+        // 0 when every run ended clean (oracle passed, or cancelled with the source intact); targets are a report
+        return results.values().stream().flatMap(List::stream)
+                .allMatch(run -> run.completed && run.checked || run.cancelledIntact) ? 0 : 1;
+    }
+
+    // ---- one migration ------------------------------------------------------------------------
+
+    Run once(Scenario s) throws Exception {
+        Run run = new Run();
+        int n = ++seq;
+        long bytes = size(s.memory());
+        run.bytes = bytes;
+        String listen = s.transport().equals("tcp") ? "tcp:127.0.0.1:0" : "unix:" + work.resolve("mig-" + n + ".sock");
+        String shape = " --memory " + s.memory() + " --vcpus 2 --workload " + s.workload();
+        try {
+            String uri = match(dst.must("vm_create " + VM + shape + " --mem-prealloc --incoming " + listen),
+                    "listening on (\\S+)");
+            src.must("vm_create " + VM + shape);
+            awaitWorkload(s, bytes);
+            double[] before = s.raw() ? raw(s, n + "a") : null;
+            src.must("migrate_set_parameter " + VM + " downtime-limit " + LIMIT_MS);
+            Call migrate = src.start("migrate " + VM + " " + uri);
+            if (migrate.await(s.giveUpSeconds())) {
+                finished(run, migrate);
+            } else {
+                giveUp(s, run, migrate);
+            }
+            if (s.raw()) { // the baseline brackets the migration: the mean of a stream before and one after
+                double[] after = raw(s, n + "b");
+                run.rawMbps = (before[0] + after[0]) / 2;
+                run.rawMs = (before[1] + after[1]) / 2;
+            }
+        } catch (Exception e) {
+            run.verdict = "FAILED";
+            run.note = firstLine(e.getMessage());
+        } finally {
+            dst.call("vm_destroy " + VM, 60);
+            src.call("vm_destroy " + VM, 60);
+        }
+        return run;
+    }
+
+    /** The migrate command returned: read the statistics and check the destination with the oracle. */
+    private void finished(Run run, Call migrate) throws Exception {
+        String info = src.must("info migrate");
+        parseStats(run, info);
+        if (!info.contains("status: completed")) {
+            run.verdict = "FAILED";
+            run.note = "migration ended: " + firstLine(migrate.output()) + " / " + value(info, "error");
+            return;
+        }
+        run.completed = true;
+        dst.must("stop " + VM);
+        run.checked = oracle(dst, run);
+    }
+
+    /**
+     * Not done within the give-up time: report why (remaining, expected downtime, dirty rate against
+     * bandwidth), cancel, and show that the source runs on and passes its oracle.
+     */
+    private void giveUp(Scenario s, Run run, Call migrate) throws Exception {
+        String info = src.must("info migrate");
+        Call cancel = src.call("migrate_cancel " + VM, 30);
+        migrate.await(30);
+        String after = src.must("info migrate");
+        if (after.contains("status: completed")) { // it finished just as we gave up
+            finished(run, migrate);
+            return;
+        }
+        parseStats(run, info);
+        double dirty = number(info, "dirty pages rate:\\s+(\\d+)") * 4096;
+        double bandwidth = number(info, "throughput:\\s+([\\d.]+) mbps") * 1e6 / 8;
+        run.note = String.format(Locale.ROOT,
+                "not converged after %d s: %.0f passes, remaining %s, expected downtime %s ms (limit %d), "
+                        + "guest dirties %s/s against a bandwidth of %s/s; migrate_cancel: %s",
+                s.giveUpSeconds(), run.passes, value(info, "remaining ram"), value(info, "expected downtime"),
+                LIMIT_MS, mib(dirty), mib(bandwidth), cancel.exit() == 0 ? "ok" : firstLine(cancel.output()));
+        run.totalMs = Double.NaN; // not a completed migration's time
+        String status = firstLine(src.must("info status")).replace("VM status: ", "");
+        double rate = cpus(src.must("info cpus")).stream().mapToDouble(c -> c[1]).sum();
+        // running, and a guest that writes memory still writes it (idle and finished fill guests halt)
+        boolean running = status.startsWith("running") && (rate > 0 || !s.workload().startsWith("sweep"));
+        src.must("stop " + VM);
+        boolean ok = oracle(src, run);
+        run.cancelledIntact = running && ok && !after.contains("status: completed");
+        run.checked = ok;
+        run.verdict = run.cancelledIntact ? "cancelled, source ok" : "cancel: SOURCE NOT OK";
+        run.note += String.format(Locale.ROOT, "; then the source was %s with its vCPUs at %.0f pages/s, "
+                + "vm_check on the source: %s", status, rate, run.verdict);
+    }
+
+    private static boolean oracle(Host host, Run run) {
+        Call check = host.call("vm_check " + VM, 120);
+        String out = check.output();
+        Matcher bad = Pattern.compile("bad pages:\\s+(\\d+)").matcher(out);
+        boolean ok = check.exit() == 0 && bad.find() && bad.group(1).equals("0");
+        run.verdict = ok ? "ok" : "BAD: " + (bad.find(0) ? bad.group(1) + " bad pages" : firstLine(out));
+        return ok;
+    }
+
+    /** A raw stream of the same bytes, same processes, same transport: {mbps, ms}. */
+    private double[] raw(Scenario s, String n) throws Exception {
+        String asked = s.transport().equals("tcp") ? "tcp:127.0.0.1:0" : "unix:" + work.resolve("raw-" + n + ".sock");
+        String uri = match(dst.must("bench:raw_listen " + asked + " " + s.memory()), "listening on (\\S+)");
+        Call send = src.call("bench:raw_send " + uri + " " + s.memory(), 120);
+        String received = dst.must("bench:raw_wait " + (send.exit() == 0 ? 120 : 1));
+        if (send.exit() != 0) {
+            throw new IllegalStateException("raw_send: " + firstLine(send.output()));
+        }
+        return new double[] {number(received, "= ([\\d.]+) mbps"), number(received, "in ([\\d.]+) ms")};
+    }
+
+    /** fill: until every vCPU wrote its part; sweep: until every vCPU runs, plus a second; idle: nothing. */
+    private void awaitWorkload(Scenario s, long bytes) throws Exception {
+        if (s.workload().equals("idle")) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        long perVcpu = bytes / 4096 / 2;
+        while (System.nanoTime() < deadline) {
+            List<double[]> cpus = cpus(src.must("info cpus"));
+            boolean done = s.workload().equals("fill")
+                    ? cpus.stream().allMatch(c -> c[0] >= perVcpu)
+                    : cpus.stream().allMatch(c -> c[1] > 0);
+            if (done && !cpus.isEmpty()) {
+                if (!s.workload().equals("fill")) {
+                    Thread.sleep(1000);
+                }
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("the " + s.workload() + " workload did not get going within 180 s");
+    }
+
+    /** {@code info cpus} rows as {progress, rate}. */
+    static List<double[]> cpus(String table) {
+        List<double[]> rows = new ArrayList<>();
+        Matcher m = Pattern.compile("(?m)^\\s*\\d+\\s+\\S+\\s+\\d+\\s+\\S+\\s+(\\d+)\\s+([\\d.]+)").matcher(table);
+        while (m.find()) {
+            rows.add(new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))});
+        }
+        return rows;
+    }
+
+    static void parseStats(Run run, String info) {
+        run.totalMs = number(info, "(?m)^total time:\\s+(\\d+) ms");
+        run.downtimeMs = number(info, "(?m)^downtime:\\s+(\\d+) ms");
+        run.observedMs = number(info, "(?m)^observed downtime:\\s+(\\d+) ms");
+        run.mbps = number(info, "(?m)^throughput:\\s+([\\d.]+) mbps");
+        run.passes = number(info, "(?m)^dirty sync count:\\s+(\\d+)");
+    }
+
+    // ---- output -------------------------------------------------------------------------------
+
+    private String progress(Run r) {
+        if (r.completed) {
+            return String.format(Locale.ROOT, "total %.0f ms, downtime %.0f ms (observed %.0f), %s/s%s, %.0f passes, %s",
+                    r.totalMs, r.downtimeMs, r.observedMs, mib(r.mbps * 1e6 / 8),
+                    Double.isNaN(r.rawMbps) ? "" : String.format(Locale.ROOT, " (raw %s/s)", mib(r.rawMbps * 1e6 / 8)),
+                    r.passes, r.verdict);
+        }
+        return r.verdict + (r.note != null ? " (" + r.note + ")" : "");
+    }
+
+    private void printTable() {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"scenario", "runs", "total ms", "downtime ms", "observed ms", "MiB/s", "vs raw",
+            "passes", "within limit", "verdict"});
+        for (var e : results.entrySet()) {
+            Scenario s = e.getKey();
+            List<Run> all = e.getValue();
+            List<Run> done = all.stream().filter(r -> r.completed).toList();
+            long within = all.stream().filter(Run::withinLimit).count();
+            rows.add(new String[] {
+                s.label(), String.valueOf(all.size()), stat(done, r -> r.totalMs), stat(done, r -> r.downtimeMs),
+                stat(done, r -> r.observedMs), stat(done, r -> r.mbps * 1e6 / 8 / (1 << 20)),
+                s.raw() ? stat2(done, r -> r.mbps / r.rawMbps) : "", stat(done, r -> r.passes),
+                within + " of " + all.size(), verdicts(all)});
+            if (s.raw()) {
+                List<Run> raws = all.stream().filter(r -> !Double.isNaN(r.rawMbps)).toList();
+                rows.add(new String[] {"  raw stream " + s.transport(), String.valueOf(raws.size() * 2),
+                    stat(raws, r -> r.rawMs), "", "", stat(raws, r -> r.rawMbps * 1e6 / 8 / (1 << 20)), "1.00",
+                    "", "", raws.size() * 2 + " checked"});
+            }
+        }
+        int[] width = new int[rows.getFirst().length];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                width[i] = Math.max(width[i], row[i].length());
+            }
+        }
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < row.length; i++) {
+                line.append(String.format("%-" + width[i] + "s", row[i])).append(i < row.length - 1 ? "  " : "");
+            }
+            System.out.println(line.toString().stripTrailing());
+        }
+        System.out.println("(median with min..max over the completed runs; MiB/s is the migration's throughput as"
+                + " QEMU counts it, bytes sent / (total - setup time); raw: the mean of a stream just before and one"
+                + " just after the migration, each timed by the receiver from accept to the last byte; within limit:"
+                + " runs whose downtime <= " + LIMIT_MS + " ms)");
+    }
+
+    private void printNotes() {
+        List<String> notes = new ArrayList<>();
+        for (var e : results.entrySet()) {
+            List<Run> all = e.getValue();
+            for (int i = 0; i < all.size(); i++) {
+                if (all.get(i).note != null) {
+                    notes.add("  " + e.getKey().label() + " run " + (i + 1) + ": " + all.get(i).note);
+                }
+            }
+        }
+        if (!notes.isEmpty()) {
+            System.out.println("notes:");
+            notes.forEach(System.out::println);
+        }
+    }
+
+    private void printTargets() {
+        System.out.println("targets:");
+        for (var e : results.entrySet()) {
+            Scenario s = e.getKey();
+            List<Run> all = e.getValue();
+            List<Run> done = all.stream().filter(r -> r.completed).toList();
+            if (s.raw()) {
+                double ratio = median(done, r -> r.mbps / r.rawMbps);
+                double e2e = median(done, r -> r.bytes * 8 / r.totalMs / 1000 / r.rawMbps);
+                target(ratio >= 0.85 && done.size() == all.size(), String.format(Locale.ROOT,
+                        "%s: throughput >= 0.85 x the raw stream (median of %d): %.2f, %s/s against %s/s"
+                                + " (end to end, including setup: %.2f)%s", s.label(), done.size(), ratio,
+                        mib(median(done, r -> r.mbps * 1e6 / 8)), mib(median(done, r -> r.rawMbps * 1e6 / 8)), e2e,
+                        done.size() < all.size() ? "; " + (all.size() - done.size()) + " run(s) did not complete" : ""));
+            }
+            if (s.id().equals("idle-4g")) {
+                long under = done.stream().filter(r -> r.totalMs < 1000).count();
+                target(median(done, r -> r.totalMs) < 1000 && done.size() == all.size(), String.format(Locale.ROOT,
+                        "%s: total time < 1 s: %s ms, %d of %d runs under 1 s%s", s.label(),
+                        stat(done, r -> r.totalMs), under, all.size(), done.size() < all.size()
+                                ? "; " + (all.size() - done.size()) + " did not complete (notes)" : ""));
+            }
+            if (s.downtimeTarget()) {
+                long within = all.stream().filter(Run::withinLimit).count();
+                long needed = (long) Math.ceil(all.size() * 19 / 20.0);
+                target(within >= needed, String.format(Locale.ROOT,
+                        "%s: downtime <= %d ms in >= 19 of 20 runs: %d of %d (downtime %s ms; guest-observed %s ms)%s",
+                        s.label(), LIMIT_MS, within, all.size(), stat(done, r -> r.downtimeMs),
+                        stat(done, r -> r.observedMs), all.size() < 20
+                                ? " [" + all.size() + (all.size() == 1 ? " run" : " runs") + "; --runs 20 for the target]"
+                                : ""));
+            }
+            if (s.id().equals("sweep-512m")) {
+                long converged = all.stream().filter(r -> r.withinLimit() && r.checked).count();
+                long over = done.stream().filter(r -> !r.withinLimit()).count();
+                long cancelled = all.stream().filter(r -> r.cancelledIntact).count();
+                target(converged + cancelled == all.size(), String.format(Locale.ROOT,
+                        "%s: converges within the limit, or says why not and is cancelled with the source intact: "
+                                + "of %d runs %d converged within the limit, %d converged OVER it, %d did not converge,"
+                                + " said why and were cancelled with the source intact%s",
+                        s.label(), all.size(), converged, over, cancelled, done.isEmpty() ? ""
+                                : String.format(Locale.ROOT, " (completed: downtime %s ms, observed %s ms)",
+                                        stat(done, r -> r.downtimeMs), stat(done, r -> r.observedMs))));
+            }
+        }
+    }
+
+    private static void target(boolean pass, String text) {
+        System.out.println("  " + (pass ? "PASS" : "MISS") + "  " + text);
+    }
+
+    static String verdicts(List<Run> all) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (Run r : all) {
+            counts.merge(r.verdict, 1L, Long::sum);
+        }
+        List<String> parts = new ArrayList<>();
+        counts.forEach((v, c) -> parts.add(v + " " + c + "/" + all.size()));
+        return String.join(", ", parts);
+    }
+
+    static String stat(List<Run> runs, ToDoubleFunction<Run> f) {
+        return stat(runs, f, "%.0f");
+    }
+
+    static String stat2(List<Run> runs, ToDoubleFunction<Run> f) {
+        return stat(runs, f, "%.2f");
+    }
+
+    static String stat(List<Run> runs, ToDoubleFunction<Run> f, String format) {
+        double[] v = runs.stream().mapToDouble(f).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        if (v.length == 0) {
+            return "-";
+        }
+        String median = String.format(Locale.ROOT, format, median(v));
+        return v.length == 1 ? median : median + " (" + String.format(Locale.ROOT, format, v[0]) + ".."
+                + String.format(Locale.ROOT, format, v[v.length - 1]) + ")";
+    }
+
+    static double median(List<Run> runs, ToDoubleFunction<Run> f) {
+        return median(runs.stream().mapToDouble(f).filter(d -> !Double.isNaN(d)).sorted().toArray());
+    }
+
+    static double median(double[] sorted) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int m = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+
+    static String mib(double bytesPerSecond) {
+        return bytesPerSecond >= 1 << 30
+                ? String.format(Locale.ROOT, "%.2f GiB", bytesPerSecond / (1 << 30))
+                : String.format(Locale.ROOT, "%.0f MiB", bytesPerSecond / (1 << 20));
+    }
+
+    // ---- parsing helpers ----------------------------------------------------------------------
+
+    static String match(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) {
+            throw new IllegalStateException("expected /" + regex + "/ in: " + firstLine(text));
+        }
+        return m.group(1);
+    }
+
+    static double number(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    /** The value of an {@code info migrate} line, e.g. {@code 312 MiB} for "remaining ram". */
+    static String value(String info, String label) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(label) + ":\\s+(.*)$").matcher(info);
+        return m.find() ? m.group(1).replace(" ms", "").strip() : "?";
+    }
+
+    static String firstLine(String text) {
+        if (text == null) {
+            return "";
+        }
+        return text.strip().lines().filter(l -> !l.isBlank() && !l.startsWith("pass ")).findFirst().orElse("");
+    }
+
+    static long size(String text) {
+        long unit = switch (text.charAt(text.length() - 1)) {
+            case 'G' -> 1L << 30;
+            case 'M' -> 1L << 20;
+            default -> throw new IllegalArgumentException(text);
+        };
+        return Long.parseLong(text.substring(0, text.length() - 1)) * unit;
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    // ---- hosts and processes ------------------------------------------------------------------
+
+    /** A private copy of the host home with the probe in bundle/: never touches the user's distribution. */
+    private void copyHome() throws IOException {
+        try (Stream<Path> files = Files.walk(dist)) {
+            for (Path from : files.toList()) {
+                Path rel = dist.relativize(from);
+                String top = rel.getNameCount() > 0 ? rel.getName(0).toString() : "";
+                if ((top.equals("log") || top.equals("run")) && rel.getNameCount() > 1) {
+                    continue; // another process's logs and private directories
+                }
+                Path to = home.resolve(rel.toString());
+                if (Files.isDirectory(from)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        Files.copy(probe, home.resolve("bundle").resolve("godwit-bench-probe.jar"));
+    }
+
+    /** The outcome of a monitor client. */
+    final class Call {
+        private final Process process;
+        private final Path out;
+        private int exit = -1;
+
+        Call(String sock, String command) throws IOException {
+            out = Files.createTempFile(work, "call-", ".out");
+            ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/godwit").toString(), "--connect", "unix:" + sock,
+                    "-c", command).redirectErrorStream(true).redirectOutput(out.toFile());
+            process = launch(pb);
+        }
+
+        /** Waits for the client; false when it still runs after {@code seconds}. */
+        boolean await(int seconds) throws InterruptedException {
+            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+                return false;
+            }
+            exit = process.exitValue();
+            processes.remove(process);
+            return true;
+        }
+
+        int exit() {
+            return exit;
+        }
+
+        String output() {
+            try {
+                return Files.readString(out);
+            } catch (IOException e) {
+                return "";
+            }
+        }
+    }
+
+    /** A host daemon of the temporary home, with its monitor socket. */
+    final class Host {
+        final String name;
+        final Path sock;
+        final Path ready;
+        final Process process;
+
+        Host(String name) throws IOException {
+            this.name = name;
+            this.sock = work.resolve(name + ".sock");
+            this.ready = work.resolve(name + ".ready");
+            ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/godwit").toString(), "--daemon", "--monitor",
+                    "unix:" + sock, "--ready-file", ready.toString(), "--log", work.resolve(name + ".log").toString())
+                    .redirectErrorStream(true).redirectOutput(work.resolve(name + ".out").toFile());
+            process = launch(pb);
+        }
+
+        void awaitReady() throws Exception {
+            for (int i = 0; i < 600 && !Files.exists(ready); i++) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("the " + name + " host did not start: "
+                            + Files.readString(work.resolve(name + ".out")));
+                }
+                Thread.sleep(100);
+            }
+            if (!Files.exists(ready)) {
+                throw new IllegalStateException("the " + name + " host did not start within 60 s");
+            }
+        }
+
+        Call start(String command) throws IOException {
+            return new Call(sock.toString(), command);
+        }
+
+        /** Runs a command; a client still running after {@code seconds} is stopped. */
+        Call call(String command, int seconds) {
+            try {
+                Call c = start(command);
+                if (!c.await(seconds)) {
+                    c.process.destroy();
+                    c.await(10);
+                }
+                return c;
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted");
+            }
+        }
+
+        /** Runs a command that must succeed; returns its output. */
+        String must(String command) {
+            Call c = call(command, 300);
+            if (c.exit() != 0) {
+                throw new IllegalStateException(name + ": " + command + ": " + firstLine(c.output()));
+            }
+            return c.output();
+        }
+    }
+
+    /** Starts a process with this JVM's java, unless the cleanup has begun (then it never would be stopped). */
+    synchronized Process launch(ProcessBuilder pb) throws IOException {
+        if (cleaned) {
+            throw new IOException("stopping");
+        }
+        pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Process p = pb.start();
+        processes.add(p);
+        return p;
+    }
+
+    /** Stops every process this benchmark started (by its handle), then deletes the temporary home. */
+    synchronized void cleanup() {
+        if (cleaned) {
+            return;
+        }
+        cleaned = true;
+        for (Process p : processes) {
+            p.destroy(); // SIGTERM: a host stops its VMs and its framework
+        }
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+            }
+        }
+        if (keepLogs != null) {
+            try {
+                Files.createDirectories(keepLogs);
+                for (String log : List.of("source.log", "destination.log")) {
+                    if (Files.exists(work.resolve(log))) {
+                        Files.copy(work.resolve(log), keepLogs.resolve(log), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            } catch (IOException e) {
+                System.err.println("migration benchmark: could not keep the logs: " + e.getMessage());
+            }
+        }
+        try (Stream<Path> files = Files.walk(work)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            System.err.println("migration benchmark: could not delete " + work + ": " + e.getMessage());
+        }
+    }
+}
