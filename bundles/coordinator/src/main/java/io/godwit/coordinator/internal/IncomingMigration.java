@@ -148,6 +148,7 @@ final class IncomingMigration implements Runnable {
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RESUMED).setTimeMicros(now));
         LOG.info("{}: incoming migration completed; guest-observed downtime {} ms", vm.name(), stats.observedDowntimeMs);
         stats.totalMs = stats.elapsedMs();
+        stats.finalRates(); // the destination's throughput over its whole receive
         setStatus(MigrationStatus.COMPLETED);
         closeQuietly();
     }
