@@ -199,6 +199,11 @@ final class OutgoingMigration implements Runnable {
             PassSnapshot pass = snapshot();
             stats.expectedDowntimeMs = pass.expectedDowntimeMs();
             Decision d = policy().decide(pass);
+            if (stats.remainingPages == 0 && pass.expectedDowntimeMs() <= pass.downtimeLimitMs() * DefaultPolicy.MARGIN) {
+                // Nothing is dirty: what is pending is only in flight, and another pass cannot
+                // shrink that faster than the stop-and-copy drains it.
+                d = Decision.SWITCHOVER;
+            }
             LOG.debug("{}: pass {} pending {} bytes, {} MB/s sustained, expected downtime {} ms: {}", vm.name(),
                     pass.pass(), pass.pendingBytes(), (long) (pass.bandwidthBytesPerSecond() / 1e6),
                     pass.expectedDowntimeMs(), d.action());
