@@ -14,8 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 
-/** A unix socket transport for the coordinator's unit tests (the real ones are their own bundles). */
-final class UnixTestTransport implements Transport {
+/**
+ * A unix socket transport for tests that migrate without OSGi: the coordinator's own and the tracker
+ * test kit's (the real transports are their own bundles).
+ */
+public final class UnixTestTransport implements Transport {
 
     @Override
     public Set<TransportCapability> capabilities() {

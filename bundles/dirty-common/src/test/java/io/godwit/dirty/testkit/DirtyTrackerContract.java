@@ -447,7 +447,7 @@ public abstract class DirtyTrackerContract {
     @Test
     void aLiveMigrationPassesTheSweepOracle() throws Exception {
         coordinator = new Coordinator(vms);
-        coordinator.addTransport(new KitUnixTransport(), Map.of(Transport.SCHEME, "unix"));
+        coordinator.addTransport(new io.godwit.coordinator.internal.UnixTestTransport(), Map.of(Transport.SCHEME, "unix"));
         Path dir = Files.createTempDirectory("godwit-kit");
         String workload = "sweep:32M,rate=50000"; // a known dirty rate, not the host's speed
         Vm src = vms.create(spec("src", 128 << 20, 2, workload).build());
