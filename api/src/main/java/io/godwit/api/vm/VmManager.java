@@ -1,6 +1,7 @@
 package io.godwit.api.vm;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -36,4 +37,10 @@ public interface VmManager {
 
     /** Names of the dirty trackers installed now. */
     List<String> dirtyTrackers();
+
+    /**
+     * The dirty trackers installed now, sorted by name, each with its one-line description, for
+     * {@code info dirty-trackers}.
+     */
+    Map<String, String> dirtyTrackerDescriptions();
 }

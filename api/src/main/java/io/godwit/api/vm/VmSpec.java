@@ -36,7 +36,13 @@ public record VmSpec(
 
     public static final String DEFAULT_CPU = "synthetic";
     public static final String DEFAULT_WORKLOAD = "idle";
-    public static final String DEFAULT_TRACKER = "bitmap";
+    /**
+     * The tracker a VM gets when its spec names none: Intel PML, as KVM uses when the host has it.
+     * When the pml bundle is not installed the kernel falls back to {@link #FALLBACK_TRACKER}.
+     */
+    public static final String DEFAULT_TRACKER = "pml";
+    /** The kernel's built-in tracker (KVM's dirty bitmap), always installed. */
+    public static final String FALLBACK_TRACKER = "bitmap";
     public static final long DEFAULT_MEMORY = 128L << 20;
 
     public VmSpec {
@@ -61,7 +67,7 @@ public record VmSpec(
         return new Builder(name);
     }
 
-    /** Builds a {@link VmSpec} with the defaults: 128 MiB, 1 vCPU, synthetic idle, bitmap tracker. */
+    /** Builds a {@link VmSpec} with the defaults: 128 MiB, 1 vCPU, synthetic idle, pml tracker. */
     public static final class Builder {
         private final String name;
         private long memoryBytes = DEFAULT_MEMORY;

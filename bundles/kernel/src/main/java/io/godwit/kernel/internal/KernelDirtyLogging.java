@@ -21,11 +21,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class KernelDirtyLogging implements DirtyLogging {
 
-    private final String trackerName;
-    private final DirtyLog trackerLog;
     private final VcpuRendezvous rendezvous;
     private final VcpuRunner[] runners;
     private final WriteHook[] hooks;
+    // Guarded by this: replaced when the tracker's bundle goes away (trackerRemoved).
+    private String trackerName;
+    private DirtyLog trackerLog;
+    /** Why the current round of logging cannot be trusted any more, or null; cleared by stop(). */
+    private String broken;
     private final List<DirtyLogSource> sources = new CopyOnWriteArrayList<>();
     private final AtomicLong syncCount = new AtomicLong();
     private final AtomicLong syncNanos = new AtomicLong();
@@ -38,17 +41,39 @@ final class KernelDirtyLogging implements DirtyLogging {
         this.rendezvous = rendezvous;
         this.runners = runners;
         this.hooks = new WriteHook[runners.length];
-        for (int i = 0; i < runners.length; i++) {
-            hooks[i] = trackerLog.hook(i);
-        }
+        useTracker(trackerName, trackerLog);
         sources.add(dma);
     }
 
+    private void useTracker(String name, DirtyLog log) {
+        this.trackerName = name;
+        this.trackerLog = log;
+        for (int i = 0; i < runners.length; i++) {
+            hooks[i] = log.hook(i);
+        }
+    }
+
     @Override
-    public String trackerName() {
+    public synchronized String trackerName() {
         return trackerName;
     }
 
+    /**
+     * The tracker's bundle is going away (called from the kernel's unbind, on the thread that stops
+     * that bundle). Its hooks leave the vCPUs at once, since its code must not run any more, and the
+     * VM goes on with {@code replacement}. Stores made from here until the next {@link #start} are
+     * seen by nobody, so a round of logging that is on now is broken: its next {@link #sync} throws,
+     * which fails the migration that uses it, and the source VM keeps running.
+     */
+    synchronized void trackerRemoved(String replacementName, DirtyLog replacement) throws InterruptedException {
+        String gone = trackerName;
+        if (active) {
+            rendezvous.onEachVcpu(i -> runners[i].vcpuMemory().setHook(null));
+            trackerLog.stop();
+            broken = "dirty tracker '" + gone + "' was removed while logging was on; writes since are not tracked";
+        }
+        useTracker(replacementName, replacement);
+    }
     @Override
     public synchronized void start() throws InterruptedException {
         if (active) {
@@ -72,6 +97,9 @@ final class KernelDirtyLogging implements DirtyLogging {
         if (!active) {
             throw new IllegalStateException("dirty logging is off");
         }
+        if (broken != null) {
+            throw new IllegalStateException(broken);
+        }
         long t0 = System.nanoTime();
         long pages = trackerLog.sync(target, rendezvous);
         for (DirtyLogSource s : sources) {
@@ -88,6 +116,12 @@ final class KernelDirtyLogging implements DirtyLogging {
             return;
         }
         active = false;
+        if (broken != null) {
+            // The hooks already left with the removed tracker; only the sources are still logging.
+            broken = null;
+            sources.forEach(DirtyLogSource::stopLogging);
+            return;
+        }
         try {
             rendezvous.onEachVcpu(i -> runners[i].vcpuMemory().setHook(null));
         } catch (InterruptedException e) {

@@ -217,6 +217,11 @@ final class KernelVm implements Vm, VcpuRendezvous {
         return memory;
     }
 
+    /** Moves the VM to another tracker because its own is going away; see KernelDirtyLogging. */
+    void trackerRemoved(String replacementName, DirtyLog replacement) throws InterruptedException {
+        dirtyLogging.trackerRemoved(replacementName, replacement);
+    }
+
     @Override
     public DirtyLogging dirtyLogging() {
         return dirtyLogging;

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -63,7 +64,34 @@ public class VmManagerImpl implements VmManager {
     }
 
     public void removeDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
-        name(props, DirtyTracker.NAME).ifPresent(n -> trackers.remove(n, tracker));
+        name(props, DirtyTracker.NAME).ifPresent(n -> {
+            if (!trackers.remove(n, tracker)) {
+                return;
+            }
+            // Its code is going away: its VMs keep running on the fallback tracker, and a migration
+            // that was logging with it fails at its next sync (KernelDirtyLogging.trackerRemoved).
+            for (KernelVm vm : snapshot()) {
+                if (vm.dirtyLogging().trackerName().equals(n)) {
+                    moveToFallback(vm, n);
+                }
+            }
+        });
+    }
+
+    private void moveToFallback(KernelVm vm, String removed) {
+        DirtyTracker fallback = trackers.get(VmSpec.FALLBACK_TRACKER);
+        if (fallback == null) {
+            vm.guestStopped(RunState.GUEST_ERROR, "dirty tracker '" + removed + "' was removed and there is no "
+                    + VmSpec.FALLBACK_TRACKER + " tracker to go on with");
+            return;
+        }
+        try {
+            vm.trackerRemoved(VmSpec.FALLBACK_TRACKER, fallback.create(vm.memory(), vm.spec().vcpus()));
+            LOG.warn("dirty tracker '{}' was removed: VM {} goes on with '{}'", removed, vm.name(),
+                    VmSpec.FALLBACK_TRACKER);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static Optional<String> name(Map<String, Object> props, String key) {
@@ -78,7 +106,8 @@ public class VmManagerImpl implements VmManager {
                 throw new IllegalArgumentException("a VM named '" + spec.name() + "' already exists");
             }
             CpuBackend backend = lookup(backends, spec.cpuBackend(), "CPU backend");
-            DirtyTracker tracker = lookup(trackers, spec.dirtyTracker(), "dirty tracker");
+            String trackerName = trackerFor(spec);
+            DirtyTracker tracker = lookup(trackers, trackerName, "dirty tracker");
             if (spec.memPath() == null) {
                 HostMemory.checkAvailable(spec.memoryBytes());
             }
@@ -87,7 +116,7 @@ public class VmManagerImpl implements VmManager {
                 Guest guest = backend.createGuest(
                         new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
                 DirtyLog log = tracker.create(memory, spec.vcpus());
-                KernelVm vm = new KernelVm(spec, memory, guest, spec.dirtyTracker(), log);
+                KernelVm vm = new KernelVm(spec, memory, guest, trackerName, log);
                 vm.boot();
                 vms.put(spec.name(), vm);
                 LOG.info("created VM {}: {} RAM, {} vCPUs, {} {}", spec.name(), ByteSize.format(spec.memoryBytes()),
@@ -98,6 +127,17 @@ public class VmManagerImpl implements VmManager {
                 throw e;
             }
         }
+    }
+
+    /** The spec's tracker; the default one falls back to the built-in bitmap when it is not installed. */
+    private String trackerFor(VmSpec spec) {
+        String name = spec.dirtyTracker();
+        if (name.equals(VmSpec.DEFAULT_TRACKER) && !trackers.containsKey(name)) {
+            LOG.debug("VM {}: default dirty tracker '{}' is not installed, using '{}'", spec.name(), name,
+                    VmSpec.FALLBACK_TRACKER);
+            return VmSpec.FALLBACK_TRACKER;
+        }
+        return name;
     }
 
     private static <T> T lookup(Map<String, T> services, String name, String what) {
@@ -148,6 +188,13 @@ public class VmManagerImpl implements VmManager {
     @Override
     public List<String> dirtyTrackers() {
         return trackers.keySet().stream().sorted().toList();
+    }
+
+    @Override
+    public Map<String, String> dirtyTrackerDescriptions() {
+        Map<String, String> m = new TreeMap<>();
+        trackers.forEach((n, t) -> m.put(n, t.description()));
+        return m;
     }
 
     @Deactivate

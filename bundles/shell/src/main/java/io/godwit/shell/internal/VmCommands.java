@@ -66,8 +66,9 @@ public final class VmCommands {
                             + VmSpec.DEFAULT_WORKLOAD)
                     @Parameter(names = {"--workload", "-w"}, absentValue = VmSpec.DEFAULT_WORKLOAD)
                     String workload,
-            @Descriptor("dirty tracker; default " + VmSpec.DEFAULT_TRACKER)
-                    @Parameter(names = "--dirty-tracker", absentValue = VmSpec.DEFAULT_TRACKER)
+            @Descriptor("dirty tracker (info dirty-trackers lists them); default " + VmSpec.DEFAULT_TRACKER
+                            + ", or " + VmSpec.FALLBACK_TRACKER + " when " + VmSpec.DEFAULT_TRACKER + " is not installed")
+                    @Parameter(names = "--dirty-tracker", absentValue = "")
                     String tracker,
             @Descriptor("create with the vCPUs parked (QEMU's -S); start them with cont")
                     @Parameter(names = {"--paused", "-S"}, presentValue = "true", absentValue = "false")
@@ -97,9 +98,11 @@ public final class VmCommands {
                 .vcpus(parseVcpus(vcpus))
                 .cpu(known("CPU backend", cpu, vms.cpuBackends()))
                 .workload(workload)
-                .dirtyTracker(known("dirty tracker", tracker, vms.dirtyTrackers()))
                 .paused(paused)
                 .prealloc(prealloc);
+        if (!tracker.isBlank()) {
+            spec.dirtyTracker(known("dirty tracker", tracker.strip(), vms.dirtyTrackers()));
+        }
         if (!incomingUri.isEmpty()) {
             spec.incoming(incomingUri);
         }
@@ -114,7 +117,7 @@ public final class VmCommands {
         String created = "created VM " + vm.name() + ": " + Sizes.format(s.memoryBytes())
                 + (s.prealloc() ? " preallocated, " : ", ") + s.vcpus()
                 + (s.vcpus() == 1 ? " vCPU, " : " vCPUs, ") + s.cpuBackend() + " " + s.workload()
-                + ", tracker " + s.dirtyTracker() + ", " + vm.state();
+                + ", tracker " + vm.dirtyLogging().trackerName() + ", " + vm.state();
         if (incomingUri.isEmpty() || incomingUri.equals(DEFER)) {
             return created;
         }
@@ -145,7 +148,7 @@ public final class VmCommands {
         for (Vm vm : vms.list()) {
             VmSpec s = vm.spec();
             t.add(vm.name(), vm.state(), Sizes.format(s.memoryBytes()), s.vcpus(), s.cpuBackend(), s.workload(),
-                    s.dirtyTracker());
+                    vm.dirtyLogging().trackerName());
         }
         return t.toString();
     }

@@ -82,7 +82,7 @@ final class FakeVm implements Vm {
 
     @Override
     public DirtyLogging dirtyLogging() {
-        throw new UnsupportedOperationException();
+        return new FakeDirtyLogging(spec.dirtyTracker());
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.godwit.api.vm.VmSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -65,5 +66,10 @@ final class FakeVmManager implements VmManager {
     @Override
     public List<String> dirtyTrackers() {
         return List.of("bitmap", "pml");
+    }
+
+    @Override
+    public Map<String, String> dirtyTrackerDescriptions() {
+        return new TreeMap<>(Map.of("bitmap", "KVM's dirty bitmap", "pml", "Intel PML"));
     }
 }

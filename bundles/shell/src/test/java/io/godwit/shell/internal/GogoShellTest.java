@@ -89,11 +89,11 @@ class GogoShellTest {
 
     @Test
     void createParsesOptionsInAnyOrder() throws Exception {
-        assertEquals("created VM a: 2 GiB, 2 vCPUs, synthetic sweep:0-64M, tracker bitmap, running",
+        assertEquals("created VM a: 2 GiB, 2 vCPUs, synthetic sweep:0-64M, tracker pml, running",
                 run("vm_create a --memory 2G --vcpus 2 --workload sweep:0-64M"));
         assertEquals("created VM b: 256 MiB, 1 vCPU, synthetic fill, tracker pml, prelaunch",
                 run("vm_create --paused -m 256 -w fill --dirty-tracker pml b"));
-        assertEquals("created VM c: 1.5 GiB, 1 vCPU, synthetic idle, tracker bitmap, prelaunch",
+        assertEquals("created VM c: 1.5 GiB, 1 vCPU, synthetic idle, tracker pml, prelaunch",
                 run("godwit:vm_create c -S --memory 1.5G"));
     }
 

@@ -33,6 +33,24 @@ class InfoCommandTest {
     }
 
     @Test
+    void dirtyShowsTheVmsTrackerAndTheInstalledOnes() throws Exception {
+        info.addSubject(new DirtyInfo(vms));
+        info.addSubject(new DirtyTrackersInfo(vms));
+        vms.add("a");
+        assertEquals("""
+                tracker: pml
+                logging: off
+                sources: dma
+                COUNTER     VALUE
+                sync-count      0""", info.info("dirty", "a"));
+        assertEquals("""
+                NAME    DEFAULT  DESCRIPTION
+                bitmap           KVM's dirty bitmap
+                pml     *        Intel PML""", info.info("dirty-trackers"));
+        assertEquals("info dirty-trackers takes no arguments", error("dirty-trackers", "a"));
+    }
+
+    @Test
     void anUnknownSubjectListsTheKnownOnes() {
         assertEquals("unknown info subject 'migrate': known are cpus, registers, status, vms", error("migrate"));
     }

@@ -375,14 +375,14 @@ class MigrationCommandsTest {
     // --- vm_create --incoming and --mem-prealloc
 
     private String create(VmCommands vmCommands, boolean prealloc, String incoming, String name) {
-        return vmCommands.vm_create("128M", "1", "synthetic", "idle", "bitmap", false, "", prealloc, incoming, name);
+        return vmCommands.vm_create("128M", "1", "synthetic", "idle", "", false, "", prealloc, incoming, name);
     }
 
     @Test
     void createWithIncomingUriListensAtOnce() {
         VmCommands vmCommands = new VmCommands(vms);
         vmCommands.migration = migration;
-        assertEquals("created VM b: 128 MiB, 1 vCPU, synthetic idle, tracker bitmap, inmigrate\n"
+        assertEquals("created VM b: 128 MiB, 1 vCPU, synthetic idle, tracker pml, inmigrate\n"
                 + "listening on tcp:127.0.0.1:41234", create(vmCommands, false, "tcp:127.0.0.1:0", "b"));
         assertEquals("tcp:127.0.0.1:0", vms.vm("b").spec().incoming());
         assertEquals(List.of("incoming b tcp:127.0.0.1:0"), migration.calls);
@@ -391,8 +391,8 @@ class MigrationCommandsTest {
     @Test
     void createWithIncomingDeferWaitsForMigrateIncoming() {
         VmCommands vmCommands = new VmCommands(vms); // no migration service needed for defer
-        assertEquals("created VM b: 1 GiB preallocated, 1 vCPU, synthetic idle, tracker bitmap, inmigrate",
-                vmCommands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", true, "defer", "b"));
+        assertEquals("created VM b: 1 GiB preallocated, 1 vCPU, synthetic idle, tracker pml, inmigrate",
+                vmCommands.vm_create("1G", "1", "synthetic", "idle", "", false, "", true, "defer", "b"));
         assertEquals("defer", vms.vm("b").spec().incoming());
         assertTrue(vms.vm("b").spec().prealloc());
         assertEquals(RunState.INMIGRATE, vms.vm("b").state());

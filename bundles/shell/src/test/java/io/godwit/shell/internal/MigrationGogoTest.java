@@ -129,7 +129,7 @@ class MigrationGogoTest {
 
     @Test
     void createWithIncomingAndPrealloc() throws Exception {
-        assertEquals("created VM b: 256 MiB preallocated, 1 vCPU, synthetic idle, tracker bitmap, inmigrate\n"
+        assertEquals("created VM b: 256 MiB preallocated, 1 vCPU, synthetic idle, tracker pml, inmigrate\n"
                         + "listening on tcp:127.0.0.1:41234",
                 run("vm_create b -m 256 --incoming tcp:127.0.0.1:0 --mem-prealloc"));
         assertTrue(vms.vm("b").spec().prealloc());

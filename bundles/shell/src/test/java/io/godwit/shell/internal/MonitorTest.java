@@ -136,7 +136,7 @@ class MonitorTest {
         assertEquals(new Answer("hello\n", "", 0, a.kinds()), a);
         assertEquals('X', a.kinds().getLast());
         Answer created = ask("vm_create a --memory 2G");
-        assertEquals(new Answer("created VM a: 2 GiB, 1 vCPU, synthetic idle, tracker bitmap, running\n", "", 0,
+        assertEquals(new Answer("created VM a: 2 GiB, 1 vCPU, synthetic idle, tracker pml, running\n", "", 0,
                 created.kinds()), created);
     }
 
@@ -160,7 +160,7 @@ class MonitorTest {
         Answer two = ask("hello ; hello");
         assertEquals(new Answer("hello\nhello\n", "", 0, two.kinds()), two);
         assertEquals("hello\nhello\n", ask("hello;; ;hello;").out());
-        assertEquals("created VM a: 2 GiB, 1 vCPU, synthetic idle, tracker bitmap, running\nhello\n",
+        assertEquals("created VM a: 2 GiB, 1 vCPU, synthetic idle, tracker pml, running\nhello\n",
                 ask("vm_create a --memory 2G; sleep 0.01; hello").out());
         // Gogo's parser cuts the script: a quoted ';' or a closure stays whole.
         assertEquals("hello\na; b\n", ask("hello; s = 'a; b'; $s").out());

@@ -26,7 +26,7 @@ class VmCommandsTest {
 
     /** vm_create with the options' absent values, as Gogo passes them. */
     private String create(String name) {
-        return commands.vm_create("128M", "1", "synthetic", "idle", "bitmap", false, "", false, "", name);
+        return commands.vm_create("128M", "1", "synthetic", "idle", "", false, "", false, "", name);
     }
 
     private static String error(Executable command) {
@@ -35,7 +35,7 @@ class VmCommandsTest {
 
     @Test
     void createPrintsOneLineWithTheDefaults() {
-        assertEquals("created VM a: 128 MiB, 1 vCPU, synthetic idle, tracker bitmap, running", create("a"));
+        assertEquals("created VM a: 128 MiB, 1 vCPU, synthetic idle, tracker pml, running", create("a"));
     }
 
     @Test
