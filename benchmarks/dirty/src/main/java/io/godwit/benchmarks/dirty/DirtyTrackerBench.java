@@ -16,6 +16,7 @@ import io.godwit.api.vm.Vm;
 import io.godwit.api.vm.VmSpec;
 import io.godwit.cpu.synthetic.internal.SyntheticBackend;
 import io.godwit.dirty.pml.internal.PmlTracker;
+import io.godwit.dirty.ring.internal.RingTracker;
 import io.godwit.dirty.wp.internal.WpTracker;
 import io.godwit.kernel.internal.BitmapTracker;
 import io.godwit.kernel.internal.VmManagerImpl;
@@ -49,7 +50,7 @@ import java.util.Optional;
  * <p>Usage: {@code DirtyTrackerBench [key=value...]} with {@code costs=0,1000} (exit cost in ns per
  * setting), {@code mem=1024} (MiB), {@code range=1024M} (sweep range), {@code vcpus=2},
  * {@code rounds=6}, {@code round-ms=1000}, {@code sync-ms=100}, {@code big-gib=8}, {@code reps=15},
- * {@code sections=1,2,3}, {@code trackers=bitmap,pml,wp}, {@code fork=true} (section 1: one JVM per
+ * {@code sections=1,2,3}, {@code trackers=bitmap,pml,wp,ring}, {@code fork=true} (section 1: one JVM per
  * tracker).
  */
 public final class DirtyTrackerBench {
@@ -59,7 +60,7 @@ public final class DirtyTrackerBench {
 
     private DirtyTrackerBench(Map<String, String> args) {
         this.args = args;
-        this.trackers = List.of(args.getOrDefault("trackers", "bitmap,pml,wp").split(","));
+        this.trackers = List.of(args.getOrDefault("trackers", "bitmap,pml,wp,ring").split(","));
     }
 
     public static void main(String[] argv) throws Exception {
@@ -126,6 +127,8 @@ public final class DirtyTrackerBench {
         vms.addDirtyTracker(new BitmapTracker(), Map.of(DirtyTracker.NAME, "bitmap"));
         vms.addDirtyTracker(new PmlTracker(exitCostNs), Map.of(DirtyTracker.NAME, "pml"));
         vms.addDirtyTracker(new WpTracker(exitCostNs), Map.of(DirtyTracker.NAME, "wp"));
+        vms.addDirtyTracker(new RingTracker(exitCostNs, RingTracker.DEFAULT_RING_SIZE),
+                Map.of(DirtyTracker.NAME, "ring"));
         return vms;
     }
 
@@ -235,7 +238,7 @@ public final class DirtyTrackerBench {
                 double perPass = syncs == 0 ? 0 : (double) harvested / syncs;
                 long exits = between.getOrDefault("exits", 0L);
                 System.out.printf(Locale.ROOT, "%-7s %,14.0f %,14.0f %7.1f%% %,12.0f %,12.0f %,10.0f %,12.0f %,12.0f %,12.1f%n", t, mOff,
-                        mOn, cost, sum.getOrDefault("exits", 0L) / seconds, sum.getOrDefault("pml-full-exits", 0L) / seconds,
+                        mOn, cost, sum.getOrDefault("exits", 0L) / seconds, (sum.getOrDefault("pml-full-exits", 0L) + sum.getOrDefault("ring-full-exits", 0L)) / seconds,
                         sum.getOrDefault("write-faults", 0L) / seconds, sum.getOrDefault("kicks", 0L) / seconds,
                         perPass, syncs == 0 ? 0 : (double) exits / syncs);
                 if (t.equals("pml") && exitCostNs == 0) {
@@ -341,6 +344,7 @@ public final class DirtyTrackerBench {
             DirtyTracker tracker = switch (t) {
                 case "pml" -> new PmlTracker(0);
                 case "wp" -> new WpTracker(0);
+                case "ring" -> new RingTracker(0, RingTracker.DEFAULT_RING_SIZE);
                 default -> new BitmapTracker();
             };
             for (long stride : new long[] {1000, 1}) {
