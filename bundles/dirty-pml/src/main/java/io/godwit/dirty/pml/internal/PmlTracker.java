@@ -277,10 +277,22 @@ public class PmlTracker implements DirtyTracker {
                 if (n == 0) {
                     return;
                 }
+                // Entries of a sequential writer share bitmap words: one atomic OR per word, not per page.
+                int word = -1;
+                long bits = 0;
                 for (int e = index + 1; e < LOG_ENTRIES; e++) {
                     long p = entries[e];
-                    bitmap.orWord((int) (p >>> 6), 1L << p);
+                    int w = (int) (p >>> 6);
+                    if (w != word) {
+                        if (bits != 0) {
+                            bitmap.orWord(word, bits);
+                        }
+                        word = w;
+                        bits = 0;
+                    }
+                    bits |= 1L << p;
                 }
+                bitmap.orWord(word, bits);
                 logged.add(n);
                 index = LOG_ENTRIES - 1;
             }
