@@ -36,4 +36,9 @@ public interface VmManager {
 
     /** Names of the dirty trackers installed now. */
     List<String> dirtyTrackers();
+
+    /** Names of the device types installed now. */
+    default List<String> deviceTypes() {
+        return List.of();
+    }
 }

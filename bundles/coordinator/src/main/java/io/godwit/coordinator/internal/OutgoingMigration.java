@@ -135,6 +135,7 @@ final class OutgoingMigration implements Runnable {
     }
 
     private void setup() throws IOException, InterruptedException {
+        DeviceSections.requireDirtyLogs(vm);
         try {
             channel = transport.connectOutgoing(address);
         } catch (IOException e) {

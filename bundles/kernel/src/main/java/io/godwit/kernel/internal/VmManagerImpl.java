@@ -3,6 +3,7 @@ package io.godwit.kernel.internal;
 import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.cpu.Guest;
 import io.godwit.api.cpu.GuestConfig;
+import io.godwit.api.device.DeviceFactory;
 import io.godwit.api.dirty.DirtyLog;
 import io.godwit.api.dirty.DirtyTracker;
 import io.godwit.api.vm.ByteSize;
@@ -36,6 +37,7 @@ public class VmManagerImpl implements VmManager {
 
     private final Map<String, CpuBackend> backends = new ConcurrentHashMap<>();
     private final Map<String, DirtyTracker> trackers = new ConcurrentHashMap<>();
+    private final Map<String, DeviceFactory> deviceFactories = new ConcurrentHashMap<>();
     private final Map<String, KernelVm> vms = new LinkedHashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -66,6 +68,26 @@ public class VmManagerImpl implements VmManager {
         name(props, DirtyTracker.NAME).ifPresent(n -> trackers.remove(n, tracker));
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void addDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
+        name(props, DeviceFactory.NAME).ifPresent(n -> deviceFactories.put(n, factory));
+    }
+
+    public void removeDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
+        name(props, DeviceFactory.NAME).ifPresent(n -> {
+            if (!deviceFactories.remove(n, factory)) {
+                return;
+            }
+            // Its code is going away: VMs with such a device stop, as for a removed CPU backend.
+            for (KernelVm vm : snapshot()) {
+                if (vm.devices().stream().anyMatch(d -> d.type().equals(n))) {
+                    vm.guestStopped(RunState.GUEST_ERROR, "device type '" + n + "' was removed");
+                }
+            }
+        });
+    }
+
     private static Optional<String> name(Map<String, Object> props, String key) {
         Object v = props.get(key);
         return v instanceof String s && !s.isBlank() ? Optional.of(s) : Optional.empty();
@@ -88,6 +110,7 @@ public class VmManagerImpl implements VmManager {
                         new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
                 DirtyLog log = tracker.create(memory, spec.vcpus());
                 KernelVm vm = new KernelVm(spec, memory, guest, spec.dirtyTracker(), log);
+                vm.createDevices(type -> lookup(deviceFactories, type, "device type"));
                 vm.boot();
                 vms.put(spec.name(), vm);
                 LOG.info("created VM {}: {} RAM, {} vCPUs, {} {}", spec.name(), ByteSize.format(spec.memoryBytes()),
@@ -148,6 +171,11 @@ public class VmManagerImpl implements VmManager {
     @Override
     public List<String> dirtyTrackers() {
         return trackers.keySet().stream().sorted().toList();
+    }
+
+    @Override
+    public List<String> deviceTypes() {
+        return deviceFactories.keySet().stream().sorted().toList();
     }
 
     @Deactivate
