@@ -15,6 +15,7 @@ import java.util.zip.CRC32;
  *   0 magic      8 next expected sequence (= packets received in order)
  *  16 last used index seen   20 avail index written
  *  24 errors    32 first error: expected   40 first error: found   48 bytes received
+ *  56 broken (virtio_ring's BAD_RING: the device wrote more used entries than buffers were posted)
  * </pre>
  */
 final class NetDriver implements GuestDriver {
@@ -27,6 +28,7 @@ final class NetDriver implements GuestDriver {
     static final int ERR_EXPECTED = 32;
     static final int ERR_FOUND = 40;
     static final int BYTES = 48;
+    static final int BROKEN = 56;
 
     private final Layout layout;
     private final VirtioNet device;
@@ -47,11 +49,19 @@ final class NetDriver implements GuestDriver {
             probe(m);
             return;
         }
+        if (m.load64(st + BROKEN) != 0) {
+            return; // a broken queue stays stopped until the device is reset
+        }
         int usedIdx = m.load16(layout.used() + 2) & 0xffff;
         VarHandle.acquireFence(); // the used entries and buffers are read after the index
         int lastUsed = m.load32(st + LAST_USED);
         int availIdx = m.load32(st + AVAIL_IDX);
         int n = layout.queueSize();
+        if (((usedIdx - lastUsed) & 0xffff) > n) {
+            error(m, st, lastUsed, usedIdx);
+            m.store64(st + BROKEN, 1);
+            return;
+        }
         int posted = 0;
         while (lastUsed != usedIdx && posted < n) {
             long elem = layout.used() + 4 + 8L * (lastUsed % n);
@@ -88,7 +98,7 @@ final class NetDriver implements GuestDriver {
             m.store16(layout.avail() + 4 + 2L * i, (short) i);
         }
         long st = layout.driverState();
-        for (int off = 8; off < 64; off += 8) {
+        for (int off = 8; off < 72; off += 8) {
             m.store64(st + off, 0);
         }
         m.store32(st + AVAIL_IDX, n);

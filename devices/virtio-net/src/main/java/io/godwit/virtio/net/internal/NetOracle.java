@@ -44,6 +44,9 @@ final class NetOracle {
         if (broken != null) {
             problems.add("vhost queue broken: " + broken);
         }
+        if (ram.load64(st + NetDriver.BROKEN) != 0) {
+            problems.add("the driver found the queue broken (more used entries than posted buffers)");
+        }
         if (errors != 0) {
             problems.add(String.format("the driver saw %d bad packets; the first: expected seq %d, found %d", errors,
                     ram.load64(st + NetDriver.ERR_EXPECTED), ram.load64(st + NetDriver.ERR_FOUND)));
@@ -64,8 +67,11 @@ final class NetOracle {
             problems.add(String.format("the tap delivered %d packets, the guest has %d received + %d pending",
                     tapNext, received, pending));
         }
-        String summary = String.format("%d packets received in order, %d pending, %d errors, used idx %d, vring base %d",
-                received, pending, errors, usedIdx, lastAvail);
+        String summary = errors == 0
+                ? String.format("%d packets received in order, %d pending, 0 errors, used idx %d, vring base %d",
+                        received, pending, usedIdx, lastAvail)
+                : String.format("%d errors, next expected packet %d, %d pending, used idx %d, vring base %d",
+                        errors, received, pending, usedIdx, lastAvail);
         return new OracleVerdict(pages, problems.size(), problems.stream().limit(5).toList(), summary);
     }
 
