@@ -61,6 +61,11 @@ final class VhostLog implements DirtyLogSource {
         log = null;
     }
 
+    /** The log vhost writes into now, or null (for benchmarks). */
+    DirtyBitmap current() {
+        return log;
+    }
+
     long syncs() {
         return syncs;
     }
