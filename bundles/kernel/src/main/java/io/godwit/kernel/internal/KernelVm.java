@@ -79,6 +79,10 @@ final class KernelVm implements Vm, VcpuRendezvous {
         return devices.list();
     }
 
+    void pauseDevices() {
+        devices.pause();
+    }
+
     void addGuestDriver(GuestDriver d) {
         drivers.add(d);
     }

@@ -83,6 +83,7 @@ public class VmManagerImpl implements VmManager {
             for (KernelVm vm : snapshot()) {
                 if (vm.devices().stream().anyMatch(d -> d.type().equals(n))) {
                     vm.guestStopped(RunState.GUEST_ERROR, "device type '" + n + "' was removed");
+                    vm.pauseDevices(); // no thread of the departing bundle may go on running
                 }
             }
         });
