@@ -93,6 +93,10 @@ final class StreamLoader {
     }
 
     private void state(StateSection s) throws WireException {
+        if (s.getName().equals(DeviceIteration.NAME)) {
+            DeviceIteration.load(vm, s); // a disk's blocks: any time before COMPLETE
+            return;
+        }
         if (!ramDone) {
             throw new WireException("state of '" + s.getName() + "' before the end of RAM");
         }

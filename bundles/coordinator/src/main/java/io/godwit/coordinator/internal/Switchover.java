@@ -81,7 +81,9 @@ final class Switchover {
     }
 
     private void sendVcpuState() throws IOException {
-        DeviceSections.send(m.vm, m.writer, sendCpus(), m.stats);
+        int last = sendCpus();
+        m.deviceIteration.complete(m.writer); // the disks' last dirty blocks, devices drained
+        DeviceSections.send(m.vm, m.writer, last, m.stats);
         LOG.debug("{}: device state saved in {} us", m.vm.name(), m.stats.deviceSaveNanos / 1000);
     }
 

@@ -45,6 +45,7 @@ final class BlkBackend {
     private volatile boolean stopRequested;
     private volatile String broken;
     private volatile long requests;
+    private volatile io.godwit.api.dirty.DirtyBitmap blockLog;
 
     BlkBackend(String threadName, GuestMemory mem, BlkLayout layout, FileChannel image, EventNotifier kick,
             EventNotifier call) {
@@ -90,6 +91,11 @@ final class BlkBackend {
 
     boolean running() {
         return worker != null;
+    }
+
+    /** Starts (a bitmap) or stops (null) marking the blocks each write touches, for copy-storage. */
+    void setBlockLog(io.godwit.api.dirty.DirtyBitmap log) {
+        blockLog = log;
     }
 
     long requests() {
@@ -142,6 +148,10 @@ final class BlkBackend {
                 io.clear();
                 MemorySegment.copy(scratch, 0, MemorySegment.ofBuffer(io), 0, BlkLayout.BLOCK);
                 image.write(io, block * BlkLayout.BLOCK);
+                io.godwit.api.dirty.DirtyBitmap log = blockLog;
+                if (log != null) {
+                    log.set(block); // after the data is in the image, as vhost logs after writing
+                }
             } else {
                 st = 2; // VIRTIO_BLK_S_UNSUPP
             }

@@ -38,6 +38,7 @@ final class VirtioBlk implements Device {
     private final EventNotifier call = new EventNotifier();
     private final BlkBackend backend;
     private final List<AutoCloseable> handles = new ArrayList<>();
+    private final BlockCopy copy;
 
     private int status;
     private int lastAvailIdx;
@@ -58,6 +59,7 @@ final class VirtioBlk implements Device {
         this.layout = new BlkLayout(base, opts.depth(), blocks);
         this.backend = new BlkBackend("iothread-" + ctx.vmName() + "-" + ctx.id(), ctx.memory(), layout, image, kick,
                 call);
+        this.copy = new BlockCopy(image, blocks, backend);
     }
 
     private static FileChannel open(BlkOptions o) {
@@ -173,6 +175,11 @@ final class VirtioBlk implements Device {
         }
         status = st;
         lastAvailIdx = lastAvail;
+    }
+
+    @Override
+    public Optional<io.godwit.api.device.IterativeState> iterativeState() {
+        return Optional.of(copy);
     }
 
     @Override

@@ -7,6 +7,7 @@ import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.cpu.OracleVerdict;
 import io.godwit.api.device.DeviceFactory;
 import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationStatus;
@@ -55,10 +56,23 @@ class BlkMigrationTest {
     @Test
     void ioGoesOnAcrossALiveMigrationOnSharedStorage() throws Exception {
         String device = "virtio-blk,image=" + dir.resolve("disk.img") + ",size=2097152";
-        Vm src = vms.create(VmSpec.builder("src").memory(64 << 20).workload("sweep:16M,rate=20000").device(device)
+        migrateUnderIo(device, device, false);
+    }
+
+    @Test
+    void copyStorageSendsTheDiskToTheDestinationsOwnImage() throws Exception {
+        migrateUnderIo("virtio-blk,image=" + dir.resolve("src.img") + ",size=2097152",
+                "virtio-blk,image=" + dir.resolve("dst.img") + ",size=2097152", true);
+        long srcBlocks = Files.size(dir.resolve("src.img"));
+        assertEquals(srcBlocks, Files.size(dir.resolve("dst.img")));
+    }
+
+    private void migrateUnderIo(String srcDevice, String dstDevice, boolean copy) throws Exception {
+        Vm src = vms.create(VmSpec.builder("src").memory(64 << 20).workload("sweep:16M,rate=20000").device(srcDevice)
                 .build());
-        vms.create(VmSpec.builder("dst").memory(64 << 20).workload("sweep:16M,rate=20000").device(device)
+        vms.create(VmSpec.builder("dst").memory(64 << 20).workload("sweep:16M,rate=20000").device(dstDevice)
                 .incoming("defer").build());
+        coordinator.setCapability("src", MigrationCapability.COPY_STORAGE, copy);
         await(() -> blk(src).backend().requests() > 500, 30_000, "I/O on the source");
         String sock = dir.resolve("m.sock").toString();
         coordinator.incoming("dst", "unix:" + sock);
