@@ -120,6 +120,26 @@ class DeviceStateTest {
     }
 
     @Test
+    void aDestinationCreatedPausedStaysPausedAfterTheMigration() throws Exception {
+        vms.create(VmSpec.builder("src").memory(16 << 20).workload("sweep:8M,rate=5000").device("test-dev").build());
+        vms.create(VmSpec.builder("dst").memory(16 << 20).workload("sweep:8M,rate=5000").device("test-dev")
+                .paused(true).incoming("defer").build());
+        String sock = dir.resolve("p.sock").toString();
+        coordinator.incoming("dst", "unix:" + sock);
+        coordinator.migrate("src", "unix:" + sock);
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!coordinator.info("dst").status().isFinal() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(MigrationStatus.COMPLETED, coordinator.info("dst").status());
+        Vm dst = vms.get("dst").orElseThrow();
+        assertEquals(RunState.PAUSED, dst.state()); // QEMU's -S on the destination: no autostart
+        assertTrue(dst.check().clean(), dst.check().toString());
+        dst.cont();
+        assertEquals(RunState.RUNNING, dst.state());
+    }
+
+    @Test
     void aDeviceWritingRamWithoutADirtyLogIsRefusedAtCreation() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> vms.create(VmSpec.builder("src").memory(16 << 20).device("test-dev,direct=true").build()));
