@@ -67,7 +67,19 @@ class BlkMigrationTest {
         assertEquals(srcBlocks, Files.size(dir.resolve("dst.img")));
     }
 
+    @Test
+    void withoutCopyStorageTheDestinationsOwnImageIsCaughtStale() throws Exception {
+        // Negative control: separate images but no copy: the destination's oracle must see the empty disk.
+        migrateUnderIo("virtio-blk,image=" + dir.resolve("a.img") + ",size=2097152",
+                "virtio-blk,image=" + dir.resolve("b.img") + ",size=2097152", false, false);
+    }
+
     private void migrateUnderIo(String srcDevice, String dstDevice, boolean copy) throws Exception {
+        migrateUnderIo(srcDevice, dstDevice, copy, true);
+    }
+
+    private void migrateUnderIo(String srcDevice, String dstDevice, boolean copy, boolean expectClean)
+            throws Exception {
         Vm src = vms.create(VmSpec.builder("src").memory(64 << 20).workload("sweep:16M,rate=20000").device(srcDevice)
                 .build());
         vms.create(VmSpec.builder("dst").memory(64 << 20).workload("sweep:16M,rate=20000").device(dstDevice)
@@ -91,6 +103,10 @@ class BlkMigrationTest {
         await(() -> blk(dst).backend().requests() > 300, 30_000, "I/O on the destination");
         dst.stop(RunState.PAUSED);
         OracleVerdict v = dst.check();
+        if (!expectClean) {
+            assertTrue(!v.clean() && v.summary().contains("WRONG"), "a stale image went unnoticed: " + v);
+            return;
+        }
         assertTrue(v.clean(), v.toString());
         assertTrue(v.summary().contains("0 errors") && v.summary().contains("as the guest wrote it"), v.summary());
     }

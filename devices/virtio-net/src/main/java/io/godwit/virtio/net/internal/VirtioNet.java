@@ -86,7 +86,7 @@ final class VirtioNet implements Device {
     public void realize() {
         ctx.reserveMemory(layout.base(), layout.size());
         handles.add(ctx.registerDirtyLogSource(log));
-        handles.add(ctx.attachGuestDriver(new NetDriver(layout, this, kick)));
+        handles.add(ctx.attachGuestDriver(new NetDriver(layout, this, kick, call)));
         LOG.info("{}: virtio-net {} rx queue of {} at 0x{} ({} KiB), rx-rate {}/s{}", ctx.vmName(), ctx.id(),
                 layout.queueSize(), Long.toHexString(layout.base()), layout.size() >> 10, opts.rxRate(),
                 opts.vhostLog() ? "" : ", vhost logging OFF (test only)");
