@@ -37,9 +37,16 @@ public final class DevicesInfo implements InfoSubject {
         }
         Table t = new Table("ID", "TYPE", "VERSION", "DIRTY-LOG", "STATE");
         for (VmDevice d : vm.devices()) {
-            t.add(d.id(), d.type(), d.device().stateVersion(), d.hasDirtyLogSource() ? "yes" : "no",
-                    d.device().describe());
+            t.add(d.id(), d.type(), d.device().stateVersion(), dirtyLog(d), d.device().describe());
         }
         return t.toString();
+    }
+
+    /** Where the device's writes to guest RAM get logged: its own source (vhost) or the DMA path. */
+    private static String dirtyLog(VmDevice d) {
+        if (d.device().writesGuestMemoryDirectly()) {
+            return d.hasDirtyLogSource() ? "own" : "MISSING";
+        }
+        return d.hasDirtyLogSource() ? "own+dma" : "dma";
     }
 }
