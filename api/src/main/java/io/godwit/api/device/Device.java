@@ -1,5 +1,6 @@
 package io.godwit.api.device;
 
+import io.godwit.api.cpu.OracleVerdict;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
 import java.util.Optional;
@@ -54,6 +55,19 @@ public interface Device {
      */
     default boolean writesGuestMemoryDirectly() {
         return false;
+    }
+
+    /** One line for {@code info devices}: the device's state and counters now. */
+    default String describe() {
+        return "";
+    }
+
+    /**
+     * The device's oracle, run by {@code vm_check} with the VM stopped: what the guest driver and the
+     * device's rings must agree on. Empty for a device with nothing to check.
+     */
+    default Optional<OracleVerdict> check() {
+        return Optional.empty();
     }
 
     /** Large state that moves iteratively, like RAM (a disk); empty for most devices. */

@@ -23,4 +23,18 @@ public interface DeviceContext {
      * when the VM starts.
      */
     AutoCloseable registerDirtyLogSource(DirtyLogSource source);
+
+    /**
+     * Installs the guest's driver for this device: the kernel runs it on vCPU 0 between quanta while
+     * the VM runs (see {@link GuestDriver}). Closing the handle removes it.
+     */
+    AutoCloseable attachGuestDriver(GuestDriver driver);
+
+    /**
+     * Marks {@code [gpa, gpa + size)} as this device's (its rings and buffers), so that workload oracles
+     * leave it to the device's oracle. Page aligned.
+     *
+     * @throws IllegalArgumentException when the range is outside RAM or overlaps another device's
+     */
+    void reserveMemory(long gpa, long size);
 }

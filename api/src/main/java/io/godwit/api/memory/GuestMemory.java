@@ -54,4 +54,9 @@ public interface GuestMemory {
      * @throws GuestMemoryFault if the range is not inside one block
      */
     void dmaRead(long gpa, MemorySegment dst);
+
+    /** Ranges the guest handed to devices, in the order they were reserved. */
+    default List<MemoryReservation> reservations() {
+        return List.of();
+    }
 }

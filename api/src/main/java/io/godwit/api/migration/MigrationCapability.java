@@ -16,7 +16,12 @@ public enum MigrationCapability {
     /** Godwit's own: both sides hash all RAM at switchover and a mismatch fails the migration. */
     VERIFY_RAM("verify-ram", false),
     /** Throttle the vCPUs when the guest dirties memory faster than it can be sent. */
-    AUTO_CONVERGE("auto-converge", false);
+    AUTO_CONVERGE("auto-converge", false),
+    /**
+     * Godwit's own (libvirt's --copy-storage-all; QEMU's removed {@code block}): devices with iterative
+     * state (disks) send it pass after pass with RAM, so the destination needs no shared storage.
+     */
+    COPY_STORAGE("copy-storage", false);
 
     private final String qemuName;
     private final boolean defaultValue;

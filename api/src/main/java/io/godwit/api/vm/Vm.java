@@ -1,6 +1,7 @@
 package io.godwit.api.vm;
 
 import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.device.VmDevice;
 import io.godwit.api.dirty.DirtyLogging;
 import io.godwit.api.memory.GuestMemory;
 import io.godwit.api.state.StateInput;
@@ -93,4 +94,9 @@ public interface Vm {
 
     /** A register dump of vCPU {@code index}, for {@code info registers}. */
     String describeVcpu(int index);
+
+    /** The VM's devices in creation order (the order their state migrates in). */
+    default List<VmDevice> devices() {
+        return List.of();
+    }
 }

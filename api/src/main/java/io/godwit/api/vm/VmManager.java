@@ -43,4 +43,8 @@ public interface VmManager {
      * {@code info dirty-trackers}.
      */
     Map<String, String> dirtyTrackerDescriptions();
+    /** Names of the device types installed now. */
+    default List<String> deviceTypes() {
+        return List.of();
+    }
 }

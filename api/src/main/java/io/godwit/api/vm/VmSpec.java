@@ -1,6 +1,8 @@
 package io.godwit.api.vm;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -20,6 +22,7 @@ import java.util.UUID;
  *     a migration
  * @param incoming {@code defer} or a URI to wait for an incoming migration on, or null
  * @param uuid the VM's UUID
+ * @param devices the devices, each {@code TYPE[,key=value]...} as given to {@code --device}
  */
 public record VmSpec(
         String name,
@@ -32,7 +35,8 @@ public record VmSpec(
         Path memPath,
         boolean prealloc,
         String incoming,
-        UUID uuid) {
+        UUID uuid,
+        List<String> devices) {
 
     public static final String DEFAULT_CPU = "synthetic";
     public static final String DEFAULT_WORKLOAD = "idle";
@@ -51,6 +55,7 @@ public record VmSpec(
         Objects.requireNonNull(workload, "workload");
         Objects.requireNonNull(dirtyTracker, "dirtyTracker");
         Objects.requireNonNull(uuid, "uuid");
+        devices = devices == null ? List.of() : List.copyOf(devices);
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
             throw new IllegalArgumentException(
                     "bad VM name '" + name + "': use letters, digits, '_', '.' or '-', at most 63");
@@ -61,6 +66,13 @@ public record VmSpec(
         if (vcpus < 1 || vcpus > 64) {
             throw new IllegalArgumentException("vcpus must be between 1 and 64: " + vcpus);
         }
+    }
+
+    /** A spec without devices (the form from before devices existed). */
+    public VmSpec(String name, long memoryBytes, int vcpus, String cpuBackend, String workload, String dirtyTracker,
+            boolean startPaused, Path memPath, boolean prealloc, String incoming, UUID uuid) {
+        this(name, memoryBytes, vcpus, cpuBackend, workload, dirtyTracker, startPaused, memPath, prealloc, incoming,
+                uuid, List.of());
     }
 
     public static Builder builder(String name) {
@@ -80,6 +92,7 @@ public record VmSpec(
         private boolean prealloc;
         private String incoming;
         private UUID uuid;
+        private final List<String> devices = new ArrayList<>();
 
         private Builder(String name) {
             this.name = name;
@@ -135,11 +148,17 @@ public record VmSpec(
             return this;
         }
 
+        /** Adds a device, {@code TYPE[,key=value]...} ({@code --device}). */
+        public Builder device(String spec) {
+            this.devices.add(Objects.requireNonNull(spec, "device"));
+            return this;
+        }
+
         public VmSpec build() {
             return new VmSpec(
                     name, memoryBytes, vcpus, cpuBackend, workload, dirtyTracker, startPaused, memPath, prealloc,
                     incoming,
-                    uuid != null ? uuid : UUID.randomUUID());
+                    uuid != null ? uuid : UUID.randomUUID(), devices);
         }
     }
 }

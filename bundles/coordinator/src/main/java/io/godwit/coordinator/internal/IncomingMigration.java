@@ -140,8 +140,8 @@ final class IncomingMigration implements Runnable {
     private void resume(Complete complete) throws IOException {
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.LOADED));
         vm.setStoppedState(RunState.PAUSED);
-        if (complete.getSourceWasRunning()) {
-            vm.cont();
+        if (complete.getSourceWasRunning() && !vm.spec().startPaused()) {
+            vm.cont(); // a destination created with -S stays paused, as QEMU's without autostart
         }
         long now = Switchover.wallMicros();
         stats.observedDowntimeMs = Math.max(0, (now - complete.getSourceStopMicros()) / 1000);

@@ -26,6 +26,8 @@ final class MigrationStats {
     volatile double mbps;
     volatile long pagesPerSecond;
     volatile int throttle;
+    /** Time stop-and-copy spent saving device state. */
+    volatile long deviceSaveNanos;
     volatile String listenUri;
     volatile String error;
 

@@ -51,6 +51,7 @@ final class OutgoingMigration implements Runnable {
     FrameWriter writer;
     ReturnPath returnPath;
     RamSender sender;
+    DeviceIteration deviceIteration;
     RateLimit rateLimit;
     DirtyBitmap bitmap;
     boolean wasRunning;
@@ -135,6 +136,7 @@ final class OutgoingMigration implements Runnable {
     }
 
     private void setup() throws IOException, InterruptedException {
+        DeviceSections.requireDirtyLogs(vm);
         try {
             channel = transport.connectOutgoing(address);
         } catch (IOException e) {
@@ -159,6 +161,8 @@ final class OutgoingMigration implements Runnable {
         events.pass(vm.name(), 1);
         writer.writeMessage(FrameType.SECTION_START,
                 SectionStart.newBuilder().setSectionId(RAM_SECTION).setName("ram").setVersion(1).build());
+        deviceIteration = new DeviceIteration(vm, settings.capability(MigrationCapability.COPY_STORAGE));
+        deviceIteration.setup(writer);
         rateLimit = new RateLimit(settings);
         sender = new RamSender(vm.memory(), writer, stats, rateLimit);
         stats.setupMs = stats.elapsedMs();
@@ -190,6 +194,7 @@ final class OutgoingMigration implements Runnable {
         while (true) {
             long sentBefore = stats.normal + stats.duplicate;
             sender.sendDirty(bitmap, this::gate);
+            deviceIteration.iterate(writer);
             if (stats.normal + stats.duplicate == sentBefore) {
                 // Nothing was dirty: all that is left is data in flight to a destination still
                 // loading it. Give it time instead of spinning on syncs.
@@ -278,9 +283,12 @@ final class OutgoingMigration implements Runnable {
             bw = writer.bytesWritten() * 1000.0 / ms; // no full window yet: the average so far
         }
         long inFlight = returnPath != null ? Math.max(0, writer.bytesWritten() - returnPath.acked()) : 0;
-        long pending = stats.remainingPages * 4096 + inFlight;
+        long pending = stats.remainingPages * 4096 + inFlight
+                + (deviceIteration != null ? deviceIteration.pendingBytes() : 0);
         long rttMs = returnPath != null ? returnPath.rttMillis(1) : 1;
-        long fixed = lastSyncMs + rttMs + vm.spec().vcpus();
+        // The final sync (it includes every vhost log scan), the round trip, and the vCPU and device
+        // states: saves measured at 0.3 to 2 us each (benchmarks/run devices), so 1 ms each is generous.
+        long fixed = lastSyncMs + rttMs + vm.spec().vcpus() + vm.devices().size();
         return new PassSnapshot(stats.syncCount, pending, fixed, bw, stats.dirtyPagesRate * 4096.0,
                 settings.parameter(MigrationParameter.DOWNTIME_LIMIT), vm.throttle(), stats.elapsedMs());
     }

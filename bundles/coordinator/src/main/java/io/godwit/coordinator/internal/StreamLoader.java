@@ -25,6 +25,7 @@ final class StreamLoader {
     private final RamLoader ram;
     private final Vm vm;
     private final boolean[] cpuLoaded;
+    private final boolean[] deviceLoaded;
     private boolean ramOpen;
     private boolean ramDone;
     private boolean switchedOver;
@@ -35,6 +36,7 @@ final class StreamLoader {
         this.ram = ram;
         this.vm = in.vm;
         this.cpuLoaded = new boolean[vm.spec().vcpus()];
+        this.deviceLoaded = new boolean[vm.devices().size()];
     }
 
     Complete load() throws IOException {
@@ -91,8 +93,16 @@ final class StreamLoader {
     }
 
     private void state(StateSection s) throws WireException {
+        if (s.getName().equals(DeviceIteration.NAME)) {
+            DeviceIteration.load(vm, s); // a disk's blocks: any time before COMPLETE
+            return;
+        }
         if (!ramDone) {
             throw new WireException("state of '" + s.getName() + "' before the end of RAM");
+        }
+        if (s.getName().equals(DeviceSections.NAME)) {
+            DeviceSections.load(vm, s, deviceLoaded);
+            return;
         }
         if (!s.getName().equals("cpu")) {
             throw new WireException("unknown state section '" + s.getName() + "'");
@@ -114,6 +124,12 @@ final class StreamLoader {
         for (int i = 0; i < cpuLoaded.length; i++) {
             if (!cpuLoaded[i]) {
                 throw new WireException("the stream completed without the state of vCPU " + i);
+            }
+        }
+        for (int i = 0; i < deviceLoaded.length; i++) {
+            if (!deviceLoaded[i]) {
+                throw new WireException("the stream completed without the state of "
+                        + vm.devices().get(i).label());
             }
         }
         if (!c.getRamHash().isEmpty()) {

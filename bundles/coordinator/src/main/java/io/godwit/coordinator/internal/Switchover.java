@@ -81,6 +81,13 @@ final class Switchover {
     }
 
     private void sendVcpuState() throws IOException {
+        int last = sendCpus();
+        m.deviceIteration.complete(m.writer); // the disks' last dirty blocks, devices drained
+        DeviceSections.send(m.vm, m.writer, last, m.stats);
+        LOG.debug("{}: device state saved in {} us", m.vm.name(), m.stats.deviceSaveNanos / 1000);
+    }
+
+    private int sendCpus() throws IOException {
         int sections = OutgoingMigration.RAM_SECTION;
         for (int i = 0; i < m.vm.spec().vcpus(); i++) {
             StateEncoder out = new StateEncoder();
@@ -93,6 +100,7 @@ final class Switchover {
                     .setSectionId(++sections).setName("cpu").setInstance(i)
                     .setVersion(m.vm.vcpuStateVersion(i)).setData(ByteString.copyFrom(data)).build());
         }
+        return sections;
     }
 
     /** With a return path, the migration completes only when the destination runs the guest. */

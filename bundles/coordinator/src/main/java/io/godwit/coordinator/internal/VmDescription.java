@@ -34,6 +34,7 @@ final class VmDescription {
         for (int i = 0; i < vm.spec().vcpus(); i++) {
             h.addVcpuStateVersions(vm.vcpuStateVersion(i));
         }
+        DeviceSections.describe(vm, h);
         return h.build();
     }
 
@@ -72,6 +73,7 @@ final class VmDescription {
                         + " is newer than this host supports");
             }
         }
+        DeviceSections.check(hello, vm);
         if (hello.getCapabilitiesList().contains(MigrationCapability.VALIDATE_UUID.qemuName())) {
             UUID theirs = uuid(hello.getUuid());
             if (!vm.uuid().equals(theirs)) {

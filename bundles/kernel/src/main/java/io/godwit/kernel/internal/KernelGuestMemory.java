@@ -2,6 +2,7 @@ package io.godwit.kernel.internal;
 
 import io.godwit.api.memory.GuestMemory;
 import io.godwit.api.memory.GuestMemoryFault;
+import io.godwit.api.memory.MemoryReservation;
 import io.godwit.api.memory.RamBlock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +26,7 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     private final List<KernelRamBlock> blocks;
     private final long size;
     private final DmaDirtyLog dmaLog;
+    private final List<MemoryReservation> reservations = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private KernelGuestMemory(Arena arena, List<KernelRamBlock> blocks) {
         this.arena = arena;
@@ -120,5 +122,28 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     @Override
     public void close() {
         arena.close();
+    }
+
+    @Override
+    public List<MemoryReservation> reservations() {
+        return List.copyOf(reservations);
+    }
+
+    /** Reserves a range for a device; refuses ranges outside RAM or overlapping another reservation. */
+    synchronized void reserve(MemoryReservation r) {
+        if (r.gpa() + r.size() > size) {
+            throw new IllegalArgumentException(String.format("0x%x + %d bytes is outside RAM", r.gpa(), r.size()));
+        }
+        for (MemoryReservation o : reservations) {
+            if (r.gpa() < o.gpa() + o.size() && o.gpa() < r.gpa() + r.size()) {
+                throw new IllegalArgumentException(String.format("0x%x + %d bytes overlaps the memory of %s",
+                        r.gpa(), r.size(), o.owner()));
+            }
+        }
+        reservations.add(r);
+    }
+
+    void unreserve(String owner) {
+        reservations.removeIf(r -> r.owner().equals(owner));
     }
 }

@@ -2,6 +2,10 @@ package io.godwit.kernel.internal;
 
 import io.godwit.api.cpu.Guest;
 import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.device.DeviceFactory;
+import io.godwit.api.device.GuestDriver;
+import io.godwit.api.device.VmDevice;
+import io.godwit.api.memory.CpuMemory;
 import io.godwit.api.dirty.DirtyLog;
 import io.godwit.api.dirty.DirtyLogging;
 import io.godwit.api.dirty.VcpuRendezvous;
@@ -16,7 +20,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +45,8 @@ final class KernelVm implements Vm, VcpuRendezvous {
     private final Guest guest;
     private final VcpuRunner[] runners;
     private final KernelDirtyLogging dirtyLogging;
+    private final KernelDevices devices = new KernelDevices();
+    private final List<GuestDriver> drivers = new CopyOnWriteArrayList<>();
 
     // Guarded by lock:
     private RunState state;
@@ -59,6 +67,35 @@ final class KernelVm implements Vm, VcpuRendezvous {
         }
         this.dirtyLogging = new KernelDirtyLogging(trackerName, trackerLog, this, runners, memory.dmaLog());
         this.state = spec.incoming() != null ? RunState.INMIGRATE : RunState.PRELAUNCH;
+    }
+
+    /** Makes and realizes the spec's devices; before {@link #boot}. */
+    void createDevices(Function<String, DeviceFactory> factories) {
+        devices.create(this, spec.devices(), factories);
+    }
+
+    @Override
+    public List<VmDevice> devices() {
+        return devices.list();
+    }
+
+    void pauseDevices() {
+        devices.pause();
+    }
+
+    void addGuestDriver(GuestDriver d) {
+        drivers.add(d);
+    }
+
+    void removeGuestDriver(GuestDriver d) {
+        drivers.remove(d);
+    }
+
+    /** Runs the device drivers of the guest on vCPU 0's thread, between two quanta. */
+    void runGuestDrivers(CpuMemory cpu) {
+        for (GuestDriver d : drivers) {
+            d.run(cpu);
+        }
     }
 
     /** Makes the vCPUs and starts their threads, parked; then runs them unless paused or incoming. */
@@ -128,6 +165,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
                 lock.wait();
             }
         }
+        devices.pause(); // vhost stops after the vCPUs, before the final dirty sync reads its log
     }
 
     @Override
@@ -141,6 +179,10 @@ final class KernelVm implements Vm, VcpuRendezvous {
                         "VM '" + name() + "' is in state " + state + " (" + detail + "): it cannot run again");
                 default -> { }
             }
+        }
+        devices.resume(); // backends run before the guest does (QEMU's vm_start order)
+        synchronized (lock) {
+            checkNotDestroyed();
             state = RunState.RUNNING;
             detail = "";
             runVcpus = true;
@@ -222,6 +264,10 @@ final class KernelVm implements Vm, VcpuRendezvous {
         dirtyLogging.trackerRemoved(replacementName, replacement);
     }
 
+    KernelGuestMemory kernelMemory() {
+        return memory;
+    }
+
     @Override
     public DirtyLogging dirtyLogging() {
         return dirtyLogging;
@@ -257,7 +303,22 @@ final class KernelVm implements Vm, VcpuRendezvous {
         synchronized (lock) {
             requireStopped();
         }
-        return guest.check(memory);
+        OracleVerdict ram = guest.check(memory);
+        List<OracleVerdict> devs = devices.check();
+        if (devs.isEmpty()) {
+            return ram;
+        }
+        long checked = ram.pagesChecked();
+        long bad = ram.badPages();
+        List<String> examples = new ArrayList<>(ram.examples());
+        StringBuilder summary = new StringBuilder(ram.summary());
+        for (OracleVerdict d : devs) {
+            checked += d.pagesChecked();
+            bad += d.badPages();
+            examples.addAll(d.examples());
+            summary.append("; ").append(d.summary());
+        }
+        return new OracleVerdict(checked, bad, examples, summary.toString());
     }
 
     @Override
@@ -330,6 +391,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
                 joined &= !r.thread().isAlive();
             }
         }
+        devices.unrealizeAll();
         if (dirtyLogging.active()) {
             dirtyLogging.stop();
         }

@@ -124,6 +124,9 @@ final class VcpuRunner implements Runnable, VcpuContext {
             }
             long start = System.nanoTime();
             VcpuExit exit = runQuantum();
+            if (index == 0 && (exit.reason() == VcpuExit.Reason.QUANTUM || exit.reason() == VcpuExit.Reason.HALT)) {
+                exit = runDrivers(exit);
+            }
             long ran = System.nanoTime() - start;
             sampleRate(start + ran);
             handle(exit);
@@ -174,6 +177,19 @@ final class VcpuRunner implements Runnable, VcpuContext {
         } catch (RuntimeException e) {
             LOG.error("vCPU {} of VM {} failed in its CPU backend", index, vm.name(), e);
             return VcpuExit.guestError(0, "CPU backend failed: " + e);
+        }
+    }
+
+    /** The guest's device drivers run on vCPU 0, their stores on its CPU path. */
+    private VcpuExit runDrivers(VcpuExit exit) {
+        try {
+            vm.runGuestDrivers(memory);
+            return exit;
+        } catch (GuestMemoryFault e) {
+            return VcpuExit.guestError(0, "device driver: " + e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("a device driver of VM {} failed", vm.name(), e);
+            return VcpuExit.guestError(0, "device driver failed: " + e);
         }
     }
 

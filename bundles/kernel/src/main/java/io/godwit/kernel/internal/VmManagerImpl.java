@@ -3,6 +3,7 @@ package io.godwit.kernel.internal;
 import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.cpu.Guest;
 import io.godwit.api.cpu.GuestConfig;
+import io.godwit.api.device.DeviceFactory;
 import io.godwit.api.dirty.DirtyLog;
 import io.godwit.api.dirty.DirtyTracker;
 import io.godwit.api.vm.ByteSize;
@@ -37,6 +38,7 @@ public class VmManagerImpl implements VmManager {
 
     private final Map<String, CpuBackend> backends = new ConcurrentHashMap<>();
     private final Map<String, DirtyTracker> trackers = new ConcurrentHashMap<>();
+    private final Map<String, DeviceFactory> deviceFactories = new ConcurrentHashMap<>();
     private final Map<String, KernelVm> vms = new LinkedHashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -94,6 +96,27 @@ public class VmManagerImpl implements VmManager {
         }
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void addDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
+        name(props, DeviceFactory.NAME).ifPresent(n -> deviceFactories.put(n, factory));
+    }
+
+    public void removeDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
+        name(props, DeviceFactory.NAME).ifPresent(n -> {
+            if (!deviceFactories.remove(n, factory)) {
+                return;
+            }
+            // Its code is going away: VMs with such a device stop, as for a removed CPU backend.
+            for (KernelVm vm : snapshot()) {
+                if (vm.devices().stream().anyMatch(d -> d.type().equals(n))) {
+                    vm.guestStopped(RunState.GUEST_ERROR, "device type '" + n + "' was removed");
+                    vm.pauseDevices(); // no thread of the departing bundle may go on running
+                }
+            }
+        });
+    }
+
     private static Optional<String> name(Map<String, Object> props, String key) {
         Object v = props.get(key);
         return v instanceof String s && !s.isBlank() ? Optional.of(s) : Optional.empty();
@@ -117,6 +140,7 @@ public class VmManagerImpl implements VmManager {
                         new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
                 DirtyLog log = tracker.create(memory, spec.vcpus());
                 KernelVm vm = new KernelVm(spec, memory, guest, trackerName, log);
+                vm.createDevices(type -> lookup(deviceFactories, type, "device type"));
                 vm.boot();
                 vms.put(spec.name(), vm);
                 LOG.info("created VM {}: {} RAM, {} vCPUs, {} {}", spec.name(), ByteSize.format(spec.memoryBytes()),
@@ -195,6 +219,11 @@ public class VmManagerImpl implements VmManager {
         Map<String, String> m = new TreeMap<>();
         trackers.forEach((n, t) -> m.put(n, t.description()));
         return m;
+    }
+
+    @Override
+    public List<String> deviceTypes() {
+        return deviceFactories.keySet().stream().sorted().toList();
     }
 
     @Deactivate

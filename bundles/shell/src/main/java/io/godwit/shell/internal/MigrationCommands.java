@@ -59,7 +59,9 @@ public final class MigrationCommands {
         deactivated = true; // a waiting migrate stops polling the service that is going away
     }
 
-    @Descriptor("send a running VM to another host (QEMU's migrate): migrate [-d] [NAME] URI. Without -d it waits:"
+    @Descriptor("send a running VM to another host (QEMU's migrate): migrate [-d] [--copy-storage] [NAME] URI"
+            + " (--copy-storage also sends the disks, pass after pass, to a destination with its own images)."
+            + " Without -d it waits:"
             + " on a terminal a progress bar shows how much of the RAM is already current at the destination,"
             + " otherwise one line per pass; then it prints the statistics (as info migrate) and fails if the"
             + " migration failed or was cancelled. Ctrl-C (or a monitor client that goes away) cancels the"
@@ -78,12 +80,20 @@ public final class MigrationCommands {
     }
 
     String migrate(Tty tty, boolean detach, String... args) {
+        // --copy-storage (libvirt's --copy-storage-all): Gogo leaves the unknown flag among the arguments.
+        boolean copyStorage = args != null && java.util.Arrays.asList(args).contains("--copy-storage");
+        if (copyStorage) {
+            args = java.util.Arrays.stream(args).filter(a -> !"--copy-storage".equals(a)).toArray(String[]::new);
+        }
         VmArgs.Named n = VmArgs.withOptionalName(vms, "migrate", MIGRATE_USAGE, 1, 1, args);
         String vm = n.vm().name();
         String uri = n.rest().getFirst();
         if (!uri.contains(":") && vms.get(uri).isPresent()) {
             throw new IllegalArgumentException("migrate needs a URI after the VM name, e.g. migrate " + uri
                     + " tcp:HOST:PORT (usage: " + MIGRATE_USAGE + ")");
+        }
+        if (copyStorage) {
+            call(() -> migration.setCapability(vm, io.godwit.api.migration.MigrationCapability.COPY_STORAGE, true));
         }
         call(() -> migration.migrate(vm, uri));
         if (detach) {

@@ -51,7 +51,8 @@ public final class VmCommands {
         this.vms = vms;
     }
 
-    @Descriptor("create a VM and start it (unless --paused or --incoming): vm_create NAME [options]")
+    @Descriptor("create a VM and start it (unless --paused or --incoming): vm_create NAME [options]"
+            + " [--device TYPE[,key=value]...]...")
     public String vm_create(
             @Descriptor("RAM size: a bare number is MiB (as QEMU's -m), or use K, M, G, T; default 128M")
                     @Parameter(names = {"--memory", "-m"}, absentValue = "128M")
@@ -85,8 +86,11 @@ public final class VmCommands {
                             + " listens at once and prints where")
                     @Parameter(names = "--incoming", absentValue = "")
                     String incoming,
-            @Descriptor("name of the new VM: letters, digits, '_', '.', '-'") String... name) {
-        String vmName = VmArgs.requiredName("vm_create", "a NAME for the VM", name);
+            @Descriptor("name of the new VM: letters, digits, '_', '.', '-'; then any number of --device"
+                    + " TYPE[,key=value]... (QEMU's -device), e.g. --device virtio-net,rx-rate=1000")
+                    String... name) {
+        DeviceArgs devices = DeviceArgs.split(name);
+        String vmName = VmArgs.requiredName("vm_create", "a NAME for the VM", devices.rest());
         String incomingUri = incoming.strip();
         MigrationService service = migration;
         if (!incomingUri.isEmpty() && !incomingUri.equals(DEFER) && service == null) {
@@ -106,6 +110,10 @@ public final class VmCommands {
         if (!incomingUri.isEmpty()) {
             spec.incoming(incomingUri);
         }
+        for (String d : devices.devices()) {
+            known("device type", d.split(",", 2)[0].strip(), vms.deviceTypes());
+            spec.device(d);
+        }
         if (!memPath.isBlank()) {
             spec.memPath(Path.of(memPath).toAbsolutePath());
         }
@@ -117,7 +125,10 @@ public final class VmCommands {
         String created = "created VM " + vm.name() + ": " + Sizes.format(s.memoryBytes())
                 + (s.prealloc() ? " preallocated, " : ", ") + s.vcpus()
                 + (s.vcpus() == 1 ? " vCPU, " : " vCPUs, ") + s.cpuBackend() + " " + s.workload()
-                + ", tracker " + vm.dirtyLogging().trackerName() + ", " + vm.state();
+                + ", tracker " + vm.dirtyLogging().trackerName()
+                + (vm.devices().isEmpty() ? "" : ", devices " + vm.devices().stream()
+                        .map(d -> d.id() + " " + d.type()).collect(java.util.stream.Collectors.joining(", ")))
+                + ", " + vm.state();
         if (incomingUri.isEmpty() || incomingUri.equals(DEFER)) {
             return created;
         }

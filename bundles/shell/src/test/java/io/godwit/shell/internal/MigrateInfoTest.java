@@ -59,7 +59,8 @@ class MigrateInfoTest {
                         "validate-uuid: off",
                         "pause-before-switchover: off",
                         "verify-ram: off",
-                        "auto-converge: off"),
+                        "auto-converge: off",
+                        "copy-storage: off"),
                 info.info("migrate_capabilities"));
     }
 

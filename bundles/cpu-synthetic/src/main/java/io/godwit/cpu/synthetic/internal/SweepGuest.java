@@ -31,7 +31,7 @@ final class SweepGuest implements Guest {
     @Override
     public OracleVerdict check(GuestMemory memory) {
         MemorySegment ram = memory.blocks().get(0).raw();
-        return new SweepOracle(ram, ranges).check();
+        return new SweepOracle(ram, ranges, memory.reservations()).check();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.godwit.cpu.synthetic.internal;
 
 import io.godwit.api.cpu.OracleVerdict;
+import io.godwit.api.memory.MemoryReservation;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -21,9 +22,26 @@ final class SweepOracle {
     private final List<String> examples = new ArrayList<>();
     private long bad;
 
+    private final List<MemoryReservation> reserved;
+
     SweepOracle(MemorySegment ram, Ranges ranges) {
+        this(ram, ranges, List.of());
+    }
+
+    /** {@code reserved}: device memory outside the ranges, checked by the devices' oracles instead. */
+    SweepOracle(MemorySegment ram, Ranges ranges, List<MemoryReservation> reserved) {
         this.ram = ram;
         this.ranges = ranges;
+        this.reserved = reserved;
+    }
+
+    private boolean isReserved(long page) {
+        for (MemoryReservation r : reserved) {
+            if (r.containsPage(page)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     OracleVerdict check() {
@@ -32,7 +50,7 @@ final class SweepOracle {
         }
         long total = ram.byteSize() / Pages.SIZE;
         for (long p = ranges.pages(); p < total; p++) {
-            if (!Pages.zeroFrom(ram, p, 0)) {
+            if (!isReserved(p) && !Pages.zeroFrom(ram, p, 0)) {
                 flag(p, "outside the sweep ranges but not zero");
             }
         }
