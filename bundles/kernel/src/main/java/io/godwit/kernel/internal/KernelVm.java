@@ -261,6 +261,11 @@ final class KernelVm implements Vm, VcpuRendezvous {
     }
 
     @Override
+    public String console() {
+        return guest.console();
+    }
+
+    @Override
     public int vcpuStateVersion(int index) {
         return runner(index).vcpu().stateVersion();
     }
