@@ -21,6 +21,26 @@ final class Oracles {
         return memory.blocks().get(0).raw().get(LONG, gpa);
     }
 
+    /** {@code idle}: every page from {@link RiscvBackend#BUF} up is still zero. */
+    static OracleVerdict zeroFromBuf(GuestMemory memory) {
+        MemorySegment ram = memory.blocks().get(0).raw();
+        MemorySegment zero = MemorySegment.ofArray(new byte[RamBlock.PAGE_SIZE]);
+        long bad = 0;
+        List<String> examples = new ArrayList<>();
+        long first = RiscvBackend.BUF >>> RamBlock.PAGE_SHIFT;
+        long pages = ram.byteSize() >>> RamBlock.PAGE_SHIFT;
+        for (long p = first; p < pages; p++) {
+            long off = p << RamBlock.PAGE_SHIFT;
+            if (MemorySegment.mismatch(ram, off, off + RamBlock.PAGE_SIZE, zero, 0, RamBlock.PAGE_SIZE) != -1) {
+                bad++;
+                if (examples.size() < 5) {
+                    examples.add(String.format("page 0x%x: not zero", off));
+                }
+            }
+        }
+        return new OracleVerdict(pages - first, bad, examples, (pages - first) + " pages above the program, all zero");
+    }
+
     /** {@code hash}: once DONE is set, RESULT holds the reference hash. Before that there is nothing to check. */
     static OracleVerdict hash(GuestMemory memory, long result, int words, long steps) {
         if (word(memory, result + 8) != 1) {

@@ -11,7 +11,7 @@ import java.util.Map;
  */
 record ProgramSpec(String name, Map<String, String> options) {
 
-    static final String USAGE = "ab[:SIZE][,mark=PASSES], hash[:words=N,steps=N], mixed[:words=N,iters=N],"
+    static final String USAGE = "idle, ab[:SIZE][,mark=PASSES], hash[:words=N,steps=N], mixed[:words=N,iters=N],"
             + " or PATH.bin (a flat binary loaded at 0x1000)";
 
     static ProgramSpec parse(String text) {

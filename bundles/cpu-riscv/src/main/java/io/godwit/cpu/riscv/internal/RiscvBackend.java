@@ -44,6 +44,7 @@ public class RiscvBackend implements CpuBackend {
             return binary(Path.of(spec.name()), memory);
         }
         return switch (spec.name()) {
+            case "idle" -> idle(spec, memory);
             case "ab" -> ab(spec, memory, config.vcpus());
             case "hash" -> hash(spec, memory);
             case "mixed" -> mixed(spec, memory);
@@ -65,6 +66,12 @@ public class RiscvBackend implements CpuBackend {
         return new RiscvGuest("riscv ab over " + ByteSize.format(pages * 4096) + " in " + vcpus
                 + (vcpus == 1 ? " range" : " ranges"), ram,
                 m -> AbOracle.check(m.blocks().get(0).raw(), BUF / 4096, pages, vcpus));
+    }
+
+    private Guest idle(ProgramSpec spec, GuestMemory memory) {
+        spec.allowOnly();
+        load(memory, "idle", Map.of());
+        return new RiscvGuest("riscv idle", memory.size(), Oracles::zeroFromBuf);
     }
 
     private Guest hash(ProgramSpec spec, GuestMemory memory) {

@@ -64,6 +64,18 @@ class HartTest {
     }
 
     @Test
+    void idleHaltsEveryHartAndTouchesNothing() throws Exception {
+        Vm vm = machine.create("i", "idle", 4 << 20, 2);
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (!vm.cpus().stream().allMatch(c -> c.state().equals("halted")) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(vm.cpus().stream().allMatch(c -> c.progress() > 0 && c.progress() < 1000), vm.cpus().toString());
+        vm.stop(RunState.PAUSED);
+        assertTrue(vm.check().clean(), vm.check().toString());
+    }
+
+    @Test
     void anIllegalInstructionStopsTheVmWithItsPc() throws Exception {
         Vm vm = machine.runSource("bad", "nop\nnop\n.word 0xffffffff\n", 1 << 20);
         Machine.awaitStopped(vm, 10_000);

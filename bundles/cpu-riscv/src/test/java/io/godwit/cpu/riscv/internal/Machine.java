@@ -43,10 +43,23 @@ final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the guest has stopped by itself (shutdown, guest error) and its vCPU threads have
+     * parked: the state changes on the vCPU thread a moment before it parks, and until then the
+     * kernel refuses {@code check}.
+     */
     static void awaitStopped(Vm vm, long timeoutMs) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMs;
         while (vm.state() == RunState.RUNNING && System.currentTimeMillis() < deadline) {
             Thread.sleep(10);
+        }
+        while (System.currentTimeMillis() < deadline) {
+            try {
+                vm.check();
+                return;
+            } catch (IllegalStateException stillParking) {
+                Thread.sleep(5);
+            }
         }
     }
 
