@@ -268,7 +268,7 @@ final class Assembler {
                 if (n.startsWith("0b")) {
                     return Long.parseUnsignedLong(n.substring(2), 2);
                 }
-                return Long.parseLong(n);
+                return n.length() < 19 ? Long.parseLong(n) : Long.parseUnsignedLong(n); // up to 2^64 - 1
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("bad number '" + t + "'");
             }
