@@ -23,4 +23,12 @@ public interface Guest {
 
     /** A short description for {@code info vms}, for example {@code sweep over 2 GiB, 2 ranges}. */
     String describe();
+
+    /**
+     * What the guest wrote to its console (a UART) so far, for {@code info console}; empty for a guest
+     * with no console. May be called from any thread while the vCPUs run.
+     */
+    default String console() {
+        return "";
+    }
 }

@@ -74,6 +74,11 @@ public interface Vm {
     /** One line about the guest, for {@code info vms}. */
     String describeGuest();
 
+    /** The guest's console output so far (see {@link io.godwit.api.cpu.Guest#console()}); empty if none. */
+    default String console() {
+        return "";
+    }
+
     /** The state version vCPU {@code index} writes. */
     int vcpuStateVersion(int index);
 

@@ -327,6 +327,11 @@ final class KernelVm implements Vm, VcpuRendezvous {
     }
 
     @Override
+    public String console() {
+        return guest.console();
+    }
+
+    @Override
     public int vcpuStateVersion(int index) {
         return runner(index).vcpu().stateVersion();
     }

@@ -44,6 +44,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private long sampleTime;
     private long sampleProgress;
     private volatile double rate;
+    /** How much the last throttle sleep overran; only the vCPU thread uses it. */
+    private long throttleOversleep;
 
     VcpuRunner(KernelVm vm, int index, VcpuMemory memory) {
         this.vm = vm;
@@ -213,7 +215,11 @@ final class VcpuRunner implements Runnable, VcpuContext {
         if (pct <= 0) {
             return;
         }
-        long deadline = System.nanoTime() + ranNanos * pct / (100 - pct);
+        // On a busy host a sleeping thread wakes late; the lateness is taken off the next sleep so the
+        // vCPU still gets (100 - pct)% of the wall clock, as the throttle promises.
+        long sleep = ranNanos * pct / (100 - pct) - throttleOversleep;
+        long start = System.nanoTime();
+        long deadline = start + Math.max(0, sleep);
         synchronized (vm.lock) {
             parked = true;
             vm.lock.notifyAll();
@@ -223,6 +229,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
                 TimeUnit.NANOSECONDS.timedWait(vm.lock, left);
             }
         }
+        long late = System.nanoTime() - start - sleep;
+        throttleOversleep = Math.clamp(late, 0, 10 * QUANTUM_NANOS); // an early wake (a kick) is not made up
     }
 
     private void sampleRate(long now) {

@@ -63,9 +63,9 @@ public final class VmCommands {
             @Descriptor("CPU backend; default " + VmSpec.DEFAULT_CPU)
                     @Parameter(names = "--cpu", absentValue = VmSpec.DEFAULT_CPU)
                     String cpu,
-            @Descriptor("workload or program for the CPU backend, e.g. idle, fill or sweep for synthetic; default "
-                            + VmSpec.DEFAULT_WORKLOAD)
-                    @Parameter(names = {"--workload", "-w"}, absentValue = VmSpec.DEFAULT_WORKLOAD)
+            @Descriptor("workload or program for the CPU backend (--guest is the same option): idle, fill or sweep"
+                            + " for synthetic, ab, hash, mixed or PATH.bin for riscv; default " + VmSpec.DEFAULT_WORKLOAD)
+                    @Parameter(names = {"--workload", "-w", "--guest"}, absentValue = VmSpec.DEFAULT_WORKLOAD)
                     String workload,
             @Descriptor("dirty tracker (info dirty-trackers lists them); default " + VmSpec.DEFAULT_TRACKER
                             + ", or " + VmSpec.FALLBACK_TRACKER + " when " + VmSpec.DEFAULT_TRACKER + " is not installed")

@@ -84,7 +84,7 @@ class InfoCommandTest {
         assertEquals(String.join("\n",
                         "SUBJECT    SHOWS",
                         "cpus       info cpus [NAME]: each vCPU's thread, state, progress and rate",
-                        "registers  info registers [NAME]: each vCPU's registers",
+                        "registers  info registers [NAME] [--vcpu N]: each vCPU's registers, or vCPU N's",
                         "status     info status [NAME]: the VM's run state and why (QEMU's info status)",
                         "vms        info vms: every VM with its state, UUID and guest"),
                 info.info());

@@ -6,6 +6,7 @@ import io.godwit.api.cpu.Vcpu;
 import io.godwit.api.cpu.VcpuContext;
 import io.godwit.api.memory.GuestMemory;
 import io.godwit.api.vm.ByteSize;
+import io.godwit.cpu.synthetic.ab.AbOracle;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -31,7 +32,7 @@ final class SweepGuest implements Guest {
     @Override
     public OracleVerdict check(GuestMemory memory) {
         MemorySegment ram = memory.blocks().get(0).raw();
-        return new SweepOracle(ram, ranges, memory.reservations()).check();
+        return AbOracle.check(ram, 0, ranges.pages(), ranges.vcpus(), memory.reservations());
     }
 
     @Override

@@ -1,0 +1,3 @@
+# idle: every hart waits for an interrupt, forever. RAM above the program stays zero.
+start:
+    j     park
