@@ -245,8 +245,10 @@ final class OutgoingMigration implements Runnable {
                     pass.pass(), pass.pendingBytes(), (long) (pass.bandwidthBytesPerSecond() / 1e6),
                     pass.expectedDowntimeMs(), d.action());
             if (d.action() == Decision.Action.SWITCHOVER) {
-                LOG.info("{}: switchover after {} passes, expected downtime {} ms", vm.name(), stats.syncCount,
-                        pass.expectedDowntimeMs());
+                LOG.info("{}: switchover after {} passes, expected downtime {} ms{}", vm.name(), stats.syncCount,
+                        pass.expectedDowntimeMs(), sender.remote() == null ? ""
+                                : "; " + sender.remote().postedBytes() / 4096 + " pages written remotely, "
+                                + sender.remote().fences() + " fences");
                 return;
             }
             if (d.action() == Decision.Action.THROTTLE) {

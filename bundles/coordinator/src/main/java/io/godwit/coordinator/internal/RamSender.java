@@ -139,6 +139,11 @@ final class RamSender {
         }
     }
 
+    /** The remote memory path, or null. */
+    RemoteRam remote() {
+        return remote;
+    }
+
     /** Bytes of RAM sent: the stream's, plus pages written remotely. */
     long sentBytes() {
         return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0);
