@@ -100,7 +100,8 @@ public final class FrameReader {
         buf.position(buf.position() + varint);
         payloadLeft -= varint;
         RamBatch batch = readMessage(new Frame(FrameType.RAM_PAGES, hlen), RamBatch.parser());
-        if (batch.getNormalCount() > WireLimits.MAX_BATCH_NORMAL || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
+        int maxNormal = batch.getRemote() ? WireLimits.MAX_BATCH_REMOTE : WireLimits.MAX_BATCH_NORMAL;
+        if (batch.getNormalCount() > maxNormal || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
             throw new WireException("RAM batch of " + batch.getNormalCount() + " normal and " + batch.getZeroCount()
                     + " zero pages exceeds the limits");
         }

@@ -36,8 +36,10 @@ final class RamSender {
     private final RateLimit rateLimit;
     private final RemoteRam remote;
     private final ByteBuffer[] buffers = new ByteBuffer[WireLimits.MAX_BATCH_NORMAL];
-    private final long[] runOffsets = new long[WireLimits.MAX_BATCH_NORMAL];
-    private final int[] runPageCounts = new int[WireLimits.MAX_BATCH_NORMAL];
+    private final long[] runOffsets = new long[WireLimits.MAX_BATCH_REMOTE];
+    private final int[] runPageCounts = new int[WireLimits.MAX_BATCH_REMOTE];
+    /** Normal pages per batch: 1 MiB of page bytes in the stream, or 16 MiB written remotely. */
+    private final int maxNormal;
 
     private RamBatch.Builder batch = RamBatch.newBuilder();
     private int runCount;
@@ -50,6 +52,7 @@ final class RamSender {
     /** @param remote the remote memory path, or null to send page bytes in the stream */
     RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit, RemoteRam remote) {
         this.remote = remote;
+        this.maxNormal = remote != null ? WireLimits.MAX_BATCH_REMOTE : WireLimits.MAX_BATCH_NORMAL;
         this.blocks = memory.blocks();
         this.writer = writer;
         this.stats = stats;
@@ -121,7 +124,7 @@ final class RamSender {
             runPages = 1;
         }
         lastNormal = index;
-        return batch.getNormalCount() >= WireLimits.MAX_BATCH_NORMAL;
+        return batch.getNormalCount() >= maxNormal;
     }
 
     private void closeRun() {

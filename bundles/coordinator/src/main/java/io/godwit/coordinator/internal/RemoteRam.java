@@ -34,8 +34,13 @@ final class RemoteRam {
         void await(long mark) throws IOException, InterruptedException;
     }
 
-    /** Headers waiting for their writes to complete: 8 batches of up to 1 MiB in flight. */
+    /**
+     * Headers waiting for their writes to complete: up to 8 batches of up to 16 MiB in flight. Past that
+     * the migration thread waits until half have completed, so it wakes once per 4 batches rather than
+     * once per batch: on a busy host every wake-up may wait for a CPU, and the HCA must not run dry.
+     */
     private static final int MAX_PENDING = 8;
+    private static final int LOW_WATER = MAX_PENDING / 2;
     private static final long POLL_NANOS = 100_000_000L;
     private static final ByteBuffer[] NO_PAGES = new ByteBuffer[0];
 
@@ -135,7 +140,7 @@ final class RemoteRam {
             anyZeroSent = true;
         }
         pending.add(new Pending(batch.setRemote(true).build(), last, bytes, batch.getZeroCount() > 0));
-        commit(pending.size() > MAX_PENDING ? 1 : 0);
+        commit(pending.size() > MAX_PENDING ? pending.size() - LOW_WATER : 0);
     }
 
     /** Waits for every posted write and writes every pending header: the end of a pass. */
@@ -148,19 +153,26 @@ final class RemoteRam {
      * {@code mustCommit} of them.
      */
     private void commit(int mustCommit) throws IOException, InterruptedException {
+        long target = 0;
+        int i = 0;
+        for (Pending p : pending) {
+            if (i++ == mustCommit) {
+                break;
+            }
+            target = Math.max(target, p.lastWrite());
+        }
+        while (completed < target) {
+            completed = channel.poll(target, POLL_NANOS);
+        }
         while (!pending.isEmpty()) {
             Pending p = pending.peek();
             if (completed < p.lastWrite()) {
                 completed = channel.poll(p.lastWrite(), 0);
             }
-            while (completed < p.lastWrite() && mustCommit > 0) {
-                completed = channel.poll(p.lastWrite(), POLL_NANOS);
-            }
             if (completed < p.lastWrite()) {
                 return;
             }
             pending.poll();
-            mustCommit--;
             writer.writePages(p.header(), NO_PAGES, 0);
             committed += p.bytes();
             if (p.hasZero()) {

@@ -6,15 +6,11 @@ import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The source's queue pair and the simulated HCA behind it. Attached regions are the destination's
@@ -28,8 +24,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class QueuePair implements AutoCloseable {
 
-    /** Send queue depth: work requests posted and not yet taken by the HCA. */
-    static final int SEND_QUEUE_DEPTH = 64;
+    /** Send queue depth: writes posted and not yet completed; a poster waits beyond it. */
+    static final int SEND_QUEUE_DEPTH = 1024;
+    private static final long PARK_NANOS = 50_000_000L;
     private static final AtomicInteger IDS = new AtomicInteger();
 
     private record Region(MemorySegment memory, String name) {}
@@ -39,14 +36,20 @@ final class QueuePair implements AutoCloseable {
     private final String name;
     private final Arena arena = Arena.ofShared();
     private final List<Region> regions = new ArrayList<>();
-    private final ArrayBlockingQueue<WorkRequest> sendQueue = new ArrayBlockingQueue<>(SEND_QUEUE_DEPTH);
-    private final ReentrantLock cqLock = new ReentrantLock();
-    private final Condition cqChanged = cqLock.newCondition();
-    /** Completions not yet visible: pairs of (id, due time), in order. */
-    private final ArrayDeque<long[]> inFlight = new ArrayDeque<>();
+    /**
+     * Lock-free handoffs between the migration thread and the HCA (one poster, one HCA): on a busy
+     * two-core host a lock convoy or a wake-up per write costs more than the copy itself.
+     */
+    private final ConcurrentLinkedQueue<WorkRequest> sendQueue = new ConcurrentLinkedQueue<>();
+    /** Completions, as pairs of (id, time it becomes visible), in order. */
+    private final ConcurrentLinkedQueue<long[]> completionQueue = new ConcurrentLinkedQueue<>();
     private final Thread hca;
     private volatile LinkModel link = LinkModel.UNLIMITED;
     private volatile IOException error;
+    private volatile boolean hcaParked;
+    /** The id the poller waits for, and the poller: the HCA wakes it only then, not at every completion. */
+    private volatile long awaited = Long.MAX_VALUE;
+    private volatile Thread poller;
     private long posted;
     private long completed;
     private long linkFreeNanos;
@@ -101,9 +104,13 @@ final class QueuePair implements AutoCloseable {
             throw new IOException(name + ": a write of " + len + " bytes at " + offset + " is outside region '"
                     + r.name() + "' of " + r.memory().byteSize() + " bytes");
         }
+        while (posted - completed >= SEND_QUEUE_DEPTH) {
+            poll(posted - SEND_QUEUE_DEPTH + 1, PARK_NANOS);
+        }
         WorkRequest wr = new WorkRequest(++posted, r, offset, src);
-        while (!sendQueue.offer(wr, 50, TimeUnit.MILLISECONDS)) {
-            checkUsable();
+        sendQueue.add(wr);
+        if (hcaParked) {
+            LockSupport.unpark(hca);
         }
         return wr.id();
     }
@@ -111,35 +118,50 @@ final class QueuePair implements AutoCloseable {
     /** ibv_poll_cq: the last completed id, waiting up to {@code timeoutNanos} for it to reach {@code wanted}. */
     long poll(long wanted, long timeoutNanos) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeoutNanos;
-        cqLock.lock();
-        try {
-            while (true) {
-                long now = System.nanoTime();
-                while (!inFlight.isEmpty() && inFlight.peek()[1] <= now) {
-                    completed = inFlight.poll()[0];
-                }
-                if (completed >= wanted) {
-                    return completed;
-                }
-                checkUsable();
-                long left = deadline - now;
-                if (left <= 0) {
-                    return completed;
-                }
-                long wait = inFlight.isEmpty() ? left : Math.min(left, inFlight.peek()[1] - now);
-                cqChanged.awaitNanos(Math.max(1, wait));
+        while (true) {
+            long now = System.nanoTime();
+            long[] c;
+            while ((c = completionQueue.peek()) != null && c[1] <= now) {
+                completed = c[0];
+                completionQueue.poll();
             }
-        } finally {
-            cqLock.unlock();
+            if (completed >= wanted) {
+                return completed;
+            }
+            checkUsable();
+            long left = deadline - now;
+            if (left <= 0) {
+                return completed;
+            }
+            poller = Thread.currentThread();
+            awaited = wanted; // published before the queue is looked at again: the HCA wakes us or we see it
+            long[] head = completionQueue.peek();
+            now = System.nanoTime();
+            if (head == null || head[1] > now) {
+                LockSupport.parkNanos(this, head == null ? left : Math.min(left, head[1] - now));
+            }
+            awaited = Long.MAX_VALUE;
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
         }
     }
 
     private void run() {
         try {
             while (error == null) {
-                WorkRequest wr = sendQueue.poll(100, TimeUnit.MILLISECONDS);
+                WorkRequest wr = sendQueue.poll();
                 if (wr != null) {
                     execute(wr);
+                    continue;
+                }
+                hcaParked = true;
+                if (sendQueue.isEmpty() && error == null) {
+                    LockSupport.parkNanos(this, PARK_NANOS);
+                }
+                hcaParked = false;
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
                 }
             }
         } catch (InterruptedException e) {
@@ -165,12 +187,9 @@ final class QueuePair implements AutoCloseable {
                 }
             }
         }
-        cqLock.lock();
-        try {
-            inFlight.add(new long[] {wr.id(), done + l.latencyNanos()});
-            cqChanged.signalAll();
-        } finally {
-            cqLock.unlock();
+        completionQueue.add(new long[] {wr.id(), done + l.latencyNanos()});
+        if (wr.id() >= awaited) {
+            LockSupport.unpark(poller);
         }
     }
 
@@ -178,11 +197,9 @@ final class QueuePair implements AutoCloseable {
         if (error == null) {
             error = e;
         }
-        cqLock.lock();
-        try {
-            cqChanged.signalAll();
-        } finally {
-            cqLock.unlock();
+        Thread p = poller;
+        if (p != null) {
+            LockSupport.unpark(p);
         }
     }
 
@@ -207,7 +224,14 @@ final class QueuePair implements AutoCloseable {
         }
         synchronized (this) {
             if (!hca.isAlive() && arena.scope().isAlive()) {
-                arena.close(); // never while the HCA might still copy into a mapping
+                // Never while the HCA might still copy into a mapping. Unmapping a populated GiB takes
+                // tens of ms: off the migration's path when there is something mapped.
+                if (regions.isEmpty()) {
+                    arena.close();
+                } else {
+                    regions.clear();
+                    Thread.ofPlatform().daemon().name(hca.getName().replace("-hca", "-unmap")).start(arena::close);
+                }
             }
         }
     }
