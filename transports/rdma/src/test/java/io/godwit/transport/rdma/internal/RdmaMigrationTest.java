@@ -166,6 +166,30 @@ class RdmaMigrationTest {
     }
 
     @Test
+    void cancelMidWriteLeavesTheSourceRunningAndTheDestinationWaiting() throws Exception {
+        Vm src = pair("sweep:32M,rate=50000", 128 << 20, 2);
+        String uri = listen();
+        coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 16 << 20); // 8 s for the first pass
+        coordinator.migrate("src", uri);
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (rdma.posted.get() < (4 << 20) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(MigrationStatus.ACTIVE, coordinator.info("src").status());
+        coordinator.cancel("src");
+        MigrationInfo out = await("src", 30_000);
+        assertEquals(MigrationStatus.CANCELLED, out.status(), String.valueOf(out));
+        assertEquals(MigrationStatus.FAILED, await("dst", 30_000).status());
+        assertEquals(RunState.RUNNING, src.state());
+        assertEquals(RunState.INMIGRATE, vms.get("dst").orElseThrow().state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean());
+        long hca = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("rdma-qp") && t.getName().endsWith("-hca") && t.isAlive()).count();
+        assertEquals(0, hca, "the source's HCA thread stopped with the channel");
+    }
+
+    @Test
     void theDestinationCanBeRetriedAfterAFailure() throws Exception {
         Vm src = pair("sweep:16M,rate=50000", 64 << 20, 1);
         String uri = listen();
