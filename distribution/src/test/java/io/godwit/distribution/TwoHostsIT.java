@@ -108,14 +108,56 @@ class TwoHostsIT {
         assertEquals("unix:" + dir.resolve("mig.sock"), uri);
     }
 
+    @Test
+    void liveMigrationOverRdma() throws Exception {
+        liveMigration("rdma:127.0.0.1:0", " --mem-path " + dir.resolve("destination.ram"));
+    }
+
+    /**
+     * A source killed while its writes land in the destination's RAM: the destination fails and stays
+     * in inmigrate, then takes a whole migration from another source and passes the oracle.
+     */
+    @Test
+    void sourceKilledMidRdmaWrite() throws Exception {
+        List<HostProcess> started = startHosts("source", "destination", "second");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        HostProcess second = started.get(2);
+        String memPath = " --mem-path " + dir.resolve("destination.ram");
+        String uri = createIncoming(destination, "rdma:127.0.0.1:0", memPath);
+        source.run("vm_create guest " + GUEST).ok();
+        source.run("migrate_set_parameter guest max-bandwidth 8M").ok(); // the first pass alone takes 16 s
+        source.run("migrate -d guest " + uri).ok();
+        Migration running = awaitMigration(source, m -> m.isFinal() || m.pages() >= 1024, "the first 4 MiB");
+        assertEquals("active", running.status(), "source:\n" + running);
+
+        source.kill();
+        assertFalse(source.isAlive(), "the source survived SIGKILL");
+        Migration failed = awaitMigration(destination, Migration::isFinal, "the destination to notice");
+        assertEquals("failed", failed.status(), "destination:\n" + failed);
+        assertContains(destination.run("info status").ok().out(), "VM status: paused (inmigrate)");
+
+        Matcher again = LISTENING.matcher(destination.run("migrate_incoming guest rdma:127.0.0.1:0").ok().out());
+        assertTrue(again.find(), "migrate_incoming did not say where it listens");
+        String retry = again.group(1);
+        second.run("vm_create guest " + GUEST).ok();
+        assertContains(second.run("migrate guest " + retry).ok().out(), "Migration status: completed");
+        assertContains(destination.run("info status").ok().out(), "VM status: running");
+        assertClean(destination.run("stop; vm_check guest").ok());
+    }
+
     /** Forced dirty passes, then convergence; the destination's oracle and the source's state. */
     private String liveMigration(String incoming) throws Exception {
+        return liveMigration(incoming, "");
+    }
+
+    private String liveMigration(String incoming, String destinationOptions) throws Exception {
         long t0 = System.nanoTime();
         List<HostProcess> started = startHosts("source", "destination");
         HostProcess source = started.get(0);
         HostProcess destination = started.get(1);
         long ready = millisSince(t0);
-        String uri = createIncoming(destination, incoming);
+        String uri = createIncoming(destination, incoming, destinationOptions);
         source.run("vm_create guest " + GUEST).ok();
         source.run("migrate_set_parameter guest max-bandwidth 32M").ok();
         source.run("migrate_set_parameter guest downtime-limit 1").ok();
@@ -291,7 +333,11 @@ class TwoHostsIT {
 
     /** The destination VM, waiting on {@code incoming}; returns the address it listens on. */
     private static String createIncoming(HostProcess destination, String incoming) {
-        HostProcess.Result created = destination.run("vm_create guest " + GUEST + " --mem-prealloc --incoming "
+        return createIncoming(destination, incoming, "");
+    }
+
+    private static String createIncoming(HostProcess destination, String incoming, String options) {
+        HostProcess.Result created = destination.run("vm_create guest " + GUEST + options + " --mem-prealloc --incoming "
                 + incoming).ok();
         Matcher m = LISTENING.matcher(created.out());
         if (!m.find()) {

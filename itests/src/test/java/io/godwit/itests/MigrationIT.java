@@ -58,8 +58,14 @@ public class MigrationIT {
     }
 
     private Vm pair(String workload, long bytes, int vcpus) {
+        return pair(workload, bytes, vcpus, null);
+    }
+
+    /** With {@code dstMemPath}, the destination's RAM is a shared file (what rdma registers). */
+    private Vm pair(String workload, long bytes, int vcpus, Path dstMemPath) {
         Vm src = vms.create(VmSpec.builder("src").memory(bytes).vcpus(vcpus).workload(workload).build());
-        vms.create(VmSpec.builder("dst").memory(bytes).vcpus(vcpus).workload(workload).incoming("defer").build());
+        vms.create(VmSpec.builder("dst").memory(bytes).vcpus(vcpus).workload(workload).incoming("defer")
+                .memPath(dstMemPath).build());
         return src;
     }
 
@@ -81,7 +87,11 @@ public class MigrationIT {
 
     /** QEMU's trick for at least two dirty passes: tiny limits, wait for passes, then lift them. */
     private void migrateWithPasses(String uri) throws Exception {
-        Vm src = pair("sweep:32M,rate=50000", 256L << 20, 1); // a known dirty rate: the test must not depend on host speed
+        migrateWithPasses(uri, null);
+    }
+
+    private void migrateWithPasses(String uri, Path dstMemPath) throws Exception {
+        Vm src = pair("sweep:32M,rate=50000", 256L << 20, 1, dstMemPath); // a known dirty rate: the test must not depend on host speed
         migration.incoming("dst", uri);
         String listen = migration.info("dst").listenUri();
         migration.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 64L << 20);
@@ -108,6 +118,12 @@ public class MigrationIT {
     public void liveMigrationOverUnix() throws Exception {
         Path dir = Files.createTempDirectory("godwit-it");
         migrateWithPasses("unix:" + dir.resolve("mig.sock"));
+    }
+
+    @Test
+    public void liveMigrationOverRdma() throws Exception {
+        Path dir = Files.createTempDirectory("godwit-it");
+        migrateWithPasses("rdma:127.0.0.1:0", dir.resolve("dst.ram"));
     }
 
     @Test

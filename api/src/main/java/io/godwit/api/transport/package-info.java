@@ -1,8 +1,10 @@
 /**
- * Transports: the SPI that turns a migration URI into byte channels, and nothing more.
+ * Transports: the SPI that turns a migration URI into byte channels, and nothing more; a transport
+ * with remote memory writes also gives the coordinator one-sided writes into the destination's RAM
+ * ({@link io.godwit.api.transport.RemoteMemoryChannel}, since 1.1).
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.godwit.api.transport;
 
 import org.osgi.annotation.bundle.Export;

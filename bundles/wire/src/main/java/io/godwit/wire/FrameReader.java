@@ -86,8 +86,8 @@ public final class FrameReader {
 
     /**
      * Reads a RAM frame's batch header and checks its counts and that the page bytes announced by the
-     * frame are exactly those of its normal pages. The page bytes follow; read them with
-     * {@link #readPage}.
+     * frame are exactly those of its normal pages (none for a remote batch, whose pages were written
+     * into guest memory by the source). The page bytes follow; read them with {@link #readPage}.
      */
     public RamBatch readBatchHeader(Frame frame) throws IOException {
         fill(Math.min(5, frame.length()));
@@ -100,11 +100,13 @@ public final class FrameReader {
         buf.position(buf.position() + varint);
         payloadLeft -= varint;
         RamBatch batch = readMessage(new Frame(FrameType.RAM_PAGES, hlen), RamBatch.parser());
-        if (batch.getNormalCount() > WireLimits.MAX_BATCH_NORMAL || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
+        int maxNormal = batch.getRemote() ? WireLimits.MAX_BATCH_REMOTE : WireLimits.MAX_BATCH_NORMAL;
+        if (batch.getNormalCount() > maxNormal || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
             throw new WireException("RAM batch of " + batch.getNormalCount() + " normal and " + batch.getZeroCount()
                     + " zero pages exceeds the limits");
         }
-        if ((long) batch.getNormalCount() * WireLimits.PAGE_SIZE != payloadLeft) {
+        long pageBytes = batch.getRemote() ? 0 : (long) batch.getNormalCount() * WireLimits.PAGE_SIZE;
+        if (pageBytes != payloadLeft) {
             throw new WireException("RAM batch lists " + batch.getNormalCount() + " pages but carries "
                     + payloadLeft + " bytes");
         }

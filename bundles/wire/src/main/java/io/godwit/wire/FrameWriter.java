@@ -64,14 +64,16 @@ public final class FrameWriter {
 
     /**
      * Writes a RAM batch: the header, then {@code count} page buffers (each one or more whole pages,
-     * in the order the header lists the normal pages), in one gathering write.
+     * in the order the header lists the normal pages), in one gathering write. A {@code remote} batch
+     * carries no page bytes: its pages were written into the destination's memory already.
      */
     public void writePages(RamBatch header, ByteBuffer[] pages, int count) throws IOException {
         long pageBytes = 0;
         for (int i = 0; i < count; i++) {
             pageBytes += pages[i].remaining();
         }
-        if (pageBytes != (long) header.getNormalCount() * WireLimits.PAGE_SIZE || count > WireLimits.MAX_BATCH_NORMAL) {
+        long expected = header.getRemote() ? 0 : (long) header.getNormalCount() * WireLimits.PAGE_SIZE;
+        if (pageBytes != expected || count > WireLimits.MAX_BATCH_NORMAL) {
             throw new IllegalArgumentException("page buffers do not match the batch header");
         }
         int hlen = header.getSerializedSize();

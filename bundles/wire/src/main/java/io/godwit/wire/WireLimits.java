@@ -9,6 +9,12 @@ public final class WireLimits {
     /** Normal pages in one RAM batch (1 MiB of page bytes). */
     public static final int MAX_BATCH_NORMAL = 256;
 
+    /**
+     * Normal pages in one remote RAM batch (16 MiB written into the destination's memory): its frame
+     * carries indices only, so a batch may list more pages and the stream carries fewer headers.
+     */
+    public static final int MAX_BATCH_REMOTE = 4096;
+
     /** Zero pages in one RAM batch. */
     public static final int MAX_BATCH_ZERO = 16384;
 

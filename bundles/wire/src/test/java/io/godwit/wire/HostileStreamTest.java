@@ -144,6 +144,46 @@ class HostileStreamTest {
         assertTrue(e.getMessage().contains("lists 2 pages but carries 4096 bytes"), e.getMessage());
     }
 
+    /** A remote batch (pages written into the destination's memory) carries indices and no page bytes. */
+    @Test
+    void aRemoteBatchCarriesNoPageBytesAndHasItsOwnLimit() throws IOException {
+        Sink sink = new Sink();
+        FrameWriter w = new FrameWriter(sink);
+        w.writeStreamHeader();
+        RamBatch.Builder big = RamBatch.newBuilder().setRemote(true);
+        for (int i = 0; i < WireLimits.MAX_BATCH_REMOTE; i++) {
+            big.addNormal(i);
+        }
+        w.writePages(big.build(), new ByteBuffer[0], 0);
+        assertThrows(IllegalArgumentException.class, () -> w.writePages(RamBatch.newBuilder().setRemote(true)
+                .addNormal(1).build(), new ByteBuffer[] {ByteBuffer.allocate(4096)}, 1), "a remote batch with bytes");
+        big.addNormal(WireLimits.MAX_BATCH_REMOTE);
+        w.writePages(big.build(), new ByteBuffer[0], 0); // the writer does not judge counts; the reader does
+        w.flush();
+        FrameReader r = reader(sink.bytes.toByteArray());
+        r.readStreamHeader();
+        assertEquals(WireLimits.MAX_BATCH_REMOTE, r.readBatchHeader(r.next()).getNormalCount());
+        Frame tooBig = r.next();
+        WireException e = assertThrows(WireException.class, () -> r.readBatchHeader(tooBig));
+        assertTrue(e.getMessage().contains("exceeds the limits"), e.getMessage());
+    }
+
+    @Test
+    void aNonRemoteBatchMayNotListMoreThanItsPageLimit() throws IOException {
+        RamBatch.Builder b = RamBatch.newBuilder();
+        for (int i = 0; i <= WireLimits.MAX_BATCH_NORMAL; i++) {
+            b.addNormal(i);
+        }
+        byte[] hdr = b.build().toByteArray();
+        ByteBuffer buf = ByteBuffer.allocate(12 + 5 + 2 + hdr.length);
+        buf.putInt(StreamHeader.MAGIC).putInt(1).putInt(0).put((byte) FrameType.RAM_PAGES.code())
+                .putInt(2 + hdr.length).put((byte) (0x80 | (hdr.length & 0x7f))).put((byte) (hdr.length >>> 7)).put(hdr);
+        FrameReader r = reader(buf.array());
+        r.readStreamHeader();
+        Frame f = r.next();
+        assertThrows(WireException.class, () -> r.readBatchHeader(f), "257 normal pages without remote");
+    }
+
     @Test
     void aTruncatedStreamIsAnEndOfStreamNotAHang() throws IOException {
         FrameReader r = reader(header(FrameType.HELLO.code(), 100));

@@ -134,6 +134,7 @@ public class Coordinator implements MigrationService, Events {
                     + "(create it with --incoming defer)");
         }
         Uri uri = Uri.parse(uriText);
+        RemoteRam.checkRegistrable(vm, uri.scheme(), transport(uri));
         IncomingListener listener;
         try {
             listener = transport(uri).listenIncoming(uri.address());

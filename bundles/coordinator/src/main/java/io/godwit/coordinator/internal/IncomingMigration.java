@@ -5,6 +5,7 @@ import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.state.StateFormatException;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
+import io.godwit.api.transport.RemoteMemoryChannel;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
 import io.godwit.wire.Frame;
@@ -46,6 +47,7 @@ final class IncomingMigration implements Runnable {
     private volatile MigrationChannel channel;
     private volatile boolean cancelled;
     private FrameWriter returnPath;
+    private RamLoader ram;
     private long lastAck;
     private long lastAckNanos = System.nanoTime();
 
@@ -90,7 +92,8 @@ final class IncomingMigration implements Runnable {
             FrameReader reader = new FrameReader(channel, READ_BUFFER);
             reader.readStreamHeader();
             readHello(reader);
-            Complete complete = new StreamLoader(this, reader, new RamLoader(vm.memory(), fresh)).load();
+            ram = new RamLoader(vm.memory(), fresh, registerMemory());
+            Complete complete = new StreamLoader(this, reader, ram).load();
             resume(complete);
         } catch (Throwable e) {
             fail(e);
@@ -114,9 +117,32 @@ final class IncomingMigration implements Runnable {
         return hello;
     }
 
+    /**
+     * Over a transport with remote memory writes, registers every RAM block for the source's writes
+     * and sends the descriptors back (QEMU's RDMA registration); true when it did. The hello was
+     * checked first: a VM that does not match never exposes its memory.
+     */
+    private boolean registerMemory() throws IOException {
+        if (!(channel instanceof RemoteMemoryChannel remote) || returnPath == null) {
+            return false;
+        }
+        ReturnMessage.Builder m = ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.MEMORY_REGISTERED);
+        for (io.godwit.api.memory.RamBlock block : vm.memory().blocks()) {
+            m.addMemoryRegions(com.google.protobuf.ByteString.copyFrom(remote.register(block)));
+        }
+        send(m);
+        LOG.info("{}: registered {} RAM block(s) for remote writes", vm.name(), vm.memory().blocks().size());
+        return true;
+    }
+
+    /** What arrived: stream bytes, and pages written remotely once their batch header was read. */
+    private long received(FrameReader reader) {
+        return reader.bytesRead() + (ram != null ? ram.remoteBytes : 0);
+    }
+
     /** Answers a PING with what arrived so far; called by the stream loader. */
     void pong(Command ping, FrameReader reader) throws IOException {
-        lastAck = reader.bytesRead();
+        lastAck = received(reader);
         lastAckNanos = System.nanoTime();
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue())
                 .setBytesReceived(lastAck).setMonotonicNanos(lastAckNanos));
@@ -124,7 +150,7 @@ final class IncomingMigration implements Runnable {
 
     /** Acknowledges what arrived every few MiB, for the source's bandwidth estimate. */
     void maybeAck(FrameReader reader, RamLoader ram) throws IOException {
-        long read = reader.bytesRead();
+        long read = received(reader);
         stats.transferred = read;
         stats.normal = ram.normal;
         stats.duplicate = ram.duplicate;

@@ -7,6 +7,7 @@ import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.policy.Decision;
 import io.godwit.api.policy.PassSnapshot;
 import io.godwit.api.transport.MigrationChannel;
+import io.godwit.api.transport.RemoteMemoryChannel;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
@@ -164,10 +165,46 @@ final class OutgoingMigration implements Runnable {
         deviceIteration = new DeviceIteration(vm, settings.capability(MigrationCapability.COPY_STORAGE));
         deviceIteration.setup(writer);
         rateLimit = new RateLimit(settings);
-        sender = new RamSender(vm.memory(), writer, stats, rateLimit);
+        sender = new RamSender(vm.memory(), writer, stats, rateLimit, remoteRam());
         stats.setupMs = stats.elapsedMs();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
+    }
+
+    /**
+     * Over a transport with remote memory writes, the destination registered its RAM before it answered
+     * the first PING (QEMU's RDMA registration, part of setup-time); without the return path there is
+     * no way back for the registration or the fences, so such a migration is refused.
+     */
+    private RemoteRam remoteRam() throws IOException {
+        if (!(channel instanceof RemoteMemoryChannel remote)) {
+            return null;
+        }
+        if (returnPath == null) {
+            throw new MigrationFailure("transport '" + channel.name() + "' writes pages into the destination's "
+                    + "memory, which needs capability return-path (migrate_set_capability return-path on)");
+        }
+        java.util.List<byte[]> regions = returnPath.memoryRegions();
+        if (regions == null) {
+            throw new MigrationFailure("the destination did not register its memory for remote writes");
+        }
+        return RemoteRam.attach(remote, regions, vm.memory(), writer, this::fence);
+    }
+
+    /** Waits until the destination acknowledged {@code mark} bytes; a PING makes it answer at once. */
+    private void fence(long mark) throws IOException, InterruptedException {
+        ping();
+        while (!returnPath.awaitAcked(mark, 100)) {
+            checkCancel();
+            if (returnPath.closed()) {
+                throw new MigrationFailure("the return path closed while waiting for the destination");
+            }
+        }
+    }
+
+    /** Bytes of the migration sent so far: the stream's and, over remote memory writes, the pages written. */
+    long sentBytes() {
+        return sender != null ? sender.sentBytes() : writer.bytesWritten();
     }
 
     /** A PING through the destination: the round trip is part of every downtime, and a refused hello shows here. */
@@ -213,8 +250,10 @@ final class OutgoingMigration implements Runnable {
                     pass.pass(), pass.pendingBytes(), (long) (pass.bandwidthBytesPerSecond() / 1e6),
                     pass.expectedDowntimeMs(), d.action());
             if (d.action() == Decision.Action.SWITCHOVER) {
-                LOG.info("{}: switchover after {} passes, expected downtime {} ms", vm.name(), stats.syncCount,
-                        pass.expectedDowntimeMs());
+                LOG.info("{}: switchover after {} passes, expected downtime {} ms{}", vm.name(), stats.syncCount,
+                        pass.expectedDowntimeMs(), sender.remote() == null ? ""
+                                : "; " + sender.remote().postedBytes() / 4096 + " pages written remotely, "
+                                + sender.remote().fences() + " fences");
                 return;
             }
             if (d.action() == Decision.Action.THROTTLE) {
@@ -271,7 +310,7 @@ final class OutgoingMigration implements Runnable {
 
     void sampleWrittenIfNoReturnPath() {
         if (returnPath == null) {
-            bandwidth.sample(System.nanoTime(), writer.bytesWritten());
+            bandwidth.sample(System.nanoTime(), sentBytes());
         }
     }
 
@@ -280,9 +319,9 @@ final class OutgoingMigration implements Runnable {
         double bw = bandwidth.bytesPerSecond();
         if (bw <= 0) {
             long ms = Math.max(1, stats.elapsedMs() - Math.max(0, stats.setupMs));
-            bw = writer.bytesWritten() * 1000.0 / ms; // no full window yet: the average so far
+            bw = sentBytes() * 1000.0 / ms; // no full window yet: the average so far
         }
-        long inFlight = returnPath != null ? Math.max(0, writer.bytesWritten() - returnPath.acked()) : 0;
+        long inFlight = returnPath != null ? Math.max(0, sentBytes() - returnPath.acked()) : 0;
         long pending = stats.remainingPages * 4096 + inFlight
                 + (deviceIteration != null ? deviceIteration.pendingBytes() : 0);
         long rttMs = returnPath != null ? returnPath.rttMillis(1) : 1;

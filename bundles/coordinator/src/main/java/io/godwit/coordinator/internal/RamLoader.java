@@ -14,7 +14,9 @@ import java.util.List;
 /**
  * Loads RAM batches into the destination's memory (QEMU's ram_load). Every index is checked against
  * its block before a byte is written. A zero page is only written where the page may be non-zero:
- * fresh anonymous RAM that never received a page is left untouched, so it is never faulted in.
+ * fresh anonymous RAM that never received a page is left untouched, so it is never faulted in. A
+ * remote batch (REMOTE_MEMORY_WRITE) carries no bytes: the source wrote its pages into this memory
+ * before sending the header, which only commits them; it is refused unless the memory was registered.
  *
  * <p>Runs on the incoming migration thread.
  */
@@ -26,16 +28,21 @@ final class RamLoader {
     private final List<RamBlock> blocks;
     private final DirtyBitmap received;
     private final boolean fresh;
+    private final boolean registered;
     long normal;
     long duplicate;
+    /** Bytes of pages committed by remote batches. */
+    long remoteBytes;
 
     /**
      * @param fresh true when the memory is known to be all zero (anonymous, never loaded into)
+     * @param registered true when the memory was registered for the source's remote writes
      */
-    RamLoader(GuestMemory memory, boolean fresh) {
+    RamLoader(GuestMemory memory, boolean fresh, boolean registered) {
         this.blocks = memory.blocks();
         this.received = new DirtyBitmap(memory.pages());
         this.fresh = fresh;
+        this.registered = registered;
     }
 
     void load(FrameReader reader, Frame frame) throws IOException {
@@ -48,6 +55,10 @@ final class RamLoader {
         checkIndices(batch.getZeroList(), block);
         MemorySegment raw = block.raw();
         List<Long> pages = batch.getNormalList();
+        if (batch.getRemote()) {
+            commitRemote(block, pages);
+            pages = List.of();
+        }
         for (int i = 0; i < pages.size(); ) {
             // Consecutive pages are read in one go, straight into guest memory.
             long first = pages.get(i);
@@ -60,6 +71,20 @@ final class RamLoader {
             i += run;
         }
         normal += batch.getNormalCount();
+        loadZeros(batch, block, raw);
+    }
+
+    private void commitRemote(RamBlock block, List<Long> pages) throws WireException {
+        if (!registered) {
+            throw new WireException("a RAM batch written remotely, but this destination registered no memory");
+        }
+        for (long index : pages) {
+            received.set(block.firstPage() + index);
+        }
+        remoteBytes += (long) pages.size() * RamBlock.PAGE_SIZE;
+    }
+
+    private void loadZeros(RamBatch batch, RamBlock block, MemorySegment raw) {
         for (long index : batch.getZeroList()) {
             if (!fresh || received.test(block.firstPage() + index)) {
                 long off = index * RamBlock.PAGE_SIZE;

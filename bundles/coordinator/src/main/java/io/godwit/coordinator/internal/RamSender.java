@@ -15,7 +15,8 @@ import java.util.List;
  * Sends dirty pages in batches (QEMU's ram_save_iterate): zero pages as indices only, found at
  * memory speed; normal pages as slices of guest memory handed to a gathering write, with runs of
  * consecutive pages in one buffer. Bits are cleared as pages are picked, so a page dirtied again
- * after it was read is sent again in the next pass.
+ * after it was read is sent again in the next pass. Over a transport with remote memory writes the
+ * normal pages go as one-sided writes instead ({@link RemoteRam}); everything else is the same.
  *
  * <p>Runs on the migration thread only.
  */
@@ -33,17 +34,25 @@ final class RamSender {
     private final FrameWriter writer;
     private final MigrationStats stats;
     private final RateLimit rateLimit;
+    private final RemoteRam remote;
     private final ByteBuffer[] buffers = new ByteBuffer[WireLimits.MAX_BATCH_NORMAL];
+    private final long[] runOffsets = new long[WireLimits.MAX_BATCH_REMOTE];
+    private final int[] runPageCounts = new int[WireLimits.MAX_BATCH_REMOTE];
+    /** Normal pages per batch: 1 MiB of page bytes in the stream, or 16 MiB written remotely. */
+    private final int maxNormal;
 
     private RamBatch.Builder batch = RamBatch.newBuilder();
-    private int bufferCount;
+    private int runCount;
     private int batchBlock = -1;
     private long lastNormal = -2;
     private long runStart;
     private int runPages;
     private int cursorWord;
 
-    RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit) {
+    /** @param remote the remote memory path, or null to send page bytes in the stream */
+    RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit, RemoteRam remote) {
+        this.remote = remote;
+        this.maxNormal = remote != null ? WireLimits.MAX_BATCH_REMOTE : WireLimits.MAX_BATCH_NORMAL;
         this.blocks = memory.blocks();
         this.writer = writer;
         this.stats = stats;
@@ -66,11 +75,13 @@ final class RamSender {
                 if (add(page) && !flushAndAsk(gate)) {
                     bitmap.orWord(cursorWord - 1, bits); // put back what this word still owes
                     cursorWord--;
+                    commitRemote();
                     return false;
                 }
             }
         }
         flush();
+        commitRemote();
         cursorWord = 0;
         return true;
     }
@@ -108,19 +119,37 @@ final class RamSender {
         if (index == lastNormal + 1 && runPages > 0) {
             runPages++;
         } else {
-            closeRun(raw);
+            closeRun();
             runStart = off;
             runPages = 1;
         }
         lastNormal = index;
-        return batch.getNormalCount() >= WireLimits.MAX_BATCH_NORMAL;
+        return batch.getNormalCount() >= maxNormal;
     }
 
-    private void closeRun(MemorySegment raw) {
+    private void closeRun() {
         if (runPages > 0) {
-            buffers[bufferCount++] = raw.asSlice(runStart, (long) runPages * RamBlock.PAGE_SIZE).asByteBuffer();
+            runOffsets[runCount] = runStart;
+            runPageCounts[runCount++] = runPages;
             runPages = 0;
         }
+    }
+
+    /** A pass ends with every remote write completed and committed in the stream. */
+    private void commitRemote() throws IOException, InterruptedException {
+        if (remote != null) {
+            remote.commitAll();
+        }
+    }
+
+    /** The remote memory path, or null. */
+    RemoteRam remote() {
+        return remote;
+    }
+
+    /** Bytes of RAM sent: the stream's, plus pages written remotely. */
+    long sentBytes() {
+        return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0);
     }
 
     private boolean flushAndAsk(BatchGate gate) throws IOException, InterruptedException {
@@ -133,15 +162,24 @@ final class RamSender {
         if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0)) {
             return;
         }
-        closeRun(blocks.get(batchBlock).raw());
-        long before = writer.bytesWritten() + writer.staged();
-        writer.writePages(batch.build(), buffers, bufferCount);
-        java.util.Arrays.fill(buffers, 0, bufferCount, null);
-        bufferCount = 0;
+        RamBlock block = blocks.get(batchBlock);
+        closeRun();
+        long before = sentBytes() + writer.staged();
+        if (remote != null) {
+            remote.send(batchBlock, block, batch, runOffsets, runPageCounts, runCount);
+        } else {
+            MemorySegment raw = block.raw();
+            for (int i = 0; i < runCount; i++) {
+                buffers[i] = raw.asSlice(runOffsets[i], (long) runPageCounts[i] * RamBlock.PAGE_SIZE).asByteBuffer();
+            }
+            writer.writePages(batch.build(), buffers, runCount);
+            java.util.Arrays.fill(buffers, 0, runCount, null);
+        }
+        runCount = 0;
         batch = RamBatch.newBuilder().setBlock(batchBlock);
         lastNormal = -2;
-        long sent = writer.bytesWritten() + writer.staged() - before;
-        stats.transferred = writer.bytesWritten();
+        long sent = sentBytes() + writer.staged() - before;
+        stats.transferred = sentBytes();
         rateLimit.sent(sent);
     }
 

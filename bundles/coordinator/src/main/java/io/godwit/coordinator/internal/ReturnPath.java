@@ -28,6 +28,8 @@ final class ReturnPath implements Runnable {
     private volatile long resumedMicros = -1;
     private volatile boolean closed;
     private volatile long minRttNanos = Long.MAX_VALUE;
+    private volatile java.util.List<byte[]> memoryRegions;
+    private final Object ackLock = new Object();
 
     ReturnPath(String vm, MigrationChannel channel, Bandwidth bandwidth) {
         this.channel = channel;
@@ -61,6 +63,9 @@ final class ReturnPath implements Runnable {
             closed = true;
             finished.countDown();
             pong.countDown();
+            synchronized (ackLock) {
+                ackLock.notifyAll();
+            }
         }
     }
 
@@ -69,6 +74,8 @@ final class ReturnPath implements Runnable {
             case ACK -> ack(m);
             case ERROR -> error = m.getError().isEmpty() ? "the destination failed" : m.getError();
             case LOADED -> loaded = true;
+            case MEMORY_REGISTERED -> memoryRegions = m.getMemoryRegionsList().stream()
+                    .map(com.google.protobuf.ByteString::toByteArray).toList();
             case RESUMED -> resumedMicros = m.getTimeMicros();
             case PONG -> {
                 // A PING carries its send time; the smallest round trip seen is the link's, the
@@ -91,8 +98,32 @@ final class ReturnPath implements Runnable {
      * several ACKs at once, which would make a rate from arrival times here burst far above the link.
      */
     private void ack(ReturnMessage m) {
-        acked = Math.max(acked, m.getBytesReceived());
+        synchronized (ackLock) {
+            acked = Math.max(acked, m.getBytesReceived());
+            ackLock.notifyAll();
+        }
         bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived());
+    }
+
+    /** Waits up to {@code millis} until the destination acknowledged {@code bytes}; true when it has. */
+    boolean awaitAcked(long bytes, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        synchronized (ackLock) {
+            long left;
+            while (acked < bytes && !closed && (left = deadline - System.nanoTime()) > 0) {
+                ackLock.wait(Math.max(1, left / 1_000_000));
+            }
+            return acked >= bytes;
+        }
+    }
+
+    /** The destination's memory registration (one descriptor per RAM block), or null before it. */
+    java.util.List<byte[]> memoryRegions() {
+        return memoryRegions;
+    }
+
+    boolean closed() {
+        return closed;
     }
 
     /** The smallest round trip measured so far, in ms (at least 1), or {@code fallback} before any. */

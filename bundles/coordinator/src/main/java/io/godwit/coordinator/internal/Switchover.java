@@ -68,7 +68,7 @@ final class Switchover {
         m.pastPointOfNoReturn = true; // from here the destination may start the guest
         m.writer.writeMessage(FrameType.COMPLETE, complete.build());
         m.writer.flush();
-        m.stats.transferred = m.writer.bytesWritten();
+        m.stats.transferred = m.sentBytes();
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
         if (LOG.isDebugEnabled()) {
             LOG.debug("{}: stop-and-copy: stopped after {} ms, final RAM sent after {} ms, completion flushed after {} ms",
