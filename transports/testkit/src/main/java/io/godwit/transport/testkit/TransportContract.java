@@ -411,6 +411,8 @@ public abstract class TransportContract {
             listener.close();
             assertInstanceOf(ClosedChannelException.class, failure(accept));
         } else {
+            // the stream is there at once: a source connects and gives up, the listener is cancelled
+            transport().connectOutgoing(connectAddress(listener)).close();
             listener.close();
         }
     }
