@@ -6,6 +6,7 @@ import io.godwit.api.transport.Transport;
 import io.godwit.api.transport.TransportCapability;
 import java.io.IOException;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -27,7 +28,12 @@ public class FdTransport implements Transport {
 
     private static final Pattern NUMBER = Pattern.compile("[0-9]{1,9}");
 
-    private final Set<Integer> used = ConcurrentHashMap.newKeySet();
+    /**
+     * Each number taken by a migration, with what it named then ({@code pipe:[1234]}, a path). The
+     * same number naming the same open file again is a second use; the number reused by the kernel
+     * for a new descriptor (another pipe) is a new descriptor.
+     */
+    private final Map<Integer, String> used = new ConcurrentHashMap<>();
 
     /** A socket is two-way; a pipe or a file is one-way. */
     @Override
@@ -62,16 +68,15 @@ public class FdTransport implements Transport {
     }
 
     /** Takes the descriptor for one migration; a descriptor that fails the checks stays untouched and unclaimed. */
-    private Inherited claim(int fd, Inherited.Direction direction) throws IOException {
-        if (!used.add(fd)) {
+    private synchronized Inherited claim(int fd, Inherited.Direction direction) throws IOException {
+        String target = Inherited.target(fd);
+        String before = used.get(fd);
+        if (before != null && (target == null || target.equals(before))) {
             throw new IOException("fd:" + fd + ": used already; a descriptor serves one migration and is closed after it");
         }
-        try {
-            return Inherited.check(fd, direction);
-        } catch (IOException | RuntimeException e) {
-            used.remove(fd);
-            throw e;
-        }
+        Inherited d = Inherited.check(fd, direction);
+        used.put(fd, target);
+        return d;
     }
 
     static int parse(String address) {
@@ -83,6 +88,6 @@ public class FdTransport implements Transport {
 
     /** Whether a number was taken by a migration (tests: a taken number must not be closed by them). */
     boolean used(int fd) {
-        return used.contains(fd);
+        return used.containsKey(fd);
     }
 }

@@ -42,6 +42,15 @@ record Inherited(int fd, Kind kind) {
         return new Inherited(fd, kind(fd));
     }
 
+    /** What the number names now ({@code pipe:[1234]}, {@code socket:[5678]}, a path), or null when not open. */
+    static String target(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** What the descriptor is, from its /proc/self/fd link ({@code socket:[...]}, {@code pipe:[...]}, a path). */
     static Kind kind(int fd) throws IOException {
         String target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();

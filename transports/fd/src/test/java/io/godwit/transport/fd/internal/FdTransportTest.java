@@ -49,6 +49,21 @@ class FdTransportTest {
     }
 
     @Test
+    void aNumberTheKernelReusesForANewDescriptorIsANewDescriptor() throws Throwable {
+        int[] first = TestFds.pipe();
+        fd.connectOutgoing("" + first[1]).close();
+        TestFds.close(first[0]);
+        assertThrows(IOException.class, () -> fd.connectOutgoing("" + first[1]));
+        int[] second = TestFds.pipeAt(first[1], first[0]); // the same numbers, new pipes
+        try (IncomingListener listener = fd.listenIncoming("" + second[0]);
+                MigrationChannel source = fd.connectOutgoing("" + second[1]);
+                MigrationChannel destination = listener.accept()) {
+            source.write(ByteBuffer.wrap(new byte[] {7}));
+            assertEquals(1, destination.read(ByteBuffer.allocate(1)));
+        }
+    }
+
+    @Test
     void aListenerClosedBeforeAcceptClosesItsDescriptor() throws Throwable {
         int[] p = TestFds.pipe();
         IncomingListener listener = fd.listenIncoming("" + p[0]);

@@ -54,6 +54,17 @@ final class TestFds {
         }
     }
 
+    /** A pipe whose ends are moved to the given numbers: {read end, write end}. */
+    static int[] pipeAt(int writeNumber, int readNumber) throws Throwable {
+        int[] p = pipe();
+        if ((int) DUP2.invokeExact(p[0], readNumber) != readNumber || (int) DUP2.invokeExact(p[1], writeNumber) != writeNumber) {
+            throw new IllegalStateException("dup2 failed");
+        }
+        close(p[0]);
+        close(p[1]);
+        return new int[] {readNumber, writeNumber};
+    }
+
     /** Two connected unix stream sockets. */
     static int[] socketpair() throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
