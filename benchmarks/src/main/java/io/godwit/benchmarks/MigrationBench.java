@@ -401,7 +401,7 @@ public final class MigrationBench {
         }
         System.out.println("(median with min..max over the completed runs; MiB/s is the migration's throughput as"
                 + " QEMU counts it, bytes sent / (total - setup time); raw: the mean of a stream just before and one"
-                + " just after the migration, each timed by the receiver from accept to the last byte; within limit:"
+                + " just after the migration, each timed by the receiver from its first byte to its last; within limit:"
                 + " runs whose downtime <= " + LIMIT_MS + " ms)");
     }
 
