@@ -115,10 +115,18 @@ final class HostProcess {
 
     /** Starts a host daemon named {@code name}; {@link #awaitReady} waits until it is reachable. */
     static HostProcess start(Path home, Path dir, String name) throws IOException {
+        return start(home, dir, name, null);
+    }
+
+    /** As {@link #start(Path, Path, String)}, with settings for this host only ({@code JAVA_OPTS}, may be null). */
+    static HostProcess start(Path home, Path dir, String name, String javaOpts) throws IOException {
         MonitorAddress monitor = address(dir.resolve(name + ".sock"));
         ProcessBuilder builder = command(home, "--daemon", "--monitor", monitor.uri(),
                 "--ready-file", dir.resolve(name + ".ready").toString(),
                 "--log", dir.resolve(name + ".log").toString());
+        if (javaOpts != null) {
+            builder.environment().put("JAVA_OPTS", javaOpts);
+        }
         builder.redirectErrorStream(true).redirectOutput(dir.resolve(name + ".out").toFile());
         Process process = started(builder);
         process.getOutputStream().close(); // a daemon reads no input

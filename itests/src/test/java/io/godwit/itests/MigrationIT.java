@@ -87,13 +87,18 @@ public class MigrationIT {
 
     /** QEMU's trick for at least two dirty passes: tiny limits, wait for passes, then lift them. */
     private void migrateWithPasses(String uri) throws Exception {
-        migrateWithPasses(uri, null);
+        migrateWithPasses(uri, null, true, null);
     }
 
-    private void migrateWithPasses(String uri, Path dstMemPath) throws Exception {
+    /**
+     * {@code outgoing} null: the destination's listen URI; one-way transports run without a return
+     * path. With {@code dstMemPath}, the destination's RAM is a shared file (what rdma registers).
+     */
+    private void migrateWithPasses(String uri, String outgoing, boolean returnPath, Path dstMemPath) throws Exception {
         Vm src = pair("sweep:32M,rate=50000", 256L << 20, 1, dstMemPath); // a known dirty rate: the test must not depend on host speed
         migration.incoming("dst", uri);
-        String listen = migration.info("dst").listenUri();
+        String listen = outgoing != null ? outgoing : migration.info("dst").listenUri();
+        migration.setCapability("src", MigrationCapability.RETURN_PATH, returnPath);
         migration.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 64L << 20);
         migration.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 1);
         migration.migrate("src", listen);
@@ -104,7 +109,7 @@ public class MigrationIT {
         assertEquals(out.toString(), MigrationStatus.COMPLETED, out.status());
         assertEquals(MigrationStatus.COMPLETED, awaitEnd("dst", 30_000).status());
         assertTrue(out.toString(), out.ram().dirtySyncCount() >= 3 && out.downtimeMs() >= 0);
-        assertTrue(out.toString(), out.observedDowntimeMs() >= 0);
+        assertTrue(out.toString(), out.observedDowntimeMs() >= 0 || !returnPath);
         assertEquals(RunState.POSTMIGRATE, src.state());
         assertDestinationClean();
     }
@@ -123,7 +128,41 @@ public class MigrationIT {
     @Test
     public void liveMigrationOverRdma() throws Exception {
         Path dir = Files.createTempDirectory("godwit-it");
-        migrateWithPasses("rdma:127.0.0.1:0", dir.resolve("dst.ram"));
+        migrateWithPasses("rdma:127.0.0.1:0", null, true, dir.resolve("dst.ram"));
+    }
+
+    @Test
+    public void liveMigrationOverExecThroughAFifo() throws Exception {
+        Path fifo = Files.createTempDirectory("godwit-it").resolve("mig.fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        migrateWithPasses("exec:cat " + fifo, "exec:cat > " + fifo, false, null);
+    }
+
+    @Test
+    public void liveMigrationOverFdSocketsWithTheReturnPath() throws Throwable {
+        int[] pair = Descriptors.socketpair();
+        migrateWithPasses("fd:" + pair[0], "fd:" + pair[1], true, null);
+    }
+
+    @Test
+    public void liveMigrationOverAnFdPipe() throws Throwable {
+        int[] pipe = Descriptors.pipe();
+        migrateWithPasses("fd:" + pipe[0], "fd:" + pipe[1], false, null);
+    }
+
+    @Test
+    public void aOneWayTransportIsRefusedWithReturnPathBeforeAnythingStarts() throws Throwable {
+        Vm src = vms.create(VmSpec.builder("src").memory(32L << 20).workload("sweep").build());
+        int[] pipe = Descriptors.pipe();
+        try {
+            migration.migrate("src", "fd:" + pipe[1]);
+            org.junit.Assert.fail("a pipe has no way back");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().startsWith("capability return-path needs a transport that is two-way"));
+        }
+        assertEquals(MigrationStatus.NONE, migration.info("src").status());
+        assertEquals(RunState.RUNNING, src.state());
+        Descriptors.close(pipe); // the refusal consumed nothing
     }
 
     @Test

@@ -44,4 +44,7 @@ public interface MigrationService {
 
     /** The VM's migration as it is now. */
     MigrationInfo info(String vm);
+
+    /** The transports installed now, by scheme: what {@code migrate} and {@code migrate_incoming} accept. */
+    java.util.List<TransportInfo> transports();
 }

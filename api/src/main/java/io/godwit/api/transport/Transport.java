@@ -21,6 +21,18 @@ public interface Transport {
     Set<TransportCapability> capabilities();
 
     /**
+     * What the transport can do for one address, where that depends on the address (an inherited
+     * {@code fd:N} is two-way when it is a socket, one-way when it is a pipe). The coordinator checks
+     * the migration's needs against this before it starts. Must not consume or change the address.
+     *
+     * @param address the URI without its scheme
+     * @throws IllegalArgumentException for an address that does not parse
+     */
+    default Set<TransportCapability> capabilities(String address) {
+        return capabilities();
+    }
+
+    /**
      * Connects to a listening destination. Called on the outgoing migration thread.
      *
      * @param address the URI without its scheme, for example {@code 127.0.0.1:4444}

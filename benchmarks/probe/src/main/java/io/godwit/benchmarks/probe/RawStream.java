@@ -199,12 +199,17 @@ public final class RawStream {
             try (listener; MigrationChannel c = listener.accept()) {
                 channel = c;
                 long bytes = buffer.byteSize();
-                long t0 = System.nanoTime();
+                // The clock starts at the first byte: an exec listener "accepts" (starts its command)
+                // before the source has even started; for a socket, accept and first byte coincide.
+                long t0 = 0;
                 for (long off = 0; off < bytes; ) {
                     ByteBuffer chunk = buffer.asSlice(off, Math.min(BATCH_PAGES * PAGE, bytes - off)).asByteBuffer();
                     while (chunk.hasRemaining()) {
                         if (c.read(chunk) < 0) {
                             throw new IOException("the stream ended after " + (off + chunk.position()) + " bytes");
+                        }
+                        if (t0 == 0) {
+                            t0 = System.nanoTime();
                         }
                     }
                     off += chunk.capacity();

@@ -6,9 +6,9 @@ import io.godwit.api.migration.MigrationListener;
 import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.migration.TransportInfo;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.Transport;
-import io.godwit.api.transport.TransportCapability;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
 import io.godwit.api.vm.VmManager;
@@ -76,9 +76,21 @@ public class Coordinator implements MigrationService, Events {
         all().forEach(VmMigrations::cancelAll);
     }
 
-    /** The schemes installed now, for {@code info transports}. */
+    /** The schemes installed now. */
     public List<String> schemes() {
         return transports.keySet().stream().sorted().toList();
+    }
+
+    @Override
+    public List<TransportInfo> transports() {
+        return transports.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .map(e -> new TransportInfo(e.getKey(), bundleOf(e.getValue()), e.getValue().capabilities()))
+                .toList();
+    }
+
+    private static String bundleOf(Transport t) {
+        org.osgi.framework.Bundle b = org.osgi.framework.FrameworkUtil.getBundle(t.getClass());
+        return b == null ? "-" : b.getSymbolicName() + " " + b.getVersion();
     }
 
     private Vm vm(String name) {
@@ -115,11 +127,7 @@ public class Coordinator implements MigrationService, Events {
         }
         Uri uri = Uri.parse(uriText);
         Transport t = transport(uri);
-        if (m.settings.capability(MigrationCapability.RETURN_PATH)
-                && !t.capabilities().contains(TransportCapability.BIDIRECTIONAL)) {
-            throw new IllegalArgumentException("capability return-path needs a two-way transport; '"
-                    + uri.scheme() + "' is one-way (migrate_set_capability return-path off)");
-        }
+        TransportCheck.check(uriText, m.settings::capability, t.capabilities(uri.address()));
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this);
         m.start(uri.scheme(), out);
     }

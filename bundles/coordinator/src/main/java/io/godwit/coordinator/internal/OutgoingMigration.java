@@ -376,6 +376,17 @@ final class OutgoingMigration implements Runnable {
         }
     }
 
+    /**
+     * Without a return path nothing confirms the end: the transport's orderly end is the last word
+     * (exec waits for its command to exit 0 and fails with its exit status and stderr otherwise).
+     */
+    void endStreamWithoutReturnPath() throws IOException {
+        MigrationChannel c = channel;
+        if (c != null) {
+            c.shutdownOutput();
+        }
+    }
+
     void closeChannel() {
         MigrationChannel c = channel;
         if (c != null) {

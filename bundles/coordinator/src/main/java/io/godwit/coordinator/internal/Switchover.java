@@ -104,9 +104,10 @@ final class Switchover {
     }
 
     /** With a return path, the migration completes only when the destination runs the guest. */
-    private void confirm(long stopMicros) throws InterruptedException {
+    private void confirm(long stopMicros) throws InterruptedException, IOException {
         ReturnPath rp = m.returnPath;
         if (rp == null) {
+            m.endStreamWithoutReturnPath();
             return;
         }
         rp.awaitEnd(CONFIRM_MILLIS);

@@ -140,4 +140,14 @@ final class FakeMigration implements MigrationService {
         return new MigrationInfo(status, 2345, 3, -1, status == MigrationStatus.COMPLETED ? 41 : -1,
                 status == MigrationStatus.COMPLETED ? 58 : -1, ram, 0, null, error);
     }
+
+    /** Two transports, as a host with tcp and exec installed. */
+    @Override
+    public List<io.godwit.api.migration.TransportInfo> transports() {
+        return List.of(
+                new io.godwit.api.migration.TransportInfo("exec", "io.godwit.transport-exec 0.1.0", java.util.Set.of()),
+                new io.godwit.api.migration.TransportInfo("tcp", "io.godwit.transport-tcp 0.1.0",
+                        java.util.Set.of(io.godwit.api.transport.TransportCapability.BIDIRECTIONAL,
+                                io.godwit.api.transport.TransportCapability.MULTI_CHANNEL)));
+    }
 }

@@ -58,9 +58,9 @@ public final class ThroughputProbe {
     private static double once(Transport transport, String listenAddress, ByteBuffer[] pages, long bytes)
             throws Exception {
         try (IncomingListener listener = transport.listenIncoming(listenAddress);
-                MigrationChannel source = transport.connectOutgoing(TransportContractTest.address(listener));
+                MigrationChannel source = transport.connectOutgoing(listener.uri().substring(listener.uri().indexOf(':') + 1));
                 MigrationChannel destination = listener.accept()) {
-            FutureTask<Long> receiver = TransportContractTest.fork("probe-receiver", () -> {
+            FutureTask<Long> receiver = new FutureTask<>(() -> {
                 ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
                 long got = 0;
                 for (int n; (n = destination.read(buffer.clear())) >= 0; ) {
@@ -68,6 +68,7 @@ public final class ThroughputProbe {
                 }
                 return got;
             });
+            Thread.ofPlatform().name("probe-receiver").daemon().start(receiver);
             ByteBuffer[] batch = new ByteBuffer[256];
             long start = System.nanoTime();
             for (long sent = 0; sent < bytes; sent += batch.length * PAGE) {

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
 import io.godwit.api.transport.Transport;
-import io.godwit.transport.socket.internal.TransportContractTest;
+import io.godwit.transport.testkit.TransportContract;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class TcpTransportTest extends TransportContractTest {
+class TcpTransportTest extends TransportContract {
 
     private final TcpTransport tcp = new TcpTransport(2_000, TcpTransport.DEFAULT_BUFFER);
 

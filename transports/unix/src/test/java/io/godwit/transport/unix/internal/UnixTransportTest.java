@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
 import io.godwit.api.transport.Transport;
-import io.godwit.transport.socket.internal.TransportContractTest;
+import io.godwit.transport.testkit.TransportContract;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class UnixTransportTest extends TransportContractTest {
+class UnixTransportTest extends TransportContract {
 
     @TempDir
     Path dir;

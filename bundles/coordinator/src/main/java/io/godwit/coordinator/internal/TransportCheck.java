@@ -1,0 +1,44 @@
+package io.godwit.coordinator.internal;
+
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.transport.TransportCapability;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * What a migration needs from its transport, checked before anything starts: each enabled migration
+ * capability that needs a transport capability the address does not offer refuses the migration, with
+ * the reason and the way out.
+ */
+final class TransportCheck {
+
+    /** Migration capability -> the transport capability it cannot work without. */
+    private static final Map<MigrationCapability, TransportCapability> NEEDS = Map.of(
+            MigrationCapability.RETURN_PATH, TransportCapability.BIDIRECTIONAL);
+
+    private TransportCheck() {}
+
+    /**
+     * @param offered what the transport offers for this address
+     * @throws IllegalArgumentException naming the first need the transport does not meet
+     */
+    static void check(String uri, Predicate<MigrationCapability> enabled, Set<TransportCapability> offered) {
+        for (MigrationCapability c : MigrationCapability.values()) {
+            TransportCapability needed = NEEDS.get(c);
+            if (needed != null && enabled.test(c) && !offered.contains(needed)) {
+                throw new IllegalArgumentException("capability " + c + " needs a transport that is "
+                        + describe(needed) + "; " + uri + " is not (migrate_set_capability " + c + " off)");
+            }
+        }
+    }
+
+    private static String describe(TransportCapability c) {
+        return switch (c) {
+            case BIDIRECTIONAL -> "two-way (a channel back from the destination)";
+            case MULTI_CHANNEL -> "multi-channel";
+            case SEEKABLE -> "seekable";
+            case REMOTE_MEMORY_WRITE -> "able to write remote memory";
+        };
+    }
+}

@@ -1,0 +1,123 @@
+package io.godwit.transport.fd.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.transport.IncomingListener;
+import io.godwit.api.transport.MigrationChannel;
+import io.godwit.api.transport.TransportCapability;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** What only fd does: consumption, the inherited-descriptor checks, capabilities per descriptor. */
+class FdTransportTest {
+
+    private final FdTransport fd = new FdTransport();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aDescriptorIsConsumedAndASecondUseIsRefused() throws Throwable {
+        int[] p = TestFds.pipe();
+        try (IncomingListener listener = fd.listenIncoming("" + p[0]);
+                MigrationChannel source = fd.connectOutgoing("" + p[1]);
+                MigrationChannel destination = listener.accept()) {
+            source.write(ByteBuffer.wrap("once".getBytes(StandardCharsets.UTF_8)));
+            source.shutdownOutput();
+            ByteBuffer got = ByteBuffer.allocate(8);
+            while (destination.read(got) >= 0) {
+                // to the end
+            }
+            assertEquals("once", new String(got.array(), 0, got.position(), StandardCharsets.UTF_8));
+        }
+        IOException again = assertThrows(IOException.class, () -> fd.connectOutgoing("" + p[1]));
+        assertEquals("fd:" + p[1] + ": used already; a descriptor serves one migration and is closed after it",
+                again.getMessage());
+        assertThrows(IOException.class, () -> fd.listenIncoming("" + p[0]));
+        assertTrue(Files.notExists(Path.of("/proc/self/fd/" + p[0])), "closed after use");
+        assertTrue(Files.notExists(Path.of("/proc/self/fd/" + p[1])), "closed after use");
+    }
+
+    @Test
+    void aNumberTheKernelReusesForANewDescriptorIsANewDescriptor() throws Throwable {
+        int[] first = TestFds.pipe();
+        fd.connectOutgoing("" + first[1]).close();
+        TestFds.close(first[0]);
+        assertThrows(IOException.class, () -> fd.connectOutgoing("" + first[1]));
+        int[] second = TestFds.pipeAt(first[1], first[0]); // the same numbers, new pipes
+        try (IncomingListener listener = fd.listenIncoming("" + second[0]);
+                MigrationChannel source = fd.connectOutgoing("" + second[1]);
+                MigrationChannel destination = listener.accept()) {
+            source.write(ByteBuffer.wrap(new byte[] {7}));
+            assertEquals(1, destination.read(ByteBuffer.allocate(1)));
+        }
+    }
+
+    @Test
+    void aListenerClosedBeforeAcceptClosesItsDescriptor() throws Throwable {
+        int[] p = TestFds.pipe();
+        IncomingListener listener = fd.listenIncoming("" + p[0]);
+        listener.close();
+        // the write end now has no reader
+        try (MigrationChannel source = fd.connectOutgoing("" + p[1])) {
+            IOException e = assertThrows(IOException.class, () -> source.write(ByteBuffer.allocate(1)));
+            assertEquals("fd:" + p[1] + ": write: broken pipe", e.getMessage());
+        }
+    }
+
+    @Test
+    void aDescriptorThatIsNotOpenIsNamed() {
+        IOException e = assertThrows(IOException.class, () -> fd.connectOutgoing("987654"));
+        assertEquals("fd:987654: not an open descriptor", e.getMessage());
+        // a failed check does not consume the number
+        assertThrows(IOException.class, () -> fd.connectOutgoing("987654"));
+        assertTrue(!fd.used(987654));
+    }
+
+    @Test
+    void theWrongDirectionIsRefusedUpFront() throws Throwable {
+        int[] p = TestFds.pipe();
+        try {
+            IOException out = assertThrows(IOException.class, () -> fd.connectOutgoing("" + p[0]));
+            assertEquals("fd:" + p[0] + ": open for reading only; a source writes the stream", out.getMessage());
+            IOException in = assertThrows(IOException.class, () -> fd.listenIncoming("" + p[1]));
+            assertEquals("fd:" + p[1] + ": open for writing only; a destination reads the stream", in.getMessage());
+        } finally {
+            TestFds.close(p[0]);
+            TestFds.close(p[1]);
+        }
+    }
+
+    @Test
+    void aSocketIsTwoWayAndAPipeOneWay() throws Throwable {
+        int[] s = TestFds.socketpair();
+        int[] p = TestFds.pipe();
+        try {
+            assertEquals(Set.of(TransportCapability.BIDIRECTIONAL), fd.capabilities("" + s[0]));
+            assertEquals(Set.of(), fd.capabilities("" + p[1]));
+            assertEquals(Set.of(), fd.capabilities("" + p[1])); // asking consumes nothing
+        } finally {
+            for (int n : new int[] {s[0], s[1], p[0], p[1]}) {
+                TestFds.close(n);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "x", "-1", "5 ", "1234567890", "0x5"})
+    void aBadNumberIsRefused(String address) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fd.connectOutgoing(address));
+        assertEquals("fd address must be a descriptor number, as in fd:5: '" + address + "'", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> fd.listenIncoming(address));
+    }
+}
