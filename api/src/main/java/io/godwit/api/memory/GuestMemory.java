@@ -55,6 +55,15 @@ public interface GuestMemory {
      */
     void dmaRead(long gpa, MemorySegment dst);
 
+    /**
+     * Whether the VMM has written RAM through {@link #dmaWrite} since it was mapped (a program image
+     * loaded at creation, a device's rings). A destination whose RAM is anonymous and never written
+     * knows every page it did not receive is zero; one that was written must check.
+     */
+    default boolean vmmWritten() {
+        return true;
+    }
+
     /** Ranges the guest handed to devices, in the order they were reserved. */
     default List<MemoryReservation> reservations() {
         return List.of();

@@ -149,7 +149,10 @@ public class Coordinator implements MigrationService, Events {
         } catch (IOException e) {
             throw new IllegalStateException("cannot listen on " + uriText + ": " + e.getMessage(), e);
         }
-        boolean fresh = m.incomingAttempts == 0 && vm.memory().blocks().stream().allMatch(b -> b.backingFile().isEmpty());
+        // Fresh: anonymous RAM that nobody wrote (no earlier attempt, no program image or device
+        // ring written at creation), so a zero page that did not arrive is already zero.
+        boolean fresh = m.incomingAttempts == 0 && !vm.memory().vmmWritten()
+                && vm.memory().blocks().stream().allMatch(b -> b.backingFile().isEmpty());
         m.incomingAttempts++;
         m.start(uri.scheme(), new IncomingMigration(vm, listener, fresh, this));
     }

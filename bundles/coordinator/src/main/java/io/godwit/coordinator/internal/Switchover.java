@@ -48,6 +48,7 @@ final class Switchover {
         m.rateLimit.lift();
         m.writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.SWITCHOVER_START).build());
         m.sync();
+        long syncedNanos = System.nanoTime();
         m.sender.sendAll(m.bitmap, () -> {
             m.checkCancel();
             return true;
@@ -71,9 +72,9 @@ final class Switchover {
         m.stats.transferred = m.sentBytes();
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
         if (LOG.isDebugEnabled()) {
-            LOG.debug("{}: stop-and-copy: stopped after {} ms, final RAM sent after {} ms, completion flushed after {} ms",
-                    m.vm.name(), (stoppedNanos - stopNanos) / 1_000_000, (ramNanos - stopNanos) / 1_000_000,
-                    m.stats.downtimeMs);
+            LOG.debug("{}: stop-and-copy: stopped after {} ms, synced after {} ms, final RAM sent after {} ms,"
+                    + " completion flushed after {} ms", m.vm.name(), (stoppedNanos - stopNanos) / 1_000_000,
+                    (syncedNanos - stopNanos) / 1_000_000, (ramNanos - stopNanos) / 1_000_000, m.stats.downtimeMs);
         }
         confirm(stopMicros);
         m.vm.setStoppedState(RunState.POSTMIGRATE);

@@ -112,6 +112,22 @@ class MigrationTest {
     }
 
     @Test
+    void aZeroPageOverwritesWhatTheVmmWroteIntoTheDestination() throws Exception {
+        pair("idle", 16 << 20, 1);
+        Vm dst = vms.get("dst").orElseThrow();
+        // As a program image loaded at creation would: the destination's RAM is no longer all zero.
+        dst.memory().dmaWrite(100 * 4096, java.lang.foreign.MemorySegment.ofArray(new byte[] {1, 2, 3}));
+        assertTrue(dst.memory().vmmWritten());
+        String sock = dir.resolve("z.sock").toString();
+        coordinator.incoming("dst", "unix:" + sock);
+        coordinator.migrate("src", "unix:" + sock);
+        assertEquals(MigrationStatus.COMPLETED, await("src", 30_000).status());
+        assertEquals(MigrationStatus.COMPLETED, await("dst", 30_000).status());
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString()); // idle's oracle: every page zero
+    }
+
+    @Test
     void aDestinationOfAnotherSizeIsRefusedAndTheSourceRunsOn() throws Exception {
         Vm src = vms.create(VmSpec.builder("src").memory(32 << 20).workload("sweep").build());
         vms.create(VmSpec.builder("dst").memory(64 << 20).workload("sweep").incoming("defer").build());

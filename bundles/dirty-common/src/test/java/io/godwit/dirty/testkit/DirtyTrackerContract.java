@@ -208,6 +208,36 @@ public abstract class DirtyTrackerContract {
         }
     }
 
+    /**
+     * A migration bitmap may still hold a page when the next sync harvests it again (a pass cut
+     * short puts unsent pages back). The tracker must re-arm that page all the same: the same vCPU's
+     * next store to it is in a later harvest.
+     */
+    @Test
+    void aPageAlreadyInTheTargetIsReArmedAllTheSame() throws Exception {
+        GuestMemory mem = memory(16 << 20);
+        long pages = mem.pages();
+        DirtyLog log = tracker().create(mem, 2);
+        try (KitVcpus vcpus = new KitVcpus(2, "kit-full")) {
+            log.start(vcpus);
+            vcpus.install(log);
+            for (int round = 0; round < 50; round++) {
+                long p = (round * 7919L) % pages;
+                vcpus.on(0, hook -> hook.onWrite(p));
+                DirtyBitmap pending = new DirtyBitmap(pages);
+                pending.set(p); // not sent yet from an earlier harvest
+                log.sync(pending, vcpus);
+                assertTrue(pending.test(p), "round " + round + ": the page stays in the target");
+                vcpus.on(0, hook -> hook.onWrite(p)); // the same vCPU, the same page, after the sync
+                BitSet one = new BitSet();
+                one.set((int) p);
+                expectHarvest(log, vcpus, pages, one, "round " + round + ", store after a sync into a full target");
+            }
+            vcpus.uninstall();
+            log.stop();
+        }
+    }
+
     @Test
     void manyVcpusStoringWhileSyncsRepeat() throws Exception {
         int n = 8;

@@ -27,6 +27,8 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     private final long size;
     private final DmaDirtyLog dmaLog;
     private final List<MemoryReservation> reservations = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Set by the first DMA write: from then on RAM is not known to be all zero. */
+    private volatile boolean vmmWritten;
 
     private KernelGuestMemory(Arena arena, List<KernelRamBlock> blocks) {
         this.arena = arena;
@@ -104,8 +106,14 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
         KernelRamBlock b = find(gpa, len);
         MemorySegment.copy(src, 0, b.raw(), gpa - b.base(), len);
         if (len > 0) {
+            vmmWritten = true;
             dmaLog.mark(gpa >>> RamBlock.PAGE_SHIFT, ((gpa + len - 1) >>> RamBlock.PAGE_SHIFT) + 1);
         }
+    }
+
+    @Override
+    public boolean vmmWritten() {
+        return vmmWritten;
     }
 
     @Override

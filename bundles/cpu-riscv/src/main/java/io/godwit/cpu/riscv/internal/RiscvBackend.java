@@ -110,11 +110,22 @@ public class RiscvBackend implements CpuBackend {
         }
     }
 
+    /** Flat binaries are read into the host's heap before they are copied into RAM. */
+    static final long MAX_BINARY = 1L << 30;
+
     /** A flat binary: loaded at {@link #LOAD_BASE}; it has no oracle. */
     private Guest binary(Path file, GuestMemory memory) {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // A device or FIFO has no size to check and may never end (/dev/zero, a pipe).
+            throw new IllegalArgumentException("guest binary " + file + " is not a regular file");
+        }
         byte[] image;
         try {
             long size = Files.size(file);
+            if (size > MAX_BINARY) {
+                throw new IllegalArgumentException("guest binary " + file + " (" + ByteSize.format(size)
+                        + ") is larger than the " + ByteSize.format(MAX_BINARY) + " a flat binary may have");
+            }
             if (size > memory.size() - LOAD_BASE) {
                 throw new IllegalArgumentException("guest binary " + file + " (" + ByteSize.format(size)
                         + ") does not fit in the VM's " + ByteSize.format(memory.size()) + " of RAM above 0x1000");

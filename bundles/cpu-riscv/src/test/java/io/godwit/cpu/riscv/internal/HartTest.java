@@ -110,6 +110,9 @@ class HartTest {
         } finally {
             java.nio.file.Files.delete(f);
         }
+        // A device has no size worth trusting and never ends: refused before anything is read.
+        e = assertThrows(IllegalArgumentException.class, () -> machine.create("z", "/dev/zero", 1 << 20, 1));
+        assertTrue(e.getMessage().contains("is not a regular file"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> machine.create("z", "hash", 4 << 20, 1));
         assertTrue(e.getMessage().contains("needs"), e.getMessage());
     }

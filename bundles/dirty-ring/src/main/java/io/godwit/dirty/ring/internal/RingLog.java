@@ -136,16 +136,21 @@ final class RingLog implements DirtyLog {
         }
         long t0 = System.nanoTime();
         kicks.onEachVcpu(rendezvous, i -> rings[i].flushTlb()); // (1)
-        long n = 0;
+        long[] added = new long[1];
+        long reset = 0;
         for (Ring r : rings) { // (2)
-            n += r.harvestAndReset(target);
+            reset += r.harvestAndReset(target, added);
         }
+        long n = added[0];
         if (anyReaped) {
             anyReaped = false;
             n += takeReaped(target);
         }
-        if (n > 0) {
-            kicks.onEachVcpu(rendezvous, i -> rings[i].flushTlb()); // (3) TLB shootdown
+        // (3) TLB shootdown, whenever a page was re-protected: not only when the target gained a
+        // page (a migration bitmap may still hold a page this sync re-protected, and a vCPU's
+        // cached "writable" for it must not outlive the sync).
+        if (reset > 0) {
+            kicks.onEachVcpu(rendezvous, i -> rings[i].flushTlb());
         }
         long dt = System.nanoTime() - t0;
         harvested.addAndGet(n);
@@ -258,7 +263,10 @@ final class RingLog implements DirtyLog {
                 long end = (long) PUSHED.get(this);
                 for (long e = reset; e < end; e++) {
                     long page = gfns[(int) e & mask];
-                    reaped.set(page);
+                    // An unconditional atomic OR, not set()'s read-then-skip: ordered against the
+                    // sync's atomic take of the word, so a store before this exit is visible to
+                    // the sync that takes the page.
+                    reaped.orWord((int) (page >>> 6), 1L << page);
                     protect(page);
                 }
                 reset = end;
@@ -268,23 +276,24 @@ final class RingLog implements DirtyLog {
         }
 
         /**
-         * Step (2) of a sync for this ring: harvest in order and reset. Returns the pages newly set in
-         * the target, as QEMU counts a sync's new dirty pages: a page re-protected by an earlier ring
+         * Step (2) of a sync for this ring: harvest in order and reset. Returns the entries reset (each
+         * re-protected a page, so a shootdown must follow); adds to {@code added} the pages newly set
+         * in the target, as QEMU counts a sync's new dirty pages: a page re-protected by an earlier ring
          * of this sync may fault again and come back in a later ring, or wait in the reaped bitmap.
          */
-        synchronized long harvestAndReset(DirtyBitmap target) {
+        synchronized long harvestAndReset(DirtyBitmap target, long[] added) {
             long end = (long) PUSHED.getAcquire(this);
-            long n = 0;
-            for (long e = reset; e < end; e++) {
+            long from = reset;
+            for (long e = from; e < end; e++) {
                 long page = gfns[(int) e & mask];
                 if (!target.test(page)) {
                     target.set(page);
-                    n++;
+                    added[0]++;
                 }
                 protect(page);
             }
             reset = end;
-            return n;
+            return end - from;
         }
 
         void flushTlb() {

@@ -245,18 +245,19 @@ final class FdChannel implements MigrationChannel {
     /** Wakes any blocked call; the descriptor closes when the last call has left. Idempotent. */
     @Override
     public void close() {
+        // All under the lock: a call finishing in between would otherwise release (close) the
+        // eventfd before this write, and its number could already belong to another file. The
+        // eventfd is non-blocking, so the write never waits.
         synchronized (lock) {
             if (closed) {
                 return;
             }
             closed = true;
-        }
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment one = tmp.allocate(JAVA_LONG);
-            one.set(JAVA_LONG, 0, 1L);
-            Libc.write(Libc.state(tmp), wake, one, 8);
-        }
-        synchronized (lock) {
+            try (Arena tmp = Arena.ofConfined()) {
+                MemorySegment one = tmp.allocate(JAVA_LONG);
+                one.set(JAVA_LONG, 0, 1L);
+                Libc.write(Libc.state(tmp), wake, one, 8);
+            }
             if (active == 0) {
                 release();
             }

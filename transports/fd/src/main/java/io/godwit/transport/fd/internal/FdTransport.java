@@ -69,11 +69,13 @@ public class FdTransport implements Transport {
 
     /** Takes the descriptor for one migration; a descriptor that fails the checks stays untouched and unclaimed. */
     private synchronized Inherited claim(int fd, Inherited.Direction direction) throws IOException {
-        String target = Inherited.target(fd);
-        String before = used.get(fd);
-        if (before != null && (target == null || target.equals(before))) {
+        // Once consumed, a number stays refused even when the kernel hands it out again: the new
+        // descriptor behind it then belongs to this process (a jar, a socket), not to whoever
+        // started the host, and a migration must not read, write or close it.
+        if (used.containsKey(fd)) {
             throw new IOException("fd:" + fd + ": used already; a descriptor serves one migration and is closed after it");
         }
+        String target = Inherited.target(fd);
         Inherited d = Inherited.check(fd, direction);
         used.put(fd, target);
         return d;
@@ -83,7 +85,12 @@ public class FdTransport implements Transport {
         if (!NUMBER.matcher(address).matches()) {
             throw new IllegalArgumentException("fd address must be a descriptor number, as in fd:5: '" + address + "'");
         }
-        return Integer.parseInt(address);
+        int fd = Integer.parseInt(address);
+        if (fd <= 2) {
+            throw new IllegalArgumentException("fd:" + fd + " is the host's own standard "
+                    + (fd == 0 ? "input" : fd == 1 ? "output" : "error") + "; pass the stream on descriptor 3 or above");
+        }
+        return fd;
     }
 
     /** Whether a number was taken by a migration (tests: a taken number must not be closed by them). */

@@ -49,17 +49,28 @@ class FdTransportTest {
     }
 
     @Test
-    void aNumberTheKernelReusesForANewDescriptorIsANewDescriptor() throws Throwable {
+    void aNumberStaysRefusedWhenTheKernelReusesIt() throws Throwable {
         int[] first = TestFds.pipe();
         fd.connectOutgoing("" + first[1]).close();
         TestFds.close(first[0]);
-        assertThrows(IOException.class, () -> fd.connectOutgoing("" + first[1]));
-        int[] second = TestFds.pipeAt(first[1], first[0]); // the same numbers, new pipes
-        try (IncomingListener listener = fd.listenIncoming("" + second[0]);
-                MigrationChannel source = fd.connectOutgoing("" + second[1]);
-                MigrationChannel destination = listener.accept()) {
-            source.write(ByteBuffer.wrap(new byte[] {7}));
-            assertEquals(1, destination.read(ByteBuffer.allocate(1)));
+        int[] second = TestFds.pipeAt(first[1], first[0]); // the same numbers, new pipes of this process
+        try {
+            IOException e = assertThrows(IOException.class, () -> fd.connectOutgoing("" + second[1]));
+            assertEquals("fd:" + second[1] + ": used already; a descriptor serves one migration and is closed after it",
+                    e.getMessage());
+            assertTrue(Files.exists(Path.of("/proc/self/fd/" + second[1])), "the refusal leaves the new descriptor alone");
+        } finally {
+            TestFds.close(second[0]);
+            TestFds.close(second[1]);
+        }
+    }
+
+    @Test
+    void theStandardDescriptorsAreRefused() {
+        for (int n = 0; n <= 2; n++) {
+            String a = "" + n;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fd.connectOutgoing(a));
+            assertTrue(e.getMessage().startsWith("fd:" + n + " is the host's own standard "), e.getMessage());
         }
     }
 
