@@ -22,7 +22,29 @@ final class Descriptors {
     private static final MethodHandle CLOSE = LINKER.downcallHandle(
             LINKER.defaultLookup().find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
+    private static final MethodHandle DUP2 = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("dup2").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    /**
+     * Numbers handed out, each once in this framework: the kernel reuses the lowest free number, and
+     * the fd transport rightly refuses a number it consumed before (an earlier test's), so the pairs
+     * are moved up here, above what the JVM uses.
+     */
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT = new java.util.concurrent.atomic.AtomicInteger(5000);
+
     private Descriptors() {}
+
+    private static int[] moveUp(int a, int b) throws Throwable {
+        int[] fds = {a, b};
+        for (int i = 0; i < fds.length; i++) {
+            int target = NEXT.getAndIncrement();
+            if ((int) DUP2.invokeExact(fds[i], target) != target) {
+                throw new IllegalStateException("dup2 failed");
+            }
+            close(fds[i]);
+            fds[i] = target;
+        }
+        return fds;
+    }
 
     static void close(int... fds) throws Throwable {
         for (int fd : fds) {
@@ -37,7 +59,7 @@ final class Descriptors {
             if ((int) PIPE.invokeExact(fds) != 0) {
                 throw new IllegalStateException("pipe failed");
             }
-            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+            return moveUp(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
         }
     }
 
@@ -48,7 +70,7 @@ final class Descriptors {
             if ((int) SOCKETPAIR.invokeExact(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, fds) != 0) {
                 throw new IllegalStateException("socketpair failed");
             }
-            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+            return moveUp(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
         }
     }
 }

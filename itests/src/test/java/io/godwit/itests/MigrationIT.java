@@ -49,12 +49,29 @@ public class MigrationIT {
         return GodwitTestSupport.baseOptions();
     }
 
+    /** Temp folders of the test (sockets, FIFOs, a 256 MiB RAM file), deleted after it. */
+    private final java.util.List<Path> tempDirs = new java.util.ArrayList<>();
+
     @After
-    public void cleanUp() throws InterruptedException {
+    public void cleanUp() throws InterruptedException, IOException {
         for (Vm vm : vms.list()) {
             migration.cancel(vm.name());
         }
         Guests.destroyAll(vms);
+        for (Path dir : tempDirs) {
+            try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        tempDirs.clear();
+    }
+
+    private Path tempDir() throws IOException {
+        Path dir = Files.createTempDirectory("godwit-it");
+        tempDirs.add(dir);
+        return dir;
     }
 
     private Vm pair(String workload, long bytes, int vcpus) {
@@ -121,19 +138,19 @@ public class MigrationIT {
 
     @Test
     public void liveMigrationOverUnix() throws Exception {
-        Path dir = Files.createTempDirectory("godwit-it");
+        Path dir = tempDir();
         migrateWithPasses("unix:" + dir.resolve("mig.sock"));
     }
 
     @Test
     public void liveMigrationOverRdma() throws Exception {
-        Path dir = Files.createTempDirectory("godwit-it");
+        Path dir = tempDir();
         migrateWithPasses("rdma:127.0.0.1:0", null, true, dir.resolve("dst.ram"));
     }
 
     @Test
     public void liveMigrationOverExecThroughAFifo() throws Exception {
-        Path fifo = Files.createTempDirectory("godwit-it").resolve("mig.fifo");
+        Path fifo = tempDir().resolve("mig.fifo");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
         migrateWithPasses("exec:cat " + fifo, "exec:cat > " + fifo, false, null);
     }

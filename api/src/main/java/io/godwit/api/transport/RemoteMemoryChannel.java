@@ -28,7 +28,8 @@ public interface RemoteMemoryChannel extends MigrationChannel {
 
     /**
      * Destination: registers a block of guest RAM for writes by this channel's peer, pinning it, and
-     * returns its descriptor (where it is and its key), opaque to the caller. The registration ends
+     * returns its descriptor (its key and length, what the peer needs to find it), opaque to the caller.
+     * The registration ends
      * when the channel closes. Called on the incoming migration thread; may block while pinning.
      *
      * @throws IOException when the block cannot be registered, with a one-line reason (for example
@@ -37,7 +38,9 @@ public interface RemoteMemoryChannel extends MigrationChannel {
     byte[] register(RamBlock block) throws IOException;
 
     /**
-     * Source: attaches a region the peer registered, so that writes can target it.
+     * Source: attaches a region the peer registered, so that writes can target it. The descriptor
+     * comes from the peer: an implementation must not follow a path or address in it unchecked, and
+     * attaches only memory that was registered for it.
      *
      * @param descriptor what the peer's {@link #register} returned
      * @return the region's handle for {@link #post}

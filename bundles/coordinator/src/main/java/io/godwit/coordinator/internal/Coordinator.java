@@ -15,7 +15,6 @@ import io.godwit.api.vm.VmManager;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -34,7 +33,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 public class Coordinator implements MigrationService, Events {
 
     private final VmManager vms;
-    private final Map<String, Transport> transports = new ConcurrentHashMap<>();
+    private final TransportRegistry transports = new TransportRegistry();
     private final List<MigrationListener> listeners = new CopyOnWriteArrayList<>();
     /**
      * Per VM object, not per name: a VM destroyed and created again under the same name starts with
@@ -51,13 +50,18 @@ public class Coordinator implements MigrationService, Events {
             policyOption = ReferencePolicyOption.GREEDY)
     public void addTransport(Transport t, Map<String, Object> props) {
         if (props.get(Transport.SCHEME) instanceof String scheme) {
-            transports.put(scheme, t);
+            transports.add(scheme, t, props);
         }
     }
 
-    public void removeTransport(Transport t, Map<String, Object> props) {
+    /**
+     * Fails the migrations that use {@code t} (not those on another service of the same scheme). Under the
+     * coordinator's lock, as {@link #migrate} and {@link #incoming} are: a migration either started before
+     * (and is failed here) or looks its transport up after (and gets the next one, or none).
+     */
+    public synchronized void removeTransport(Transport t, Map<String, Object> props) {
         if (props.get(Transport.SCHEME) instanceof String scheme && transports.remove(scheme, t)) {
-            all().forEach(m -> m.transportGone(scheme));
+            all().forEach(m -> m.transportGone(t));
         }
     }
 
@@ -78,12 +82,12 @@ public class Coordinator implements MigrationService, Events {
 
     /** The schemes installed now. */
     public List<String> schemes() {
-        return transports.keySet().stream().sorted().toList();
+        return List.copyOf(transports.active().keySet());
     }
 
     @Override
     public List<TransportInfo> transports() {
-        return transports.entrySet().stream().sorted(Map.Entry.comparingByKey())
+        return transports.active().entrySet().stream()
                 .map(e -> new TransportInfo(e.getKey(), bundleOf(e.getValue()), e.getValue().capabilities()))
                 .toList();
     }
@@ -129,7 +133,7 @@ public class Coordinator implements MigrationService, Events {
         Transport t = transport(uri);
         TransportCheck.check(uriText, m.settings::capability, t.capabilities(uri.address()));
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this);
-        m.start(uri.scheme(), out);
+        m.start(uri.scheme(), t, out);
     }
 
     @Override
@@ -142,10 +146,11 @@ public class Coordinator implements MigrationService, Events {
                     + "(create it with --incoming defer)");
         }
         Uri uri = Uri.parse(uriText);
-        RemoteRam.checkRegistrable(vm, uri.scheme(), transport(uri));
+        Transport t = transport(uri);
+        RemoteRam.checkRegistrable(vm, uri.scheme(), t);
         IncomingListener listener;
         try {
-            listener = transport(uri).listenIncoming(uri.address());
+            listener = t.listenIncoming(uri.address());
         } catch (IOException e) {
             throw new IllegalStateException("cannot listen on " + uriText + ": " + e.getMessage(), e);
         }
@@ -154,7 +159,7 @@ public class Coordinator implements MigrationService, Events {
         boolean fresh = m.incomingAttempts == 0 && !vm.memory().vmmWritten()
                 && vm.memory().blocks().stream().allMatch(b -> b.backingFile().isEmpty());
         m.incomingAttempts++;
-        m.start(uri.scheme(), new IncomingMigration(vm, listener, fresh, this));
+        m.start(uri.scheme(), t, new IncomingMigration(vm, listener, fresh, this));
     }
 
     @Override

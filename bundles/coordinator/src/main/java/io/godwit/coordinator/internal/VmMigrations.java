@@ -2,6 +2,7 @@ package io.godwit.coordinator.internal;
 
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.transport.Transport;
 
 /** One VM's settings and its current (or last) migration, outgoing or incoming. */
 final class VmMigrations {
@@ -10,6 +11,8 @@ final class VmMigrations {
     int incomingAttempts;
     private OutgoingMigration outgoing;
     private IncomingMigration incoming;
+    /** The transport service the current migration uses. */
+    private Transport transport;
     private String scheme;
 
     synchronized void requireIdle(String vm) {
@@ -26,15 +29,17 @@ final class VmMigrations {
         return incoming != null ? incoming.status() : MigrationStatus.NONE;
     }
 
-    synchronized void start(String scheme, OutgoingMigration out) {
+    synchronized void start(String scheme, Transport transport, OutgoingMigration out) {
         this.scheme = scheme;
+        this.transport = transport;
         this.outgoing = out;
         this.incoming = null;
         out.start();
     }
 
-    synchronized void start(String scheme, IncomingMigration in) {
+    synchronized void start(String scheme, Transport transport, IncomingMigration in) {
         this.scheme = scheme;
+        this.transport = transport;
         this.incoming = in;
         this.outgoing = null;
         in.start();
@@ -54,10 +59,10 @@ final class VmMigrations {
     }
 
     /** The transport bundle of a running migration went away: it fails, the source runs on. */
-    synchronized void transportGone(String gone) {
-        if (gone.equals(scheme) && !status().isFinal()) {
+    synchronized void transportGone(Transport gone) {
+        if (gone == transport && !status().isFinal()) {
             if (outgoing != null) {
-                outgoing.abort("the '" + gone + "' transport was removed");
+                outgoing.abort("the '" + scheme + "' transport was removed");
             }
             if (incoming != null) {
                 incoming.cancel();

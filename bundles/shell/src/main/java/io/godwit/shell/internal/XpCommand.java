@@ -45,7 +45,9 @@ public final class XpCommand {
             while (i < f.length() && Character.isDigit(f.charAt(i))) {
                 i++;
             }
-            int count = i == 0 ? 1 : Integer.parseInt(f.substring(0, i));
+            String digits = f.substring(0, i).replaceFirst("^0+(?=.)", "");
+            // More digits than MAX_UNITS has cannot be a valid count: a usage error, not an int overflow.
+            int count = i == 0 ? 1 : digits.length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(digits);
             char format = 'x';
             int size = 4;
             for (char c : f.substring(i).toCharArray()) {
@@ -63,7 +65,7 @@ public final class XpCommand {
                 size = 1;
             }
             if (count < 1 || count > MAX_UNITS) {
-                throw new IllegalArgumentException("count must be 1 to " + MAX_UNITS + ": " + count);
+                throw new IllegalArgumentException("count must be 1 to " + MAX_UNITS + ": " + f.substring(0, i));
             }
             return new Format(count, format, size);
         }

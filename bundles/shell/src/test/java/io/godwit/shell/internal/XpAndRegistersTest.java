@@ -46,4 +46,28 @@ class XpAndRegistersTest {
         assertEquals(true, all.startsWith(one), all + "\n---\n" + one);
         assertThrows(IllegalArgumentException.class, () -> info.show("a", "--vcpu", "9"));
     }
+
+    @Test
+    void registersOfOneVcpuOfTwo() {
+        FakeVmManager vms = new FakeVmManager();
+        vms.create(io.godwit.api.vm.VmSpec.builder("a").vcpus(2).build());
+        RegistersInfo info = new RegistersInfo(vms);
+        String all = (String) info.show("a");
+        String first = (String) info.show("a", "--vcpu", "0");
+        String second = (String) info.show("--vcpu", "1", "a");
+        assertEquals("CPU#0\npc=0x1000\nx1=0x0", first);
+        assertEquals("CPU#1\npc=0x2000\nx1=0x0", second, "only vCPU 1, whichever place the option takes");
+        assertEquals(first + "\n\n" + second, all);
+        var e = assertThrows(IllegalArgumentException.class, () -> info.show("a", "--vcpu", "2"));
+        assertEquals("VM a has no vCPU 2 (it has 2)", e.getMessage());
+    }
+
+    @Test
+    void aCountTooBigForAnIntIsAUsageError() {
+        for (String fmt : new String[] {"/99999999999x", "/2147483648g", "/99999999999999999999999999c"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> XpCommand.Format.parse(fmt));
+            assertEquals(true, e.getMessage().startsWith("count must be 1 to "), e.getMessage());
+            assertEquals(false, e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
 }

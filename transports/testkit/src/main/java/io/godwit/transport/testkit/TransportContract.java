@@ -447,31 +447,44 @@ public abstract class TransportContract {
     }
 
     /**
-     * Whether a stack shows a thread inside a call that may block in the kernel: a native method, a
-     * NIO channel, an FFM downcall, a lock or a wait. A transport whose blocking calls look different
-     * overrides this.
+     * Whether a stack shows a thread inside a system call that blocks: by default, the top frame is a
+     * native I/O method of the JDK (a socket, pipe or file read, write, accept or poll), where a
+     * platform thread sits in the kernel. A thread that merely waits (a lock, a sleep, the channel's
+     * bookkeeping) does not count: a close that lands there would prove nothing. A transport whose
+     * blocking calls look different (an FFM downcall, its own wait) overrides this with its own frame,
+     * as the fd transport's tests do.
      */
     protected boolean inBlockingCall(Thread thread, StackTraceElement[] stack) {
-        if (thread.getState() == Thread.State.WAITING || thread.getState() == Thread.State.TIMED_WAITING
-                || thread.getState() == Thread.State.BLOCKED) {
-            return true;
+        if (stack.length == 0 || thread.getState() != Thread.State.RUNNABLE || !stack[0].isNativeMethod()) {
+            return false;
         }
-        return Arrays.stream(stack).limit(12).anyMatch(f -> f.isNativeMethod()
-                || f.getClassName().startsWith("sun.nio.ch.")
-                || f.getClassName().startsWith("jdk.internal.foreign.")
-                || f.getClassName().contains("LambdaForm$"));
+        String top = stack[0].getClassName();
+        return top.startsWith("sun.nio.ch.") || top.startsWith("java.io.") || top.startsWith("java.net.")
+                || top.startsWith("sun.nio.fs.");
     }
 
-    /** Waits until the task's thread sits in a blocking call, so that a close must wake it. */
+    /**
+     * Waits until the task's thread sits in a blocking call ({@link #inBlockingCall}), so that a close
+     * must wake it; the state is read twice, a little apart, so that a thread passing through a native
+     * frame on its way does not count.
+     */
     protected void awaitBlocked(Forked<?> task) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!inBlockingCall(task.thread, task.thread.getStackTrace())) {
+        while (!(blocked(task) && pause() && blocked(task))) {
             assertFalse(task.isDone(), "finished instead of blocking");
             assertTrue(System.nanoTime() < deadline, "never reached a blocking call");
             Thread.sleep(5);
         }
-        Thread.sleep(100); // from the channel's bookkeeping into the system call
         assertFalse(task.isDone(), "should still be blocked");
+    }
+
+    private boolean blocked(Forked<?> task) {
+        return inBlockingCall(task.thread, task.thread.getStackTrace());
+    }
+
+    private static boolean pause() throws InterruptedException {
+        Thread.sleep(20);
+        return true;
     }
 
     protected static Throwable failure(FutureTask<?> task) throws Exception {

@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 /** The oracles of {@code hash} and {@code mixed}: their memory against {@link Reference}. */
 final class Oracles {
@@ -41,12 +43,28 @@ final class Oracles {
         return new OracleVerdict(pages - first, bad, examples, (pages - first) + " pages above the program, all zero");
     }
 
+    /** The oracle of one {@code hash} guest: the reference result is computed at the first check that needs it, once. */
+    static Function<GuestMemory, OracleVerdict> hashOracle(long result, int words, long steps) {
+        long[] memo = new long[1];
+        boolean[] known = new boolean[1];
+        LongSupplier expected = () -> {
+            synchronized (memo) {
+                if (!known[0]) {
+                    memo[0] = Reference.hash(words, steps);
+                    known[0] = true;
+                }
+                return memo[0];
+            }
+        };
+        return m -> hash(m, result, expected);
+    }
+
     /** {@code hash}: once DONE is set, RESULT holds the reference hash. Before that there is nothing to check. */
-    static OracleVerdict hash(GuestMemory memory, long result, int words, long steps) {
+    static OracleVerdict hash(GuestMemory memory, long result, LongSupplier reference) {
         if (word(memory, result + 8) != 1) {
             return new OracleVerdict(0, 0, List.of(), "hash has not finished: nothing to check yet");
         }
-        long expected = Reference.hash(words, steps);
+        long expected = reference.getAsLong();
         long found = word(memory, result);
         if (found == expected) {
             return new OracleVerdict(1, 0, List.of(), String.format("hash finished with the reference result %016x",
@@ -61,17 +79,51 @@ final class Oracles {
      * The store of iteration k may already be in memory (it precedes the counter's store), so that
      * one word may also hold its next value. Once DONE is set, RESULT must be the buffer's checksum.
      */
-    static OracleVerdict mixed(GuestMemory memory, long buf, int words, long ctr, long result, long iters) {
+    static Function<GuestMemory, OracleVerdict> mixedOracle(long buf, int words, long ctr, long result, long iters) {
+        MixedReplay replay = new MixedReplay(words);
+        return m -> {
+            synchronized (replay) {
+                return mixed(m, buf, words, ctr, result, iters, replay);
+            }
+        };
+    }
+
+    /**
+     * One guest's replay of {@code mixed}, kept between checks: a later check replays only the
+     * iterations since the last one (the counter only grows while the guest runs); a smaller counter
+     * (a VM loaded again) starts over. The caller holds its lock.
+     */
+    static final class MixedReplay {
+        private final int words;
+        private Reference.Mixed ref;
+        /** Iterations replayed in all, for the tests. */
+        long replayed;
+
+        MixedReplay(int words) {
+            this.words = words;
+        }
+
+        Reference.Mixed at(long k) {
+            if (ref == null || ref.i > k) {
+                ref = new Reference.Mixed(words);
+            }
+            while (ref.i < k) {
+                ref.step();
+                replayed++;
+            }
+            return ref;
+        }
+    }
+
+    static OracleVerdict mixed(GuestMemory memory, long buf, int words, long ctr, long result, long iters,
+            MixedReplay replay) {
         MemorySegment ram = memory.blocks().get(0).raw();
         long k = ram.get(LONG, ctr);
         if (k < 0 || k > iters) {
             return new OracleVerdict(1, 1, List.of(String.format("counter at 0x%x is %d, outside [0, %d]", ctr, k,
                     iters)), "mixed: corrupt counter");
         }
-        Reference.Mixed ref = new Reference.Mixed(words);
-        for (long i = 0; i < k; i++) {
-            ref.step();
-        }
+        Reference.Mixed ref = replay.at(k);
         long pending = k < iters ? ref.nextIndex() : -1;
         long pendingValue = k < iters ? ref.nextValue() : 0;
         List<String> examples = new ArrayList<>();

@@ -12,7 +12,6 @@ import io.godwit.coordinator.internal.Coordinator;
 import io.godwit.transport.tcp.internal.TcpTransport;
 import io.godwit.transport.unix.internal.UnixTransport;
 import java.lang.reflect.Proxy;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -36,11 +35,8 @@ class MigrationEquivalenceTest {
 
     private final Host a = new Host();
     private final Host b = new Host();
-    private final Path dir;
-
-    MigrationEquivalenceTest() throws Exception {
-        dir = Files.createTempDirectory("godwit-riscv-eq");
-    }
+    @org.junit.jupiter.api.io.TempDir
+    Path dir;
 
     @AfterEach
     void close() throws Exception {

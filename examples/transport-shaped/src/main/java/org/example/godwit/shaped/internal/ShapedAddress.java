@@ -50,7 +50,11 @@ record ShapedAddress(String host, int port, long rate, long cut) {
             case 'G' -> 30;
             default -> 0;
         };
-        return Long.parseLong(shift == 0 ? text : text.substring(0, text.length() - 1)) << shift;
+        String digits = shift == 0 ? text : text.substring(0, text.length() - 1);
+        if (digits.length() > 18 || Long.parseLong(digits) > Long.MAX_VALUE >> shift) {
+            throw bad(address); // would overflow: a negative rate would mean no limit at all
+        }
+        return Long.parseLong(digits) << shift;
     }
 
     private static IllegalArgumentException bad(String address) {

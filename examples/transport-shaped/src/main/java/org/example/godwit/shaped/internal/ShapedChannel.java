@@ -4,12 +4,13 @@ import io.godwit.api.transport.MigrationChannel;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.SocketChannel;
 import java.util.Objects;
 
 /**
- * A blocking socket whose writes are paced to {@code rate} bytes per second (a token bucket that
- * sleeps the writer) and which breaks itself after {@code cut} bytes (a simulated link failure: the
+ * A blocking socket whose writes are paced to {@code rate} bytes per second (the writer waits until
+ * its bytes are due; {@link #close} wakes it) and which breaks itself after {@code cut} bytes (a simulated link failure: the
  * peer sees a reset, the writer an IOException). Reads are untouched.
  */
 final class ShapedChannel implements MigrationChannel {
@@ -23,6 +24,9 @@ final class ShapedChannel implements MigrationChannel {
     private final long cut;
     private final long started = System.nanoTime();
     private long written;
+    /** Pacing waits on it; {@link #close} wakes them, so a cancel never waits out a long pacing step. */
+    private final Object pacing = new Object();
+    private boolean closed;
 
     ShapedChannel(SocketChannel socket, String name, long rate, long cut) {
         this.socket = socket;
@@ -83,13 +87,18 @@ final class ShapedChannel implements MigrationChannel {
             return;
         }
         long due = started + (long) ((written + n) * 1e9 / rate);
-        long wait = due - System.nanoTime();
-        if (wait > 0) {
-            try {
-                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException(name + ": interrupted");
+        synchronized (pacing) {
+            long wait;
+            while (!closed && (wait = due - System.nanoTime()) > 0) {
+                try {
+                    pacing.wait(wait / 1_000_000, (int) (wait % 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException(name + ": interrupted");
+                }
+            }
+            if (closed) {
+                throw new AsynchronousCloseException();
             }
         }
     }
@@ -106,6 +115,10 @@ final class ShapedChannel implements MigrationChannel {
 
     @Override
     public void close() throws IOException {
+        synchronized (pacing) {
+            closed = true;
+            pacing.notifyAll();
+        }
         socket.close();
     }
 

@@ -22,6 +22,19 @@ import org.osgi.service.component.annotations.Component;
 @Component(property = Transport.SCHEME + "=shaped")
 public class ShapedTransport implements Transport {
 
+    /** How long a connect waits for the destination to answer, so a dead host fails the migration. */
+    static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    private final int connectTimeoutMs;
+
+    public ShapedTransport() {
+        this(CONNECT_TIMEOUT_MS);
+    }
+
+    ShapedTransport(int connectTimeoutMs) {
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
     @Override
     public Set<TransportCapability> capabilities() {
         return EnumSet.of(TransportCapability.BIDIRECTIONAL, TransportCapability.MULTI_CHANNEL);
@@ -34,7 +47,7 @@ public class ShapedTransport implements Transport {
         SocketChannel socket = SocketChannel.open();
         try {
             socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            socket.connect(a.socketAddress());
+            socket.socket().connect(a.socketAddress(), connectTimeoutMs);
             return new ShapedChannel(socket, name, a.rate(), a.cut());
         } catch (IOException e) {
             socket.close();

@@ -91,6 +91,8 @@ class ExecMigrationTest extends MigrationContract {
         assertTrue(out.error().startsWith("exec:cat > " + dir.resolve("no/such/dir/vm.img") + ": exit status "),
                 out.error());
         assertEquals(RunState.RUNNING, src.state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean(), "the source's memory is intact: " + src.check());
     }
 
     @Test
@@ -108,12 +110,15 @@ class ExecMigrationTest extends MigrationContract {
     }
 
     @Test
-    void returnPathIsRefusedUpFrontWithTheWayOut() {
-        vms.create(VmSpec.builder("src").memory(32 << 20).workload("sweep").build());
+    void returnPathIsRefusedUpFrontWithTheWayOut() throws Exception {
+        Vm src = vms.create(VmSpec.builder("src").memory(32 << 20).workload("sweep").build());
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> coordinator.migrate("src", "exec:cat > /dev/null"));
         assertEquals("capability return-path needs a transport that is two-way (a channel back from the destination); "
                 + "exec:cat > /dev/null is not (migrate_set_capability return-path off)", e.getMessage());
         assertEquals(MigrationStatus.NONE, coordinator.info("src").status());
+        assertEquals(RunState.RUNNING, src.state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean(), "the source's memory is intact: " + src.check());
     }
 }

@@ -45,11 +45,13 @@ final class FdChannel implements MigrationChannel {
     private int active;
     private volatile boolean closed;
     private boolean released;
+    /** The descriptor's file status flags before we made it non-blocking, restored at the close. */
+    private final int originalFlags;
 
     FdChannel(Inherited descriptor) throws IOException {
         this.descriptor = descriptor;
         this.fd = descriptor.fd();
-        descriptor.makeNonBlocking();
+        originalFlags = descriptor.makeNonBlocking();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment state = Libc.state(tmp);
             wake = Libc.eventfd(state, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
@@ -271,6 +273,7 @@ final class FdChannel implements MigrationChannel {
         released = true;
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment state = Libc.state(tmp);
+            descriptor.restoreFlags(state, originalFlags); // the parent may share the open file description
             Libc.close(state, fd);
             Libc.close(state, wake);
         }

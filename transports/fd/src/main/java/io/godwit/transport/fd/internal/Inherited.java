@@ -60,15 +60,27 @@ record Inherited(int fd, Kind kind) {
         return target.startsWith("pipe:") ? Kind.PIPE : Kind.FILE;
     }
 
-    /** Non-blocking from now on, so that every wait is a poll a close can wake. */
-    void makeNonBlocking() throws IOException {
+    /**
+     * Non-blocking from now on, so that every wait is a poll a close can wake. O_NONBLOCK belongs to the
+     * open file description, which the parent process (or anyone holding a copy of the descriptor)
+     * shares: it sees the flag too until {@link #restoreFlags} puts the returned flags back.
+     *
+     * @return the file status flags before
+     */
+    int makeNonBlocking() throws IOException {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment state = Libc.state(tmp);
             int flags = Libc.fcntl(state, fd, Libc.F_GETFL, 0);
             if (flags < 0 || Libc.fcntl(state, fd, Libc.F_SETFL, flags | Libc.O_NONBLOCK) < 0) {
                 throw Libc.failure(uri(), "fcntl", Libc.errno(state));
             }
+            return flags;
         }
+    }
+
+    /** Puts the file status flags {@link #makeNonBlocking} returned back, just before the close. */
+    void restoreFlags(MemorySegment state, int flags) {
+        Libc.fcntl(state, fd, Libc.F_SETFL, flags); // best effort: the descriptor closes next either way
     }
 
     /** Closes the descriptor without having used it (a listener closed before accept). */

@@ -66,6 +66,27 @@ class FdTransportTest {
     }
 
     @Test
+    void theSharedFileStatusFlagsAreRestoredAtTheClose() throws Throwable {
+        int[] p = TestFds.pipe();
+        int parentsCopy = TestFds.dup(p[1]); // shares the open file description, and so its O_NONBLOCK
+        try {
+            MigrationChannel c = fd.connectOutgoing("" + p[1]);
+            assertEquals(Libc.O_NONBLOCK, flags(parentsCopy) & Libc.O_NONBLOCK, "non-blocking while in use");
+            c.close();
+            assertEquals(0, flags(parentsCopy) & Libc.O_NONBLOCK, "the parent's copy is blocking again");
+        } finally {
+            TestFds.close(parentsCopy);
+            TestFds.close(p[0]);
+        }
+    }
+
+    private static int flags(int n) {
+        try (java.lang.foreign.Arena tmp = java.lang.foreign.Arena.ofConfined()) {
+            return Libc.fcntl(Libc.state(tmp), n, Libc.F_GETFL, 0);
+        }
+    }
+
+    @Test
     void theStandardDescriptorsAreRefused() {
         for (int n = 0; n <= 2; n++) {
             String a = "" + n;

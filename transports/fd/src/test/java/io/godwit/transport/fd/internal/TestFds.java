@@ -43,6 +43,15 @@ final class TestFds {
         return fds;
     }
 
+    /** A second number for the same open file description (as a parent process keeps its copy). */
+    static int dup(int fd) throws Throwable {
+        int target = NEXT.getAndIncrement();
+        if ((int) DUP2.invokeExact(fd, target) != target) {
+            throw new IllegalStateException("dup2 failed");
+        }
+        return target;
+    }
+
     /** {read end, write end}. */
     static int[] pipe() throws Throwable {
         try (Arena arena = Arena.ofConfined()) {

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +55,9 @@ final class QueuePair implements AutoCloseable {
     private long posted;
     private long completed;
     private long linkFreeNanos;
+    private boolean unmapping;
+    /** The link's transfer time charged to the writes so far (written by the HCA only). */
+    private volatile long pacedNanos;
 
     QueuePair(String name) {
         this.name = name;
@@ -63,12 +68,16 @@ final class QueuePair implements AutoCloseable {
         this.link = l;
     }
 
-    /** Maps and pins a region the peer registered; the HCA starts with the first one. */
-    synchronized int attach(RegionDescriptor d) throws IOException {
+    /**
+     * Maps and pins a region the peer registered, at {@code real}, the path {@link MemoryRegistry#open}
+     * checked (opened without following a link swapped in since); the HCA starts with the first one.
+     */
+    synchronized int attach(RegionDescriptor d, Path real) throws IOException {
         checkUsable();
         MemorySegment memory;
-        try (FileChannel file = FileChannel.open(d.keyFile(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (file.size() < d.length()) {
+        try (FileChannel file = FileChannel.open(real, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
+            if (file.size() != d.length()) {
                 throw new IOException(name + ": region '" + d.name() + "' is " + file.size() + " bytes, registered as "
                         + d.length());
             }
@@ -83,6 +92,11 @@ final class QueuePair implements AutoCloseable {
             hca.start();
         }
         return regions.size() - 1;
+    }
+
+    /** The transfer time the link model charged to the writes executed so far, in ns (0 on an unlimited link). */
+    long pacedNanos() {
+        return pacedNanos;
     }
 
     synchronized long regionSize(int region) {
@@ -179,7 +193,9 @@ final class QueuePair implements AutoCloseable {
         if (l.bytesPerSecond() > 0) {
             // The link serializes the bytes: this write ends its transfer time after the previous one.
             long begin = Math.max(start, linkFreeNanos);
-            linkFreeNanos = begin + (long) (wr.src().byteSize() * 1e9 / l.bytesPerSecond());
+            long transfer = (long) (wr.src().byteSize() * 1e9 / l.bytesPerSecond());
+            linkFreeNanos = begin + transfer;
+            pacedNanos += transfer;
             while ((done = System.nanoTime()) < linkFreeNanos) {
                 LockSupport.parkNanos(linkFreeNanos - done);
                 if (Thread.interrupted()) {
@@ -210,7 +226,22 @@ final class QueuePair implements AutoCloseable {
         }
     }
 
-    /** Moves to the error state, stops the HCA, then unmaps the regions. */
+    private void unmapAfterHca() {
+        boolean interrupted = false;
+        while (hca.isAlive()) {
+            try {
+                hca.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // the arena must still be closed
+            }
+        }
+        arena.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Moves to the error state, stops the HCA, then unmaps the regions (now, or once the HCA is gone). */
     @Override
     public void close() {
         fail(new IOException(name + ": queue pair closed"));
@@ -223,16 +254,18 @@ final class QueuePair implements AutoCloseable {
             }
         }
         synchronized (this) {
-            if (!hca.isAlive() && arena.scope().isAlive()) {
-                // Never while the HCA might still copy into a mapping. Unmapping a populated GiB takes
-                // tens of ms: off the migration's path when there is something mapped.
-                if (regions.isEmpty()) {
-                    arena.close();
-                } else {
-                    regions.clear();
-                    Thread.ofPlatform().daemon().name(hca.getName().replace("-hca", "-unmap")).start(arena::close);
-                }
+            if (unmapping) {
+                return;
             }
+            unmapping = true;
+            if (!hca.isAlive() && regions.isEmpty()) {
+                arena.close();
+                return;
+            }
+            // Never while the HCA might still copy into a mapping: the unmap thread waits for it, however
+            // long that takes. Unmapping a populated GiB takes tens of ms: off the migration's path.
+            regions.clear();
+            Thread.ofPlatform().daemon().name(hca.getName().replace("-hca", "-unmap")).start(this::unmapAfterHca);
         }
     }
 }

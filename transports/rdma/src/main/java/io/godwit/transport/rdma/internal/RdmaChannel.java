@@ -21,6 +21,7 @@ final class RdmaChannel implements RemoteMemoryChannel {
     private final LinkModel local;
     private final MemoryRegistry registry;
     private final QueuePair queuePair;
+    private final Path registryFolder;
     private final Object handshakeLock = new Object();
     private volatile boolean peerKnown;
     /** The destination's half of the handshake, sent before its first byte (null once sent, or on the source). */
@@ -34,6 +35,7 @@ final class RdmaChannel implements RemoteMemoryChannel {
         this.socket = socket;
         this.stream = new SocketMigrationChannel(socket, name);
         this.local = local;
+        this.registryFolder = registryFolder;
         this.registry = new MemoryRegistry(registryFolder);
         this.queuePair = new QueuePair(name);
         if (peerLink != null) {
@@ -125,7 +127,12 @@ final class RdmaChannel implements RemoteMemoryChannel {
         if (!knowPeer()) {
             throw new java.io.EOFException(name() + ": the peer closed the connection during the rdma handshake");
         }
-        return queuePair.attach(RegionDescriptor.decode(descriptor));
+        RegionDescriptor d = RegionDescriptor.decode(descriptor);
+        return queuePair.attach(d, MemoryRegistry.open(registryFolder, d, name()));
+    }
+
+    QueuePair queuePair() {
+        return queuePair;
     }
 
     @Override

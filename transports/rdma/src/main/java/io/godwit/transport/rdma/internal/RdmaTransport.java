@@ -35,7 +35,10 @@ public class RdmaTransport implements Transport {
         /** How long a connect may wait for the destination to answer. */
         int connect_timeout_ms() default 10_000;
 
-        /** Where registered regions' key files live; both hosts must see it. Empty: /dev/shm, else java.io.tmpdir. */
+        /**
+         * Where registered regions' key files live; both hosts must see it, as the same folder (the source
+         * looks keys up in its own). Empty: /dev/shm, else java.io.tmpdir.
+         */
         String registry_dir() default "";
     }
 
@@ -50,6 +53,7 @@ public class RdmaTransport implements Transport {
     RdmaTransport(int connectTimeoutMs, Path registryFolder) {
         this.connectTimeoutMs = connectTimeoutMs;
         this.registryFolder = registryFolder.toAbsolutePath();
+        MemoryRegistry.removeStale(this.registryFolder);
     }
 
     static Path defaultFolder() {

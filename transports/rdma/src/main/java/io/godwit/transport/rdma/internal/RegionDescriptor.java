@@ -5,20 +5,24 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
- * What the destination tells the source about a registered region (the address and rkey an RDMA
- * application exchanges after ibv_reg_mr): the key, the length, and where the region's key file is.
- * The key file's name is derived from the key, so only a peer that was given the key finds it.
+ * What the destination tells the source about a registered region (the rkey and length an RDMA
+ * application exchanges after ibv_reg_mr): the key, the length, the registering process and the
+ * block's name. It carries no path: the source looks the key up in its own registry folder only
+ * ({@link MemoryRegistry#open}), so a peer cannot point the source's writes at a file of its choosing.
+ * The key is an identifier, not a secret (key files are listable); what protects the source is that it
+ * only writes into a key file it owns, that resolves to a regular file of the registered length.
  */
-record RegionDescriptor(long key, long length, Path keyFile, String name) {
+record RegionDescriptor(long key, long length, long pid, String name) {
 
-    private static final int MAGIC = 0x52444d52; // "RDMR"
+    private static final int MAGIC = 0x52444d32; // "RDM2": no peer path in it
     private static final int MAX_TEXT = 4096;
+    static final String PREFIX = "godwit-rdma-";
 
-    static String keyFileName(long key) {
-        return String.format("godwit-rdma-%016x", key);
+    /** The key file's name: the registering process (for cleaning after it died), then the key. */
+    static String keyFileName(long pid, long key) {
+        return String.format("%s%d-%016x", PREFIX, pid, key);
     }
 
     byte[] encode() {
@@ -27,7 +31,7 @@ record RegionDescriptor(long key, long length, Path keyFile, String name) {
             out.writeInt(MAGIC);
             out.writeLong(key);
             out.writeLong(length);
-            out.writeUTF(keyFile.toString());
+            out.writeLong(pid);
             out.writeUTF(name);
         } catch (IOException e) {
             throw new IllegalStateException(e); // in memory
@@ -37,22 +41,23 @@ record RegionDescriptor(long key, long length, Path keyFile, String name) {
 
     /** Decodes and checks a descriptor from the peer; any damage is a one-line IOException. */
     static RegionDescriptor decode(byte[] data) throws IOException {
-        if (data.length > 4 * MAX_TEXT) {
+        if (data.length > 2 * MAX_TEXT) {
             throw new IOException("rdma: a region descriptor of " + data.length + " bytes is too long");
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             if (in.readInt() != MAGIC) {
-                throw new IOException("rdma: not a region descriptor");
+                throw new IOException("rdma: not a region descriptor of this version");
             }
             long key = in.readLong();
             long length = in.readLong();
-            Path file = Path.of(in.readUTF());
+            long pid = in.readLong();
             String name = in.readUTF();
-            if (length <= 0 || !file.isAbsolute() || !file.getFileName().toString().equals(keyFileName(key))) {
-                throw new IOException("rdma: region descriptor for '" + name + "' does not match its key");
+            if (length <= 0 || pid <= 0) {
+                throw new IOException("rdma: region descriptor for '" + name + "' has length " + length + " and pid "
+                        + pid);
             }
-            return new RegionDescriptor(key, length, file, name);
-        } catch (java.io.EOFException | java.io.UTFDataFormatException | java.nio.file.InvalidPathException e) {
+            return new RegionDescriptor(key, length, pid, name);
+        } catch (java.io.EOFException | java.io.UTFDataFormatException e) {
             throw new IOException("rdma: a truncated or damaged region descriptor", e);
         }
     }

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class CountingTransport implements Transport {
 
     final AtomicLong posted = new AtomicLong();
+    final AtomicLong connects = new AtomicLong();
     final AtomicLong streamed = new AtomicLong();
     volatile long closeSourceAfterPosted = Long.MAX_VALUE;
     private final Transport rdma;
@@ -35,6 +36,7 @@ final class CountingTransport implements Transport {
 
     @Override
     public MigrationChannel connectOutgoing(String address) throws IOException {
+        connects.incrementAndGet();
         return new Counted((RemoteMemoryChannel) rdma.connectOutgoing(address));
     }
 

@@ -5,27 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.transport.TransportCapability;
 import io.godwit.transport.testkit.TransportContract;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The rdma transport's control channel passes the transport test kit. */
 class RdmaContractTest extends TransportContract {
 
-    private final Transport rdma;
-
-    RdmaContractTest() {
-        try {
-            rdma = TestRdma.transport(Files.createTempDirectory("godwit-rdma-keys"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    @TempDir
+    Path keys;
+    private Transport rdma;
 
     @Override
     protected Transport transport() {
+        if (rdma == null) {
+            rdma = TestRdma.transport(keys);
+        }
         return rdma;
     }
 

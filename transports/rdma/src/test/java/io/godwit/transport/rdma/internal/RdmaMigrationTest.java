@@ -23,8 +23,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real migrations over rdma in one JVM: two VMs, the coordinator, a real control socket and the
@@ -35,15 +37,19 @@ class RdmaMigrationTest {
 
     private final VmManagerImpl vms = new VmManagerImpl();
     private final Coordinator coordinator;
-    private final Path dir;
-    private final Path keys;
-    private final CountingTransport rdma;
+    @TempDir
+    Path dir;
+    private Path keys;
+    private CountingTransport rdma;
 
-    RdmaMigrationTest() throws Exception {
+    RdmaMigrationTest() {
         vms.addCpuBackend(new SyntheticBackend(), Map.of(CpuBackend.NAME, "synthetic"));
         vms.addDirtyTracker(new BitmapTracker(), Map.of(DirtyTracker.NAME, "bitmap"));
         coordinator = new Coordinator(vms);
-        dir = Files.createTempDirectory("godwit-rdma-mig");
+    }
+
+    @BeforeEach
+    void transport() {
         keys = dir.resolve("keys");
         rdma = new CountingTransport(TestRdma.transport(keys));
         coordinator.addTransport(rdma, Map.of(Transport.SCHEME, "rdma"));
@@ -220,15 +226,17 @@ class RdmaMigrationTest {
     }
 
     @Test
-    void withoutTheReturnPathTheSourceRefusesAndRunsOn() throws Exception {
+    void withoutTheReturnPathTheSourceRefusesUpFrontAndRunsOn() throws Exception {
         Vm src = pair("sweep:8M,rate=50000", 32 << 20, 1);
         String uri = listen();
         coordinator.setCapability("src", MigrationCapability.RETURN_PATH, false);
-        coordinator.migrate("src", uri);
-        MigrationInfo out = await("src", 30_000);
-        assertEquals(MigrationStatus.FAILED, out.status(), String.valueOf(out));
-        assertTrue(out.error().contains("return-path"), out.error());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> coordinator.migrate("src", uri));
+        assertTrue(e.getMessage().contains("return-path on"), e.getMessage());
+        assertEquals(MigrationStatus.NONE, coordinator.info("src").status(), "nothing started");
+        assertEquals(0, rdma.connects.get(), "refused before connecting");
         assertEquals(RunState.RUNNING, src.state());
         assertEquals(RunState.INMIGRATE, vms.get("dst").orElseThrow().state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean(), "the source's memory is intact");
     }
 }

@@ -19,8 +19,10 @@ import java.util.SplittableRandom;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** One-sided writes on real sockets and real shared files: registration, keys, completions, failures. */
 @Timeout(60)
@@ -28,16 +30,17 @@ class RemoteWriteTest {
 
     private static final long MIB = 1 << 20;
 
-    private final Path dir;
-    private final Path keys;
-    private final Transport rdma;
+    @TempDir
+    Path dir;
+    private Path keys;
+    private Transport rdma;
     private final Arena arena = Arena.ofShared();
     private IncomingListener listener;
     private RemoteMemoryChannel source;
     private RemoteMemoryChannel destination;
 
-    RemoteWriteTest() throws IOException {
-        dir = Files.createTempDirectory("godwit-rdma-test");
+    @BeforeEach
+    void transport() {
         keys = dir.resolve("keys");
         rdma = TestRdma.transport(keys);
     }
@@ -171,15 +174,85 @@ class RemoteWriteTest {
         TestRdma.FileBlock ram = TestRdma.fileBlock(dir.resolve("b.ram"), 16 * MIB, arena);
         int region = source.attach(destination.register(ram));
         MemorySegment src = random(16 * MIB, 3);
-        long start = System.nanoTime();
         long last = 0;
         for (long off = 0; off < 16 * MIB; off += MIB) {
             last = source.post(region, off, src.asSlice(off, MIB));
         }
         assertEquals(last, source.poll(last, TimeUnit.SECONDS.toNanos(30)));
-        long ms = (System.nanoTime() - start) / 1_000_000;
-        assertTrue(ms >= 200, "16 MiB at 64 MiB/s cannot take " + ms + " ms"); // a lower bound only
+        // The link model's accounting, not the wall clock: each MiB is charged 1/64 s of the link.
+        assertEquals(16 * (long) (MIB * 1e9 / (64 * MIB)), ((RdmaChannel) source).queuePair().pacedNanos());
         assertEquals(-1, MemorySegment.mismatch(src, 0, 16 * MIB, ram.raw(), 0, 16 * MIB), "the bytes arrived");
+    }
+
+    @Test
+    void anUnlimitedLinkChargesNothing() throws Exception {
+        connect("");
+        int region = source.attach(destination.register(TestRdma.fileBlock(dir.resolve("u.ram"), MIB, arena)));
+        long id = source.post(region, 0, random(MIB, 5));
+        assertEquals(id, source.poll(id, TimeUnit.SECONDS.toNanos(30)));
+        assertEquals(0, ((RdmaChannel) source).queuePair().pacedNanos());
+    }
+
+    @Test
+    void theSourceLooksKeysUpInItsOwnFolderNotWhereThePeerSays() throws Exception {
+        // The destination registers in its folder; a source configured with another folder must not
+        // follow the destination there (the old descriptor carried a path the source opened).
+        Transport elsewhere = TestRdma.transport(dir.resolve("other-keys"));
+        listener = elsewhere.listenIncoming("127.0.0.1:0");
+        source = (RemoteMemoryChannel) rdma.connectOutgoing(listener.uri().substring("rdma:".length()));
+        destination = (RemoteMemoryChannel) listener.accept();
+        TestRdma.FileBlock victim = TestRdma.fileBlock(dir.resolve("victim.ram"), MIB, arena);
+        IOException e = assertThrows(IOException.class, () -> source.attach(destination.register(victim)));
+        assertTrue(e.getMessage().contains("not registered"), e.getMessage());
+    }
+
+    @Test
+    void aKeyLinkToAnotherFileOrANonRegularFileIsRefused() throws Exception {
+        connect("");
+        byte[] descriptor = destination.register(TestRdma.fileBlock(dir.resolve("p.ram"), MIB, arena));
+        Path keyFile;
+        try (java.util.stream.Stream<Path> files = Files.list(keys)) {
+            keyFile = files.findFirst().orElseThrow();
+        }
+        // Someone replaces the key link by one to a bigger file: writes into its first MiB would damage it.
+        Path victim = dir.resolve("victim");
+        byte[] before = new byte[2 * (int) MIB];
+        java.util.Arrays.fill(before, (byte) 0x5a);
+        Files.write(victim, before);
+        Files.delete(keyFile);
+        Files.createSymbolicLink(keyFile, victim);
+        IOException e = assertThrows(IOException.class, () -> source.attach(descriptor));
+        assertTrue(e.getMessage().contains("registered as " + MIB), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(victim), "the victim file is untouched");
+        // A link to a directory (or a device) is not a regular file.
+        Files.delete(keyFile);
+        Files.createSymbolicLink(keyFile, dir);
+        e = assertThrows(IOException.class, () -> source.attach(descriptor));
+        assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+    }
+
+    @Test
+    void aRamFileOfAnotherSizeThanTheBlockIsNotRegistered() throws Exception {
+        connect("");
+        TestRdma.FileBlock ram = TestRdma.fileBlock(dir.resolve("s.ram"), 2 * MIB, arena);
+        TestRdma.FileBlock half = new TestRdma.FileBlock("pc.ram", 0, ram.raw().asSlice(0, MIB), ram.file());
+        IOException e = assertThrows(IOException.class, () -> destination.register(half));
+        assertTrue(e.getMessage().contains("exactly"), e.getMessage());
+    }
+
+    @Test
+    void keyFilesOfDestinationsThatAreGoneAreRemovedAtStart() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        assertEquals(0, p.waitFor());
+        long dead = p.pid();
+        Files.createDirectories(keys);
+        Path stale = keys.resolve(RegionDescriptor.keyFileName(dead, 1));
+        Path live = keys.resolve(RegionDescriptor.keyFileName(ProcessHandle.current().pid(), 2));
+        Files.createSymbolicLink(stale, dir.resolve("gone.ram"));
+        Files.createSymbolicLink(live, dir.resolve("here.ram"));
+        TestRdma.transport(keys); // a transport starting
+        assertFalse(Files.exists(stale, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the dead destination's key");
+        assertTrue(Files.exists(live, java.nio.file.LinkOption.NOFOLLOW_LINKS), "a live process's key stays");
     }
 
     @Test

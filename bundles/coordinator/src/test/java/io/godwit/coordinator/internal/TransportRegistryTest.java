@@ -1,0 +1,135 @@
+package io.godwit.coordinator.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.cpu.CpuBackend;
+import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.transport.IncomingListener;
+import io.godwit.api.transport.MigrationChannel;
+import io.godwit.api.transport.Transport;
+import io.godwit.api.transport.TransportCapability;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmSpec;
+import io.godwit.cpu.synthetic.internal.SyntheticBackend;
+import io.godwit.kernel.internal.BitmapTracker;
+import io.godwit.kernel.internal.VmManagerImpl;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.Constants;
+
+/** Several services declaring one scheme; transport capabilities that need a migration capability. */
+class TransportRegistryTest {
+
+    private final VmManagerImpl vms = new VmManagerImpl();
+    private final Coordinator coordinator;
+    @TempDir
+    Path dir;
+
+    TransportRegistryTest() {
+        vms.addCpuBackend(new SyntheticBackend(), Map.of(CpuBackend.NAME, "synthetic"));
+        vms.addDirtyTracker(new BitmapTracker(), Map.of(DirtyTracker.NAME, "bitmap"));
+        coordinator = new Coordinator(vms);
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        coordinator.deactivate();
+        vms.deactivate();
+    }
+
+    private static Map<String, Object> props(String scheme, long id, int ranking) {
+        return Map.of(Transport.SCHEME, scheme, Constants.SERVICE_ID, id, Constants.SERVICE_RANKING, ranking);
+    }
+
+    @Test
+    void aDroppedTransportDoesNotDisplaceTheSystemOneAndItsRemovalKeepsTheScheme() {
+        TransportRegistry r = new TransportRegistry();
+        Transport system = new UnixTestTransport();
+        Transport dropped = new UnixTestTransport();
+        r.add("tcp", system, props("tcp", 3, 0));
+        r.add("tcp", dropped, props("tcp", 40, 0));
+        assertSame(system, r.get("tcp"), "same ranking: the service registered first");
+        assertTrue(r.remove("tcp", dropped));
+        assertSame(system, r.get("tcp"));
+        r.add("tcp", dropped, props("tcp", 41, 10));
+        assertSame(dropped, r.get("tcp"), "a higher service.ranking wins");
+        assertTrue(r.remove("tcp", dropped));
+        assertSame(system, r.get("tcp"), "the system transport takes over again");
+        assertTrue(r.remove("tcp", system));
+        assertEquals(null, r.get("tcp"));
+        assertEquals(false, r.remove("tcp", system), "removed once only");
+    }
+
+    @Test
+    void removingOneOfTwoServicesOfASchemeFailsOnlyTheMigrationsUsingIt() throws Exception {
+        Transport first = new UnixTestTransport();
+        Transport second = new UnixTestTransport();
+        coordinator.addTransport(first, props("unix", 1, 0));
+        coordinator.addTransport(second, props("unix", 2, 0));
+        vms.create(VmSpec.builder("dst").memory(16 << 20).incoming("defer").build());
+        coordinator.incoming("dst", "unix:" + dir.resolve("a.sock"));
+        coordinator.removeTransport(second, props("unix", 2, 0));
+        assertEquals(List.of("unix"), coordinator.schemes());
+        assertEquals(MigrationStatus.SETUP, coordinator.info("dst").status(), "the listener on the first one stays");
+        coordinator.removeTransport(first, props("unix", 1, 0));
+        assertTrue(await("dst").status().isFinal(), "the listener of the removed transport ends");
+        assertEquals(List.of(), coordinator.schemes());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> coordinator.incoming("dst", "unix:" + dir.resolve("b.sock")));
+        assertTrue(e.getMessage().contains("unknown transport 'unix'"), e.getMessage());
+    }
+
+    @Test
+    void aTransportWritingRemoteMemoryIsRefusedUpFrontWithoutTheReturnPath() throws Exception {
+        Transport unix = new UnixTestTransport();
+        Transport remote = new Transport() {
+            @Override
+            public Set<TransportCapability> capabilities() {
+                return Set.of(TransportCapability.BIDIRECTIONAL, TransportCapability.REMOTE_MEMORY_WRITE);
+            }
+
+            @Override
+            public MigrationChannel connectOutgoing(String address) throws IOException {
+                return unix.connectOutgoing(address);
+            }
+
+            @Override
+            public IncomingListener listenIncoming(String address) throws IOException {
+                return unix.listenIncoming(address);
+            }
+        };
+        coordinator.addTransport(remote, props("unix", 1, 0));
+        Vm src = vms.create(VmSpec.builder("src").memory(16 << 20).workload("sweep:4M,rate=50000").build());
+        coordinator.setCapability("src", MigrationCapability.RETURN_PATH, false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> coordinator.migrate("src", "unix:" + dir.resolve("r.sock")));
+        assertTrue(e.getMessage().contains("return-path on"), e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+        assertEquals(MigrationStatus.NONE, coordinator.info("src").status());
+        assertEquals(RunState.RUNNING, src.state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean(), "the source's memory is intact");
+    }
+
+    private MigrationInfo await(String vm) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        MigrationInfo info;
+        while (!(info = coordinator.info(vm)).status().isFinal() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        return info;
+    }
+}
