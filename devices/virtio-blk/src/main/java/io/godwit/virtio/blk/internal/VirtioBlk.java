@@ -47,16 +47,20 @@ final class VirtioBlk implements Device {
     VirtioBlk(DeviceContext ctx, BlkOptions opts) {
         this.ctx = ctx;
         this.opts = opts;
-        this.image = open(opts);
-        long blocks;
+        this.image = open(opts); // the options are checked already (BlkOptions.parse)
         try {
-            blocks = image.size() / BlkLayout.BLOCK;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            long blocks = image.size() / BlkLayout.BLOCK;
+            long size = BlkLayout.size(opts.depth(), blocks);
+            long base = opts.base() >= 0 ? opts.base() : ((ctx.memory().size() - (1 << 20) - size) & ~4095L);
+            this.layout = new BlkLayout(base, opts.depth(), blocks);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(image); // nothing keeps the image open after a refused create
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException(io);
+            }
+            throw (RuntimeException) e;
         }
-        long size = BlkLayout.size(opts.depth(), blocks);
-        long base = opts.base() >= 0 ? opts.base() : ((ctx.memory().size() - (1 << 20) - size) & ~4095L);
-        this.layout = new BlkLayout(base, opts.depth(), blocks);
+        long blocks = layout.blocks();
         this.backend = new BlkBackend("iothread-" + ctx.vmName() + "-" + ctx.id(), ctx.memory(), layout, image, kick,
                 call);
         this.copy = new BlockCopy(image, blocks, backend);
@@ -78,6 +82,14 @@ final class VirtioBlk implements Device {
             return ch;
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot open image " + o.image() + ": " + e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            LOG.debug("closing the image", e);
         }
     }
 
