@@ -14,6 +14,8 @@ import io.godwit.wire.proto.StateSection;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Iterative device state (QEMU's SaveVMHandlers for a disk: save_setup, save_live_iterate,
@@ -29,6 +31,8 @@ final class DeviceIteration {
     static final long PASS_BUDGET = 8L << 20;
 
     private record Part(int index, VmDevice device, IterativeState state) {}
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceIteration.class);
 
     private final List<Part> parts = new ArrayList<>();
 
@@ -82,6 +86,17 @@ final class DeviceIteration {
             StateEncoder out = new StateEncoder();
             p.state().saveComplete(out);
             send(w, p, out);
+        }
+    }
+
+    /** At the migration's end, however it ended: each device drops its change tracking. */
+    void cleanup() {
+        for (Part p : parts) {
+            try {
+                p.state().cleanup();
+            } catch (RuntimeException e) {
+                LOG.warn("{}: cleaning up its iterative state: {}", p.device().label(), e.toString());
+            }
         }
     }
 

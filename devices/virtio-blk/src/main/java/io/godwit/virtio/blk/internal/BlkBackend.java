@@ -99,6 +99,10 @@ final class BlkBackend {
         blockLog = log;
     }
 
+    boolean blockLogging() {
+        return blockLog != null;
+    }
+
     long requests() {
         return requests;
     }

@@ -63,7 +63,7 @@ final class VirtioBlk implements Device {
         long blocks = layout.blocks();
         this.backend = new BlkBackend("iothread-" + ctx.vmName() + "-" + ctx.id(), ctx.memory(), layout, image, kick,
                 call);
-        this.copy = new BlockCopy(image, blocks, backend);
+        this.copy = new BlockCopy(opts.image(), image, blocks, backend);
     }
 
     private static FileChannel open(BlkOptions o) {
