@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.godwit.api.device.Device;
+import io.godwit.api.device.DeviceContext;
 import io.godwit.api.device.DeviceFactory;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
@@ -43,6 +44,57 @@ class BootFailureTest {
         assertTrue(host.manager.get("bf").isEmpty());
         // The name is free again and a VM of it runs.
         assertEquals(RunState.RUNNING, host.create("bf", 8 << 20, 1, "sweep").state());
+    }
+
+    @Test
+    void aWorkloadOverADevicesMemoryIsRefused() {
+        host.manager.addDeviceFactory((ctx, o) -> new ReservingDevice(ctx), Map.of(DeviceFactory.NAME, "rings"));
+        for (String workload : new String[] {"sweep", "fill", "sweep:8M"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> host.manager.create(
+                    VmSpec.builder("ov").memory(8 << 20).workload(workload).device("rings").build()), workload);
+            assertTrue(e.getMessage().contains("over rings0's memory"), e.getMessage());
+            assertTrue(host.manager.get("ov").isEmpty());
+        }
+        // Below the device's memory it runs.
+        assertEquals(RunState.RUNNING, host.manager.create(
+                VmSpec.builder("ok").memory(8 << 20).workload("sweep:4M").device("rings").build()).state());
+    }
+
+    /** Reserves the top MiB of RAM, as virtio-net's rings do. */
+    private static final class ReservingDevice implements Device {
+        private final DeviceContext ctx;
+
+        ReservingDevice(DeviceContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void realize() {
+            ctx.reserveMemory(ctx.memory().size() - (1 << 20), 1 << 20);
+        }
+
+        @Override
+        public void reset() { }
+
+        @Override
+        public void pause() { }
+
+        @Override
+        public void resume() { }
+
+        @Override
+        public void unrealize() { }
+
+        @Override
+        public int stateVersion() {
+            return 1;
+        }
+
+        @Override
+        public void saveState(StateOutput out) { }
+
+        @Override
+        public void loadState(StateInput in, int version) { }
     }
 
     private static boolean vcpuThreadsAlive(String vm) {
