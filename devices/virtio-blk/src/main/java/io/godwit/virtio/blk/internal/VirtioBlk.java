@@ -71,15 +71,19 @@ final class VirtioBlk implements Device {
             boolean fresh = !Files.exists(o.image());
             FileChannel ch = FileChannel.open(o.image(), StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
-            if (fresh || ch.size() == 0) {
-                ch.truncate(o.size());
-                ch.write(java.nio.ByteBuffer.allocate(1), o.size() - 1);
+            try {
+                if (fresh || ch.size() == 0) {
+                    ch.truncate(o.size());
+                    ch.write(java.nio.ByteBuffer.allocate(1), o.size() - 1);
+                }
+                if (ch.size() % BlkLayout.BLOCK != 0 || ch.size() == 0) {
+                    throw new IllegalArgumentException("image " + o.image() + " is not a whole number of 4 KiB blocks");
+                }
+                return ch;
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(ch);
+                throw e;
             }
-            if (ch.size() % BlkLayout.BLOCK != 0 || ch.size() == 0) {
-                ch.close();
-                throw new IllegalArgumentException("image " + o.image() + " is not a whole number of 4 KiB blocks");
-            }
-            return ch;
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot open image " + o.image() + ": " + e.getMessage());
         }
