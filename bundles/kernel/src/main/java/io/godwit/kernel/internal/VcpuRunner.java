@@ -25,6 +25,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
 
     /** QEMU's throttle timeslice: a throttled vCPU sleeps pct/(100-pct) of each 10 ms it ran. */
     static final long QUANTUM_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** A halted guest is looked at again after this long: a timer tick, as the guest has no interrupts. */
+    static final long HALT_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
@@ -39,6 +41,10 @@ final class VcpuRunner implements Runnable, VcpuContext {
     // Guarded by vm.lock:
     private boolean parked = true;
     private boolean halted;
+    /** Times this thread looked for work; a parked vCPU must not spin (guarded by the VM lock). */
+    private long wakeups;
+    /** While halted: when to look at the guest again (guarded by the VM lock). */
+    private long haltedUntil;
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
 
     private long sampleTime;
@@ -92,6 +98,10 @@ final class VcpuRunner implements Runnable, VcpuContext {
         exitRequest = true;
     }
 
+    long wakeupsLocked() {
+        return wakeups;
+    }
+
     boolean parkedLocked() {
         return parked || thread == null || !thread.isAlive();
     }
@@ -143,6 +153,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private List<Runnable> waitForWork() throws InterruptedException {
         synchronized (vm.lock) {
             while (true) {
+                wakeups++;
                 if (!tasks.isEmpty()) {
                     List<Runnable> todo = new ArrayList<>(tasks);
                     tasks.clear();
@@ -158,12 +169,22 @@ final class VcpuRunner implements Runnable, VcpuContext {
                     exitRequest = false;
                     return List.of();
                 }
-                parked = true;
-                vm.lock.notifyAll();
+                if (!parked) {
+                    // Only a change is news (stop() waits for every vCPU to park). Notifying on
+                    // every wake-up made the parked vCPUs of a VM wake each other in turn, for ever:
+                    // a paused, incoming or halted 2-vCPU guest then burnt a host core.
+                    parked = true;
+                    vm.lock.notifyAll();
+                }
                 if (halted) {
-                    // An idle guest waits for an interrupt; we have none, so poll at the timeslice.
-                    vm.lock.wait(10);
-                    halted = false;
+                    // An idle guest waits for an interrupt; we have none, so poll at the timeslice,
+                    // whatever else wakes this monitor meanwhile.
+                    long left = haltedUntil - System.nanoTime();
+                    if (left > 0) {
+                        TimeUnit.NANOSECONDS.timedWait(vm.lock, left);
+                    } else {
+                        halted = false;
+                    }
                 } else {
                     vm.lock.wait();
                 }
@@ -201,6 +222,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
             case HALT -> {
                 synchronized (vm.lock) {
                     halted = true;
+                    haltedUntil = System.nanoTime() + HALT_POLL_NANOS;
                 }
             }
             case SHUTDOWN -> vm.guestStopped(io.godwit.api.vm.RunState.SHUTDOWN, exit.message());

@@ -56,6 +56,35 @@ class VmLifecycleTest {
         awaitProgress(vm, p); // cont resumes the vCPUs
     }
 
+    /** Parked and halted vCPUs wait: they must not wake each other in turn (they once did, burning a core). */
+    @Test
+    void parkedAndHaltedVcpusDoNotSpin() throws Exception {
+        KernelVm paused = (KernelVm) host.manager.create(VmSpec.builder("p").memory(16 << 20).vcpus(2).paused(true).build());
+        KernelVm halted = (KernelVm) host.create("h", 16 << 20, 2, "fill"); // fills, then halts
+        awaitProgress(halted, 4095);
+        long[] before = {wakeups(paused), wakeups(halted)};
+        long t0 = System.nanoTime();
+        Thread.sleep(1000);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long pausedWakeups = wakeups(paused) - before[0];
+        long haltedWakeups = wakeups(halted) - before[1];
+        // Paused: nothing to do, no wake-up at all. Halted: a look every 10 ms per vCPU, a few turns
+        // of the loop each (the deadline, the run, a peer parking); spinning vCPUs make tens of thousands.
+        assertEquals(0, pausedWakeups, "a paused VM's vCPUs woke " + pausedWakeups + " times");
+        assertTrue(haltedWakeups <= 2 * 5 * 100 * seconds + 50, "a halted VM's vCPUs woke " + haltedWakeups
+                + " times in " + seconds + " s");
+    }
+
+    private static long wakeups(KernelVm vm) {
+        synchronized (vm.lock) {
+            long n = 0;
+            for (VcpuRunner r : vm.runners()) {
+                n += r.wakeupsLocked();
+            }
+            return n;
+        }
+    }
+
     @Test
     void oracleCatchesAStalePageAndGarbage() throws Exception {
         Vm vm = host.create("a", 16 << 20, 1, "sweep");
