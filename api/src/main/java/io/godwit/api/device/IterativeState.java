@@ -28,6 +28,15 @@ public interface IterativeState {
     /** Writes everything still pending. Called with the VM stopped. */
     void saveComplete(StateOutput out);
 
+    /**
+     * Ends the save side, however the migration ended (completed, failed, cancelled): drops the change
+     * tracking {@link #saveSetup} installed. Called once on the migration thread after the last save
+     * call, also when {@code saveSetup} never ran or threw; must not throw for that. The default does
+     * nothing.
+     */
+    default void cleanup() {
+    }
+
     /** Loads one part written by any of the save methods. */
     void load(StateInput in);
 }

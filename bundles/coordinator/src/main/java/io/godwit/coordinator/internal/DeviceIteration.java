@@ -14,6 +14,9 @@ import io.godwit.wire.proto.StateSection;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Iterative device state (QEMU's SaveVMHandlers for a disk: save_setup, save_live_iterate,
@@ -29,6 +32,8 @@ final class DeviceIteration {
     static final long PASS_BUDGET = 8L << 20;
 
     private record Part(int index, VmDevice device, IterativeState state) {}
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceIteration.class);
 
     private final List<Part> parts = new ArrayList<>();
 
@@ -47,26 +52,22 @@ final class DeviceIteration {
 
     void setup(FrameWriter w) throws IOException {
         for (Part p : parts) {
-            StateEncoder out = new StateEncoder();
-            p.state().saveSetup(out);
-            send(w, p, out);
+            send(w, p, save(p, "setup", out -> p.state().saveSetup(out)));
         }
     }
 
     long pendingBytes() {
         long n = 0;
         for (Part p : parts) {
-            n += p.state().pending();
+            n += pending(p);
         }
         return n;
     }
 
     void iterate(FrameWriter w) throws IOException {
         for (Part p : parts) {
-            if (p.state().pending() > 0) {
-                StateEncoder out = new StateEncoder();
-                p.state().saveIterate(out, PASS_BUDGET);
-                send(w, p, out);
+            if (pending(p) > 0) {
+                send(w, p, save(p, "a pass", out -> p.state().saveIterate(out, PASS_BUDGET)));
             }
         }
     }
@@ -74,14 +75,41 @@ final class DeviceIteration {
     /** With the VM stopped and the devices drained. */
     void complete(FrameWriter w) throws IOException {
         for (Part p : parts) {
-            while (p.state().pending() > PASS_BUDGET) { // keep each frame under the state size limit
-                StateEncoder out = new StateEncoder();
-                p.state().saveIterate(out, PASS_BUDGET);
-                send(w, p, out);
+            while (pending(p) > PASS_BUDGET) { // keep each frame under the state size limit
+                send(w, p, save(p, "a pass", out -> p.state().saveIterate(out, PASS_BUDGET)));
             }
-            StateEncoder out = new StateEncoder();
-            p.state().saveComplete(out);
-            send(w, p, out);
+            send(w, p, save(p, "completion", out -> p.state().saveComplete(out)));
+        }
+    }
+
+    /** Runs one save call; its failure fails the migration with the device's name, as DeviceSections. */
+    private static StateEncoder save(Part p, String stage, Consumer<StateEncoder> call) {
+        StateEncoder out = new StateEncoder();
+        try {
+            call.accept(out);
+        } catch (RuntimeException e) {
+            throw new MigrationFailure(p.device().label() + ": " + stage + " of its iterative state failed: "
+                    + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private static long pending(Part p) {
+        try {
+            return p.state().pending();
+        } catch (RuntimeException e) {
+            throw new MigrationFailure(p.device().label() + ": its pending state failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** At the migration's end, however it ended: each device drops its change tracking. */
+    void cleanup() {
+        for (Part p : parts) {
+            try {
+                p.state().cleanup();
+            } catch (RuntimeException e) {
+                LOG.warn("{}: cleaning up its iterative state: {}", p.device().label(), e.toString());
+            }
         }
     }
 

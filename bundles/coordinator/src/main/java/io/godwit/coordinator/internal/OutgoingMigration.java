@@ -344,6 +344,9 @@ final class OutgoingMigration implements Runnable {
                 returnPath.close();
             }
             closeChannel();
+            if (deviceIteration != null) {
+                deviceIteration.cleanup(); // a disk's dirty-block log must not outlive a failed copy
+            }
             if (vm.dirtyLogging().active()) {
                 vm.dirtyLogging().stop();
             }

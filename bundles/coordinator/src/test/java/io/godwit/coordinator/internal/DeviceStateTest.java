@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.device.DeviceFactory;
 import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.transport.Transport;
@@ -49,7 +50,12 @@ class DeviceStateTest {
     }
 
     private MigrationInfo migrate(String srcDevice, String dstDevice) throws Exception {
+        return migrate(srcDevice, dstDevice, false);
+    }
+
+    private MigrationInfo migrate(String srcDevice, String dstDevice, boolean copyStorage) throws Exception {
         vms.create(VmSpec.builder("src").memory(16 << 20).workload("sweep:8M,rate=5000").device(srcDevice).build());
+        coordinator.setCapability("src", MigrationCapability.COPY_STORAGE, copyStorage);
         vms.create(VmSpec.builder("dst").memory(16 << 20).workload("sweep:8M,rate=5000").device(dstDevice)
                 .incoming("defer").build());
         String sock = dir.resolve("d.sock").toString();
@@ -117,6 +123,14 @@ class DeviceStateTest {
     @Test
     void aTruncatedFieldIsRefused() throws Exception {
         assertRefused(migrate("test-dev,fields=1", "test-dev,fields=2"), "dev0 (test-dev)", "ends before a long");
+    }
+
+    @Test
+    void aFailingIterativeStateFailsTheMigrationWithTheDevicesNameAndIsCleanedUp() throws Exception {
+        MigrationInfo out = migrate("test-dev,iterative=fail", "test-dev,iterative=fail", true);
+        assertRefused(out, "dev0 (test-dev): setup of its iterative state failed", "the disk is gone");
+        TestDevice src = (TestDevice) vms.get("src").orElseThrow().devices().get(0).device();
+        assertEquals(1, src.cleanups.get(), "cleanup() must run once when the migration ends");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.godwit.coordinator.internal;
 import io.godwit.api.device.Device;
 import io.godwit.api.device.DeviceContext;
 import io.godwit.api.device.DeviceFactory;
+import io.godwit.api.device.IterativeState;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
 import java.util.Map;
@@ -11,7 +12,8 @@ import java.util.Map;
  * A device for stream tests, configured per side: {@code version} (written and the newest loaded),
  * {@code min} (oldest loaded), {@code fields} (longs written and read), {@code sub} (an optional
  * subsection written), {@code knows} (subsections the loader asks for), {@code direct=true} (writes
- * guest RAM directly, without registering a dirty log).
+ * guest RAM directly, without registering a dirty log), {@code iterative=fail} (an iterative state
+ * whose setup throws).
  */
 public final class TestDevice implements Device {
 
@@ -28,7 +30,9 @@ public final class TestDevice implements Device {
     private final String sub;
     private final String knows;
     private final boolean direct;
+    private final boolean iterativeFails;
     volatile long loadedSum = -1;
+    final java.util.concurrent.atomic.AtomicInteger cleanups = new java.util.concurrent.atomic.AtomicInteger();
     volatile String loadedSub;
 
     TestDevice(Map<String, String> o) {
@@ -38,6 +42,7 @@ public final class TestDevice implements Device {
         this.sub = o.get("sub");
         this.knows = o.getOrDefault("knows", "");
         this.direct = Boolean.parseBoolean(o.getOrDefault("direct", "false"));
+        this.iterativeFails = "fail".equals(o.get("iterative"));
     }
 
     @Override
@@ -68,6 +73,40 @@ public final class TestDevice implements Device {
     @Override
     public boolean writesGuestMemoryDirectly() {
         return direct;
+    }
+
+    @Override
+    public java.util.Optional<IterativeState> iterativeState() {
+        if (!iterativeFails) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new IterativeState() {
+            @Override
+            public void saveSetup(StateOutput out) {
+                throw new IllegalStateException("the disk is gone");
+            }
+
+            @Override
+            public long pending() {
+                return 0;
+            }
+
+            @Override
+            public boolean saveIterate(StateOutput out, long maxBytes) {
+                return true;
+            }
+
+            @Override
+            public void saveComplete(StateOutput out) { }
+
+            @Override
+            public void cleanup() {
+                cleanups.incrementAndGet();
+            }
+
+            @Override
+            public void load(StateInput in) { }
+        });
     }
 
     @Override

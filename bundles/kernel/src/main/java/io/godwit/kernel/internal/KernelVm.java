@@ -79,10 +79,6 @@ final class KernelVm implements Vm, VcpuRendezvous {
         return devices.list();
     }
 
-    void pauseDevices() {
-        devices.pause();
-    }
-
     void addGuestDriver(GuestDriver d) {
         drivers.add(d);
     }
@@ -200,7 +196,12 @@ final class KernelVm implements Vm, VcpuRendezvous {
         }
     }
 
-    /** A vCPU hit a guest error or shutdown: the whole VM stops. Called on that vCPU's thread. */
+    /**
+     * A vCPU hit a guest error or shutdown, or a bundle the VM runs on went away: the whole VM stops.
+     * Called on that vCPU's thread or on the departing service's thread. The devices pause too, as at
+     * {@link #stop}, once every vCPU parked: on a thread of its own ({@code vm-stop-<vm>}), since a
+     * vCPU cannot wait for itself to park.
+     */
     void guestStopped(RunState newState, String why) {
         synchronized (lock) {
             if (state == RunState.GUEST_ERROR) {
@@ -215,6 +216,30 @@ final class KernelVm implements Vm, VcpuRendezvous {
             }
             lock.notifyAll();
         }
+        Thread.ofPlatform().daemon().name("vm-stop-" + name()).start(() -> {
+            try {
+                pauseDevicesWhenParked();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /**
+     * Waits until every vCPU parked (vCPU 0 may be inside a device's guest driver, holding the
+     * device's monitor), then pauses the devices outside the VM lock. Nothing to do when the VM runs
+     * again meanwhile or is destroyed (destroy unrealizes them).
+     */
+    void pauseDevicesWhenParked() throws InterruptedException {
+        synchronized (lock) {
+            while (!allParkedLocked() && !destroyed && !runVcpus) {
+                lock.wait();
+            }
+            if (destroyed || runVcpus) {
+                return;
+            }
+        }
+        devices.pause();
     }
 
     private boolean allParkedLocked() {

@@ -111,10 +111,29 @@ public class VmManagerImpl implements VmManager {
             for (KernelVm vm : snapshot()) {
                 if (vm.devices().stream().anyMatch(d -> d.type().equals(n))) {
                     vm.guestStopped(RunState.GUEST_ERROR, "device type '" + n + "' was removed");
-                    vm.pauseDevices(); // no thread of the departing bundle may go on running
+                    try {
+                        // No thread of the departing bundle may go on running: wait for vCPU 0 to
+                        // leave its guest driver, then stop the device's workers, before returning.
+                        vm.pauseDevicesWhenParked();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
                 }
             }
         });
+    }
+
+    /** Undoes a create that failed after the VM existed: devices unrealized, vCPU threads stopped, RAM freed. */
+    private static void destroyHalfMade(KernelVm vm, RuntimeException cause) {
+        try {
+            vm.destroy();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            cause.addSuppressed(ie);
+        } catch (RuntimeException re) {
+            cause.addSuppressed(re);
+        }
     }
 
     private static Optional<String> name(Map<String, Object> props, String key) {
@@ -135,11 +154,12 @@ public class VmManagerImpl implements VmManager {
                 HostMemory.checkAvailable(spec.memoryBytes());
             }
             KernelGuestMemory memory = KernelGuestMemory.map(spec.memoryBytes(), spec.memPath(), spec.prealloc());
+            KernelVm vm = null;
             try {
                 Guest guest = backend.createGuest(
                         new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
                 DirtyLog log = tracker.create(memory, spec.vcpus());
-                KernelVm vm = new KernelVm(spec, memory, guest, trackerName, log);
+                vm = new KernelVm(spec, memory, guest, trackerName, log);
                 vm.createDevices(type -> lookup(deviceFactories, type, "device type"));
                 vm.boot();
                 vms.put(spec.name(), vm);
@@ -147,7 +167,11 @@ public class VmManagerImpl implements VmManager {
                         spec.vcpus(), spec.cpuBackend(), spec.workload());
                 return vm;
             } catch (RuntimeException e) {
-                memory.close();
+                if (vm == null) {
+                    memory.close();
+                } else {
+                    destroyHalfMade(vm, e); // boot failed: its devices and vCPU threads go too
+                }
                 throw e;
             }
         }

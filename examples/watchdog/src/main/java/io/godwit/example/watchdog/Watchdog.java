@@ -48,6 +48,14 @@ final class Watchdog implements Device {
         deadline = System.nanoTime() + timeoutNanos;
     }
 
+    long pets() {
+        return pets;
+    }
+
+    long fired() {
+        return fired;
+    }
+
     @Override
     public void realize() {
         if (guestPets) {

@@ -20,6 +20,8 @@ import io.godwit.kernel.internal.BitmapTracker;
 import io.godwit.kernel.internal.VmManagerImpl;
 import java.nio.file.Files;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -48,17 +50,18 @@ class WatchdogTest {
         Vm src = vms.create(VmSpec.builder("src").memory(16 << 20).workload("sweep:8M,rate=5000").device(dev).build());
         vms.create(VmSpec.builder("dst").memory(16 << 20).workload("sweep:8M,rate=5000").device(dev)
                 .incoming("defer").build());
-        Thread.sleep(200);
+        Watchdog before = (Watchdog) src.devices().get(0).device();
+        await(() -> before.pets() > 0, "the guest to pet the watchdog");
         String sock = Files.createTempDirectory("godwit-wd").resolve("w.sock").toString();
         coordinator.incoming("dst", "unix:" + sock);
         coordinator.migrate("src", "unix:" + sock);
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (!coordinator.info("dst").status().isFinal() && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
+        await(() -> coordinator.info("dst").status().isFinal(), "the migration");
         assertEquals(MigrationStatus.COMPLETED, coordinator.info("src").status());
         Vm dst = vms.get("dst").orElseThrow();
-        Thread.sleep(200);
+        Watchdog after = (Watchdog) dst.devices().get(0).device();
+        long sourcePets = before.pets(); // final: the source is stopped
+        // The count went on from the source's (the state round trip itself is WatchdogStateTest's).
+        await(() -> after.pets() > sourcePets, "the guest to pet it on the destination");
         dst.stop(RunState.PAUSED);
         OracleVerdict v = dst.check();
         assertTrue(v.clean(), v.toString());
@@ -69,12 +72,19 @@ class WatchdogTest {
     @Test
     void aWatchdogNobodyPetsFires() throws Exception {
         Vm vm = vms.create(VmSpec.builder("a").memory(16 << 20).device("watchdog,timeout-ms=50,pet=off").build());
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!vm.devices().get(0).device().describe().contains("fired 1 times")
-                && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
+        Watchdog w = (Watchdog) vm.devices().get(0).device();
+        await(() -> w.fired() > 0, "the watchdog to fire");
         vm.stop(RunState.PAUSED);
         assertFalse(vm.check().clean(), vm.check().toString());
+    }
+
+    private static void await(BooleanSupplier cond, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
     }
 }

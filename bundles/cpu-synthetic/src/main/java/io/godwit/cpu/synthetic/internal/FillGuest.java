@@ -22,13 +22,16 @@ final class FillGuest implements Guest {
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Ranges ranges;
+    private final GuestMemory guestMemory;
 
-    FillGuest(Ranges ranges) {
+    FillGuest(Ranges ranges, GuestMemory memory) {
         this.ranges = ranges;
+        this.guestMemory = memory;
     }
 
     @Override
     public Vcpu createVcpu(VcpuContext context) {
+        ranges.requireClearOf(guestMemory, "fill"); // the devices reserved their memory by now
         int i = context.index();
         return new FillVcpu(context, ranges.start(i), ranges.end(i));
     }

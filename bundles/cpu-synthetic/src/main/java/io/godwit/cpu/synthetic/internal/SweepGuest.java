@@ -16,15 +16,18 @@ import java.lang.foreign.MemorySegment;
 final class SweepGuest implements Guest {
 
     private final Ranges ranges;
+    private final GuestMemory guestMemory;
     private final long ratePerVcpu;
 
-    SweepGuest(Ranges ranges, long ratePerVcpu) {
+    SweepGuest(Ranges ranges, long ratePerVcpu, GuestMemory memory) {
         this.ranges = ranges;
+        this.guestMemory = memory;
         this.ratePerVcpu = ratePerVcpu;
     }
 
     @Override
     public Vcpu createVcpu(VcpuContext context) {
+        ranges.requireClearOf(guestMemory, "sweep"); // the devices reserved their memory by now
         int i = context.index();
         return new SweepVcpu(context, ranges.start(i), ranges.end(i), ratePerVcpu);
     }

@@ -26,7 +26,7 @@ public class SyntheticBackend implements CpuBackend {
             }
             case "fill" -> {
                 spec.allowOnly();
-                yield new FillGuest(new Ranges(ramPages, config.vcpus()));
+                yield new FillGuest(new Ranges(ramPages, config.vcpus()), config.memory());
             }
             case "sweep" -> {
                 spec.allowOnly("range", "rate");
@@ -36,7 +36,7 @@ public class SyntheticBackend implements CpuBackend {
                             + " does not fit in the VM's " + config.memory().size() + " bytes of RAM");
                 }
                 long rate = spec.number("rate", 0);
-                yield new SweepGuest(new Ranges(range / RamBlock.PAGE_SIZE, config.vcpus()), rate);
+                yield new SweepGuest(new Ranges(range / RamBlock.PAGE_SIZE, config.vcpus()), rate, config.memory());
             }
             default -> throw new IllegalArgumentException(
                     "unknown workload '" + spec.name() + "' (synthetic workloads: " + WorkloadSpec.USAGE + ")");

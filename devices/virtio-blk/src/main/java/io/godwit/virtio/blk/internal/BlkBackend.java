@@ -1,6 +1,7 @@
 package io.godwit.virtio.blk.internal;
 
 import io.godwit.api.memory.GuestMemory;
+import io.godwit.api.memory.GuestMemoryFault;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -98,6 +99,10 @@ final class BlkBackend {
         blockLog = log;
     }
 
+    boolean blockLogging() {
+        return blockLog != null;
+    }
+
     long requests() {
         return requests;
     }
@@ -107,6 +112,18 @@ final class BlkBackend {
     }
 
     private void loop() {
+        try {
+            serve();
+        } catch (GuestMemoryFault e) {
+            fail("a descriptor points outside guest RAM: " + e.getMessage()); // virtio_error
+        } catch (RuntimeException e) {
+            // Never a thread that vanished with running() still true: the queue is broken, visibly
+            // (info devices, vm_check).
+            fail("I/O thread failed: " + e);
+        }
+    }
+
+    private void serve() {
         while (!stopRequested && broken == null) {
             kick.consume();
             int done = 0;
@@ -150,7 +167,10 @@ final class BlkBackend {
                 image.write(io, block * BlkLayout.BLOCK);
                 io.godwit.api.dirty.DirtyBitmap log = blockLog;
                 if (log != null) {
-                    log.set(block); // after the data is in the image, as vhost logs after writing
+                    // After the data is in the image, as vhost logs after writing, and always an atomic
+                    // OR (never DirtyBitmap.set's read-then-skip): ordered against the copier's
+                    // clear-then-read, either the copier reads this write or the bit is set again.
+                    log.orWord((int) (block >>> 6), 1L << block);
                 }
             } else {
                 st = 2; // VIRTIO_BLK_S_UNSUPP

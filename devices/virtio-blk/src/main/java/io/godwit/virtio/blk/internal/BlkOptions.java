@@ -29,8 +29,16 @@ record BlkOptions(Path image, long size, int depth, long base) {
         if (size < BlkLayout.BLOCK || size % BlkLayout.BLOCK != 0 || size > (1L << 30)) {
             throw new IllegalArgumentException("size must be a multiple of 4096 up to 1 GiB: " + size);
         }
-        return new BlkOptions(Path.of(image).toAbsolutePath(), size, (int) number(o, "queue-depth", 8),
-                number(o, "base", -1));
+        // Everything checked before the device opens (or creates) the image.
+        long depth = number(o, "queue-depth", 8);
+        if (depth < 1 || depth > BlkLayout.MAX_SLOTS) {
+            throw new IllegalArgumentException("queue-depth must be 1 to " + BlkLayout.MAX_SLOTS + ": " + depth);
+        }
+        long base = number(o, "base", -1);
+        if (base != -1 && (base < 0 || (base & (BlkLayout.PAGE - 1)) != 0)) {
+            throw new IllegalArgumentException("base must be page aligned: " + base);
+        }
+        return new BlkOptions(Path.of(image).toAbsolutePath(), size, (int) depth, base);
     }
 
     private static long number(Map<String, String> o, String key, long dflt) {

@@ -9,6 +9,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Optional;
 
 /**
  * The disk sent like RAM ({@code migrate --copy-storage}): a dirty-block bitmap, one bit per 4 KiB
@@ -16,20 +20,23 @@ import java.nio.channels.FileChannel;
  * marks every block, each pass sends dirty blocks up to its budget, and the stop-and-copy sends the
  * rest with the queue drained. The destination writes each block into its own image.
  *
- * <p>Parts: an int kind (0 setup: the block count; 1 blocks: a count, then block number and bytes
- * each). Save methods run on the migration thread, load on the incoming migration thread.
+ * <p>Parts: an int kind (0 setup: the block count, and a subsection {@code image} with the image's
+ * real path and file key, so that a destination on the same file refuses; 1 blocks: a count, then
+ * block number and bytes each). {@link #cleanup} drops the block log however the migration ended. Save methods run on the migration thread, load on the incoming migration thread.
  */
 final class BlockCopy implements IterativeState {
 
     private static final int SETUP = 0;
     private static final int BLOCKS = 1;
 
+    private final Path path;
     private final FileChannel image;
     private final long blocks;
     private final BlkBackend backend;
-    private DirtyBitmap dirty;
+    private volatile DirtyBitmap dirty;
 
-    BlockCopy(FileChannel image, long blocks, BlkBackend backend) {
+    BlockCopy(Path path, FileChannel image, long blocks, BlkBackend backend) {
+        this.path = path;
         this.image = image;
         this.blocks = blocks;
         this.backend = backend;
@@ -42,6 +49,31 @@ final class BlockCopy implements IterativeState {
         dirty.setAll();
         out.writeInt(SETUP);
         out.writeLong(blocks);
+        String[] id = identity();
+        // Which file this is, so that a destination on the very same image refuses (copying a disk
+        // onto itself while the source writes it corrupts it). A subsection: an older source's
+        // stream without it still loads.
+        out.subsection("image", s -> {
+            s.writeString(id[0]);
+            s.writeString(id[1]);
+        });
+    }
+
+    /** The image's real path and its file key (device and inode on Linux). */
+    private String[] identity() {
+        try {
+            return new String[] {path.toRealPath().toString(),
+                    String.valueOf(Files.readAttributes(path, BasicFileAttributes.class).fileKey())};
+        } catch (IOException e) {
+            return new String[] {path.toString(), "?"}; // unknown: the destination cannot match it
+        }
+    }
+
+    /** The migration ended, however: the I/O thread stops marking blocks (it may have failed mid-copy). */
+    @Override
+    public void cleanup() {
+        backend.setBlockLog(null);
+        dirty = null;
     }
 
     @Override
@@ -91,8 +123,16 @@ final class BlockCopy implements IterativeState {
         int kind = in.readInt();
         if (kind == SETUP) {
             long theirs = in.readLong();
+            Optional<String[]> theirId = in.subsection("image").map(i -> new String[] {i.readString(4096),
+                    i.readString(256)});
             if (theirs != blocks) {
                 throw new StateFormatException("the source's disk has " + theirs + " blocks, this image " + blocks);
+            }
+            String[] mine = identity();
+            if (theirId.isPresent() && !"?".equals(mine[1]) && theirId.get()[0].equals(mine[0])
+                    && theirId.get()[1].equals(mine[1])) {
+                throw new StateFormatException("copy-storage onto the source's own image " + mine[0]
+                        + ": give the destination an image of its own, or migrate without --copy-storage");
             }
             return;
         }

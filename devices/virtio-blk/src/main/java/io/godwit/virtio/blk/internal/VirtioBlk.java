@@ -47,19 +47,23 @@ final class VirtioBlk implements Device {
     VirtioBlk(DeviceContext ctx, BlkOptions opts) {
         this.ctx = ctx;
         this.opts = opts;
-        this.image = open(opts);
-        long blocks;
+        this.image = open(opts); // the options are checked already (BlkOptions.parse)
         try {
-            blocks = image.size() / BlkLayout.BLOCK;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            long blocks = image.size() / BlkLayout.BLOCK;
+            long size = BlkLayout.size(opts.depth(), blocks);
+            long base = opts.base() >= 0 ? opts.base() : ((ctx.memory().size() - (1 << 20) - size) & ~4095L);
+            this.layout = new BlkLayout(base, opts.depth(), blocks);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(image); // nothing keeps the image open after a refused create
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException(io);
+            }
+            throw (RuntimeException) e;
         }
-        long size = BlkLayout.size(opts.depth(), blocks);
-        long base = opts.base() >= 0 ? opts.base() : ((ctx.memory().size() - (1 << 20) - size) & ~4095L);
-        this.layout = new BlkLayout(base, opts.depth(), blocks);
+        long blocks = layout.blocks();
         this.backend = new BlkBackend("iothread-" + ctx.vmName() + "-" + ctx.id(), ctx.memory(), layout, image, kick,
                 call);
-        this.copy = new BlockCopy(image, blocks, backend);
+        this.copy = new BlockCopy(opts.image(), image, blocks, backend);
     }
 
     private static FileChannel open(BlkOptions o) {
@@ -67,17 +71,29 @@ final class VirtioBlk implements Device {
             boolean fresh = !Files.exists(o.image());
             FileChannel ch = FileChannel.open(o.image(), StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
-            if (fresh || ch.size() == 0) {
-                ch.truncate(o.size());
-                ch.write(java.nio.ByteBuffer.allocate(1), o.size() - 1);
+            try {
+                if (fresh || ch.size() == 0) {
+                    ch.truncate(o.size());
+                    ch.write(java.nio.ByteBuffer.allocate(1), o.size() - 1);
+                }
+                if (ch.size() % BlkLayout.BLOCK != 0 || ch.size() == 0) {
+                    throw new IllegalArgumentException("image " + o.image() + " is not a whole number of 4 KiB blocks");
+                }
+                return ch;
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(ch);
+                throw e;
             }
-            if (ch.size() % BlkLayout.BLOCK != 0 || ch.size() == 0) {
-                ch.close();
-                throw new IllegalArgumentException("image " + o.image() + " is not a whole number of 4 KiB blocks");
-            }
-            return ch;
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot open image " + o.image() + ": " + e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            LOG.debug("closing the image", e);
         }
     }
 

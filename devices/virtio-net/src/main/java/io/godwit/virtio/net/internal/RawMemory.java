@@ -32,6 +32,11 @@ final class RawMemory {
         this.blockBase = b.base();
     }
 
+    /** Whether {@code [gpa, gpa + len)} lies in this mapping (a guest-supplied address is checked first). */
+    boolean contains(long gpa, long len) {
+        return gpa >= blockBase && len >= 0 && gpa - blockBase <= seg.byteSize() - len;
+    }
+
     int load16(long gpa) {
         int v = seg.get(SHORT, gpa - blockBase) & 0xffff;
         VarHandle.acquireFence();

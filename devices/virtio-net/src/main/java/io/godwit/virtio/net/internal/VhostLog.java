@@ -8,7 +8,7 @@ import io.godwit.api.dirty.DirtyLogSource;
  * the log for the whole mem table and hands it over (VHOST_SET_LOG_BASE) before turning
  * VHOST_F_LOG_ALL on; log_sync moves set bits into the migration bitmap, a cheap zero check and an
  * atomic exchange per 64-page word; log_global_stop reverses the order. Called on the migration
- * thread.
+ * thread; start and stop program vhost under the device's monitor, never racing its DRIVER_OK.
  */
 final class VhostLog implements DirtyLogSource {
 
@@ -35,8 +35,7 @@ final class VhostLog implements DirtyLogSource {
     public void startLogging() {
         DirtyBitmap l = new DirtyBitmap(pages);
         log = l;
-        device.vhost().setLogBase(l);
-        device.vhost().setFeatures(device.ackedFeatures() | VhostNet.F_LOG_ALL);
+        device.startVhostLogging(l);
     }
 
     @Override
@@ -56,8 +55,7 @@ final class VhostLog implements DirtyLogSource {
 
     @Override
     public void stopLogging() {
-        device.vhost().setFeatures(device.ackedFeatures());
-        device.vhost().setLogBase(null);
+        device.stopVhostLogging();
         log = null;
     }
 

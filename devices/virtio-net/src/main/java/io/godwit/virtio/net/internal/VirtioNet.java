@@ -3,6 +3,7 @@ package io.godwit.virtio.net.internal;
 import io.godwit.api.cpu.OracleVerdict;
 import io.godwit.api.device.Device;
 import io.godwit.api.device.DeviceContext;
+import io.godwit.api.dirty.DirtyBitmap;
 import io.godwit.api.state.StateFormatException;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * backend restarts and the device announces itself.
  *
  * <p>Lifecycle and state calls come from the VM's lifecycle thread with the vCPUs stopped;
- * {@link #driverOk} comes from vCPU 0. Both hold this object's monitor.
+ * {@link #driverOk} comes from vCPU 0; the vhost log's start and stop from the migration thread. All
+ * hold this object's monitor, and only {@link #programFeatures} sets vhost's features.
  */
 final class VirtioNet implements Device {
 
@@ -52,6 +54,8 @@ final class VirtioNet implements Device {
     private int lastAvailIdx;
     private boolean running;
     private boolean announcePending;
+    /** The migration's vhost log while dirty logging is on (log_global_start..stop), else null. */
+    private DirtyBitmap vhostLog;
 
     VirtioNet(DeviceContext ctx, NetOptions opts) {
         this.ctx = ctx;
@@ -105,10 +109,34 @@ final class VirtioNet implements Device {
         usedGpa = used;
         lastAvailIdx = 0;
         status = STATUS_DRIVER_OK;
-        vhost.setFeatures(ackedFeatures | (vhost.loggingRequested() ? VhostNet.F_LOG_ALL : 0));
+        programFeatures();
         if (running) {
             startBackend();
         }
+    }
+
+    /**
+     * log_global_start from the migration thread: under this monitor, so that a concurrent
+     * {@link #driverOk} on vCPU 0 cannot program the features from a stale view of the log and turn
+     * VHOST_F_LOG_ALL off again (vhost would log nothing for the whole migration). The log base goes in
+     * before the feature bit.
+     */
+    synchronized void startVhostLogging(DirtyBitmap log) {
+        vhostLog = log;
+        vhost.setLogBase(log);
+        programFeatures();
+    }
+
+    /** log_global_stop: the feature bit goes before the log base, under this monitor (see start). */
+    synchronized void stopVhostLogging() {
+        vhostLog = null;
+        programFeatures();
+        vhost.setLogBase(null);
+    }
+
+    /** VHOST_SET_FEATURES from the one place that knows both the acked features and the log state. */
+    private void programFeatures() {
+        vhost.setFeatures(ackedFeatures | (vhostLog != null ? VhostNet.F_LOG_ALL : 0));
     }
 
     private void startBackend() {
@@ -217,7 +245,7 @@ final class VirtioNet implements Device {
         usedGpa = used;
         lastAvailIdx = lastAvail;
         tap.setNextSeq(nextSeq);
-        vhost.setFeatures(acked);
+        programFeatures();
         announcePending = true;
     }
 
