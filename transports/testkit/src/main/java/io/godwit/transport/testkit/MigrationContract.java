@@ -124,6 +124,13 @@ public abstract class MigrationContract {
     @Test
     void aCancelMidStreamLeavesTheSourceRunningAndTheDestinationRefusingThePartialVm() throws Exception {
         Vm src = pair("sweep:32M,rate=50000", 128 << 20);
+        // Until the sweep has written its range once, most of it is zero pages, which cost no
+        // bandwidth: the migration could end before the cancel. Then 32 MiB at 8 MiB/s take 4 s.
+        long deadline0 = System.currentTimeMillis() + 60_000;
+        while (src.cpus().stream().mapToLong(c -> c.progress()).sum() < 8192
+                && System.currentTimeMillis() < deadline0) {
+            Thread.sleep(20);
+        }
         coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 8 << 20); // slow: cancelled mid-stream
         start(incomingUri());
         long deadline = System.currentTimeMillis() + 60_000;
