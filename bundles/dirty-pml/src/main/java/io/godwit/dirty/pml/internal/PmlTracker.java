@@ -8,11 +8,11 @@ import io.godwit.api.dirty.WriteHook;
 import io.godwit.api.memory.GuestMemory;
 import io.godwit.dirty.common.internal.ExitCost;
 import io.godwit.dirty.common.internal.Kicks;
+import io.godwit.dirty.common.internal.SyncTimes;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -130,10 +130,7 @@ public class PmlTracker implements DirtyTracker {
         private final Kicks kicks;
         private final LongAdder fullExits = new LongAdder();
         private final LongAdder logged = new LongAdder();
-        private final AtomicLong harvested = new AtomicLong();
-        private final AtomicLong syncs = new AtomicLong();
-        private final AtomicLong syncNanos = new AtomicLong();
-        private final AtomicLong syncMaxNanos = new AtomicLong();
+        private final SyncTimes syncTimes = new SyncTimes();
 
         Log(long pages, int vcpuCount, long exitCostNs) {
             this.pages = pages;
@@ -189,11 +186,7 @@ public class PmlTracker implements DirtyTracker {
             if (n > 0) {
                 kicks.onEachVcpu(rendezvous, i -> vcpus[i].flushTlb());
             }
-            long dt = System.nanoTime() - t0;
-            harvested.addAndGet(n);
-            syncs.incrementAndGet();
-            syncNanos.addAndGet(dt);
-            syncMaxNanos.accumulateAndGet(dt, Math::max);
+            syncTimes.record(t0, n);
             return n;
         }
 
@@ -215,10 +208,7 @@ public class PmlTracker implements DirtyTracker {
             m.put("pml-full-exits", full);
             m.put("kicks", k);
             m.put("pages-logged", logged.sum());
-            m.put("pages-harvested", harvested.get());
-            m.put("tracker-syncs", syncs.get());
-            m.put("tracker-sync-time-ns", syncNanos.get());
-            m.put("tracker-sync-max-ns", syncMaxNanos.get());
+            syncTimes.putInto(m);
             m.put("exit-cost-ns", exitCostNs);
             return m;
         }

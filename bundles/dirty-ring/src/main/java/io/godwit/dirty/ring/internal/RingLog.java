@@ -6,11 +6,11 @@ import io.godwit.api.dirty.VcpuRendezvous;
 import io.godwit.api.dirty.WriteHook;
 import io.godwit.dirty.common.internal.ExitCost;
 import io.godwit.dirty.common.internal.Kicks;
+import io.godwit.dirty.common.internal.SyncTimes;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -86,10 +86,7 @@ final class RingLog implements DirtyLog {
     private final Kicks kicks;
     private final LongAdder faults = new LongAdder();
     private final LongAdder fullExits = new LongAdder();
-    private final AtomicLong harvested = new AtomicLong();
-    private final AtomicLong syncs = new AtomicLong();
-    private final AtomicLong syncNanos = new AtomicLong();
-    private final AtomicLong syncMaxNanos = new AtomicLong();
+    private final SyncTimes syncTimes = new SyncTimes();
 
     RingLog(long pages, int vcpuCount, int ringSize, long exitCostNs) {
         if (pages < 0 || (pages + 63) / 64 > Integer.MAX_VALUE - 8) {
@@ -152,11 +149,7 @@ final class RingLog implements DirtyLog {
         if (reset > 0) {
             kicks.onEachVcpu(rendezvous, i -> rings[i].flushTlb());
         }
-        long dt = System.nanoTime() - t0;
-        harvested.addAndGet(n);
-        syncs.incrementAndGet();
-        syncNanos.addAndGet(dt);
-        syncMaxNanos.accumulateAndGet(dt, Math::max);
+        syncTimes.record(t0, n);
         return n;
     }
 
@@ -193,10 +186,7 @@ final class RingLog implements DirtyLog {
         m.put("write-faults", f);
         m.put("ring-full-exits", full);
         m.put("kicks", k);
-        m.put("pages-harvested", harvested.get());
-        m.put("tracker-syncs", syncs.get());
-        m.put("tracker-sync-time-ns", syncNanos.get());
-        m.put("tracker-sync-max-ns", syncMaxNanos.get());
+        syncTimes.putInto(m);
         m.put("exit-cost-ns", exitCostNs);
         m.put("ring-size", (long) ringSize);
         return m;

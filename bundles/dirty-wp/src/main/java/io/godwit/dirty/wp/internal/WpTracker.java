@@ -8,11 +8,11 @@ import io.godwit.api.dirty.WriteHook;
 import io.godwit.api.memory.GuestMemory;
 import io.godwit.dirty.common.internal.ExitCost;
 import io.godwit.dirty.common.internal.Kicks;
+import io.godwit.dirty.common.internal.SyncTimes;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -119,10 +119,7 @@ public class WpTracker implements DirtyTracker {
         private final Vcpu[] vcpus;
         private final Kicks kicks;
         private final LongAdder faults = new LongAdder();
-        private final AtomicLong harvested = new AtomicLong();
-        private final AtomicLong syncs = new AtomicLong();
-        private final AtomicLong syncNanos = new AtomicLong();
-        private final AtomicLong syncMaxNanos = new AtomicLong();
+        private final SyncTimes syncTimes = new SyncTimes();
 
         Log(long pages, int vcpuCount, long exitCostNs) {
             if (pages < 0 || (pages + 31) / 32 > Integer.MAX_VALUE - 8) {
@@ -220,11 +217,7 @@ public class WpTracker implements DirtyTracker {
             if (n > 0) {
                 kicks.onEachVcpu(rendezvous, i -> vcpus[i].flushTlb()); // TLB shootdown
             }
-            long dt = System.nanoTime() - t0;
-            harvested.addAndGet(n);
-            syncs.incrementAndGet();
-            syncNanos.addAndGet(dt);
-            syncMaxNanos.accumulateAndGet(dt, Math::max);
+            syncTimes.record(t0, n);
             return n;
         }
 
@@ -242,10 +235,7 @@ public class WpTracker implements DirtyTracker {
             m.put("exits", f + k);
             m.put("write-faults", f);
             m.put("kicks", k);
-            m.put("pages-harvested", harvested.get());
-            m.put("tracker-syncs", syncs.get());
-            m.put("tracker-sync-time-ns", syncNanos.get());
-            m.put("tracker-sync-max-ns", syncMaxNanos.get());
+            syncTimes.putInto(m);
             m.put("exit-cost-ns", exitCostNs);
             return m;
         }
