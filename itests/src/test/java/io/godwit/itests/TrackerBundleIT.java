@@ -66,7 +66,7 @@ public class TrackerBundleIT {
 
     @Test
     public void stoppingTheTrackerBundleFailsTheMigrationAndTheSourceRunsOn() throws Exception {
-        assertEquals(VmSpec.DEFAULT_TRACKER, "pml");
+        assertEquals("pml", VmSpec.DEFAULT_TRACKER); // the bundle this test stops is the default one
         Vm src = vms.create(VmSpec.builder("src").memory(128L << 20).workload("sweep:32M,rate=50000").build());
         vms.create(VmSpec.builder("dst").memory(128L << 20).workload("sweep:32M,rate=50000").incoming("defer").build());
         assertEquals("pml", src.dirtyLogging().trackerName());

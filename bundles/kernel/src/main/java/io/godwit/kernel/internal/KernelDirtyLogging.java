@@ -159,7 +159,7 @@ final class KernelDirtyLogging implements DirtyLogging {
     }
 
     @Override
-    public Map<String, Long> stats() {
+    public synchronized Map<String, Long> stats() {
         Map<String, Long> m = new LinkedHashMap<>(trackerLog.stats());
         m.put("sync-count", syncCount.get());
         m.put("sync-time-ns", syncNanos.get());

@@ -78,10 +78,16 @@ class TrackerChoiceTest {
     void removingAnUnusedTrackerLeavesOtherVmsAlone() throws Exception {
         host.manager.addDirtyTracker(defaultTracker, defaultProps);
         Vm onBitmap = host.manager.create(VmSpec.builder("a").memory(16 << 20).dirtyTracker("bitmap").build());
+        Vm onDefault = host.create("b", 16 << 20, 1, "idle");
         onBitmap.dirtyLogging().start();
+        onDefault.dirtyLogging().start();
         host.manager.removeDirtyTracker(defaultTracker, defaultProps);
-        onBitmap.dirtyLogging().sync(new DirtyBitmap(onBitmap.memory().pages()));
-        assertEquals(VmSpec.FALLBACK_TRACKER, onBitmap.dirtyLogging().trackerName());
+        // The VM on the removed tracker moved and its round broke; the other one's round goes on.
+        assertEquals(VmSpec.FALLBACK_TRACKER, onDefault.dirtyLogging().trackerName());
+        assertThrows(IllegalStateException.class,
+                () -> onDefault.dirtyLogging().sync(new DirtyBitmap(onDefault.memory().pages())));
+        onBitmap.dirtyLogging().sync(new DirtyBitmap(onBitmap.memory().pages())); // does not throw
         onBitmap.dirtyLogging().stop();
+        onDefault.dirtyLogging().stop();
     }
 }
