@@ -126,6 +126,7 @@ class TwoHostsIT {
         String memPath = " --mem-path " + dir.resolve("destination.ram");
         String uri = createIncoming(destination, "rdma:127.0.0.1:0", memPath);
         source.run("vm_create guest " + GUEST).ok();
+        awaitSweptOnce(source); // until then most pages are zero, which cost no bandwidth
         source.run("migrate_set_parameter guest max-bandwidth 8M").ok(); // the first pass alone takes 16 s
         source.run("migrate -d guest " + uri).ok();
         Migration running = awaitMigration(source, m -> m.isFinal() || m.pages() >= 1024, "the first 4 MiB");
@@ -348,6 +349,25 @@ class TwoHostsIT {
     }
 
     /** Polls {@code info migrate} until {@code until} holds; fails after {@link #MIGRATION}. */
+    /** Waits until the guest's vCPUs have written 32768 pages (its whole 128 MiB), read from {@code info cpus}. */
+    private static void awaitSweptOnce(HostProcess host) throws InterruptedException {
+        long deadline = System.nanoTime() + MIGRATION.toNanos();
+        while (true) {
+            long written = host.run("info cpus").ok().out().lines()
+                    .map(l -> l.strip().split("\\s+"))
+                    .filter(t -> t.length >= 5 && t[0].matches("\\d+") && t[4].matches("\\d+"))
+                    .mapToLong(t -> Long.parseLong(t[4]))
+                    .sum();
+            if (written >= 32768) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                fail("the guest wrote only " + written + " pages in " + MIGRATION.toSeconds() + " s");
+            }
+            Thread.sleep(200);
+        }
+    }
+
     private static Migration awaitMigration(HostProcess host, Predicate<Migration> until, String what)
             throws InterruptedException {
         long deadline = System.nanoTime() + MIGRATION.toNanos();
