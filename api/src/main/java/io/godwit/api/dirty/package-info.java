@@ -3,7 +3,7 @@
  * sources (DMA, vhost logs) that one sync merges.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.godwit.api.dirty;
 
 import org.osgi.annotation.bundle.Export;

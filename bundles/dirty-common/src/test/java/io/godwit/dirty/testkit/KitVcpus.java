@@ -18,6 +18,11 @@ import java.util.function.IntConsumer;
  *
  * <p>Hooks are installed and removed through the rendezvous, as the kernel does. Every method except
  * the hooks' own calls is for the test's thread.
+ *
+ * <p>vCPUs with an even index cache the hook's answers as the kernel's store window does
+ * ({@link WriteHook#onWriteCacheable}): a page the hook said was cacheable is not passed to it again
+ * until the vCPU's next rendezvous action. Odd vCPUs call {@code onWrite} on every store, as the kernel
+ * does outside its window. So the kit checks both paths, and their mix on the same pages.
  */
 public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
 
@@ -49,7 +54,7 @@ public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
 
     /** Installs each vCPU's hook of {@code log} on its own thread (logging on). */
     public void install(DirtyLog log) throws InterruptedException {
-        onEachVcpu(i -> workers[i].hook = log.hook(i));
+        onEachVcpu(i -> workers[i].hook = i % 2 == 0 ? new CachingPath(log.hook(i)) : log.hook(i));
     }
 
     /** Removes the hooks (logging off). */
@@ -119,7 +124,7 @@ public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
             List<Worker> busy = new ArrayList<>();
             for (Worker w : workers) {
                 if (w.parked) {
-                    action.accept(w.index); // parked: it cannot call its hook while we hold the lock
+                    w.kicked(action); // parked: it cannot call its hook while we hold the lock
                 } else {
                     busy.add(w);
                 }
@@ -128,7 +133,7 @@ public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
             for (Worker w : busy) {
                 w.tasks.add(() -> {
                     try {
-                        action.accept(w.index);
+                        w.kicked(action);
                     } finally {
                         done.countDown();
                     }
@@ -169,6 +174,14 @@ public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
 
         Worker(int index) {
             this.index = index;
+        }
+
+        /** A rendezvous action: the vCPU forgets its cached answers first, as the kernel's does. */
+        void kicked(IntConsumer action) {
+            if (hook instanceof CachingPath c) {
+                c.forget();
+            }
+            action.accept(index);
         }
 
         @Override
@@ -226,6 +239,33 @@ public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
                     TimeUnit.NANOSECONDS.timedWait(lock, left);
                 }
             }
+        }
+    }
+
+    /**
+     * A CPU path that caches the hook's answer for one group of 64 pages, the way the kernel's store
+     * window does for a run of pages: a store the answer covers does not reach the hook.
+     */
+    private static final class CachingPath implements WriteHook {
+        private final WriteHook hook;
+        private long group = -1;
+        private long cacheable;
+
+        CachingPath(WriteHook hook) {
+            this.hook = hook;
+        }
+
+        @Override
+        public void onWrite(long page) {
+            if (page >>> 6 == group && (cacheable >>> (page & 63) & 1) != 0) {
+                return;
+            }
+            cacheable = hook.onWriteCacheable(page);
+            group = page >>> 6;
+        }
+
+        void forget() {
+            group = -1;
         }
     }
 }

@@ -259,7 +259,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
             List<VcpuRunner> running = new ArrayList<>();
             for (VcpuRunner r : runners) {
                 if (r.parkedLocked()) {
-                    action.accept(r.index()); // parked: it cannot store while we hold the lock
+                    kicked(r, action); // parked: it cannot store while we hold the lock
                 } else {
                     running.add(r);
                 }
@@ -268,7 +268,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
             for (VcpuRunner r : running) {
                 r.enqueueLocked(() -> {
                     try {
-                        action.accept(r.index());
+                        kicked(r, action);
                     } finally {
                         done.countDown();
                     }
@@ -277,6 +277,12 @@ final class KernelVm implements Vm, VcpuRendezvous {
             lock.notifyAll();
         }
         done.await();
+    }
+
+    /** A kick: the vCPU forgets its cached store window (a TLB flush), then runs the action. */
+    private static void kicked(VcpuRunner r, IntConsumer action) {
+        r.vcpuMemory().dropStoreWindow();
+        action.accept(r.index());
     }
 
     @Override

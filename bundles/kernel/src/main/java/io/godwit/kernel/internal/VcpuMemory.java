@@ -12,8 +12,15 @@ import java.nio.ByteOrder;
  * The CPU path of one vCPU. The first block gets a fast path (one range check), because almost every
  * guest access lands there. After a store the tracker's hook sees every page the store touched.
  *
- * <p>The hook field is plain, not volatile: it is changed only on this vCPU's own thread, at a
- * quantum boundary, through the VM's rendezvous, so the hot path pays no fence.
+ * <p>Stores have a second, narrower fast path: the <em>store window</em>, a range of block 0 where a
+ * store needs no hook call. Without a hook it is the whole block; with one it is what the hook last
+ * answered through {@link WriteHook#onWriteCacheable} (the run of cacheable pages around the page just
+ * written: a TLB entry whose dirty flag is set). So a tracked store to a page already dirty costs what
+ * an untracked one costs, as under EPT with D bits or QEMU's TLB_NOTDIRTY. The window is emptied at
+ * every rendezvous action on this vCPU ({@link #dropStoreWindow}) and whenever the hook changes.
+ *
+ * <p>The hook and window fields are plain, not volatile: they change only on this vCPU's own thread, at
+ * a quantum boundary, or while it is parked under the VM lock, so the hot path pays no fence.
  */
 final class VcpuMemory implements CpuMemory {
 
@@ -28,6 +35,9 @@ final class VcpuMemory implements CpuMemory {
     private final long base0;
     private final long size0;
     private WriteHook hook;
+    /** The store window: offsets in block 0, {@code [windowStart, windowEnd)}, that need no hook. */
+    private long windowStart;
+    private long windowEnd;
 
     VcpuMemory(KernelGuestMemory memory) {
         this.memory = memory;
@@ -35,11 +45,22 @@ final class VcpuMemory implements CpuMemory {
         this.seg0 = first.raw();
         this.base0 = first.base();
         this.size0 = first.size();
+        this.windowEnd = size0;
     }
 
-    /** Installs or removes (null) the tracker's hook. Only on this vCPU's thread. */
+    /** Installs or removes (null) the tracker's hook. Only on this vCPU's thread, or while it is parked. */
     void setHook(WriteHook hook) {
         this.hook = hook;
+        dropStoreWindow();
+    }
+
+    /**
+     * Forgets what the hook said was cacheable: at every rendezvous action on this vCPU (a kick, as a
+     * TLB shootdown would), on its thread or while it is parked.
+     */
+    void dropStoreWindow() {
+        windowStart = 0;
+        windowEnd = hook == null ? size0 : 0;
     }
 
     private long offset(long gpa, int len) {
@@ -55,16 +76,43 @@ final class VcpuMemory implements CpuMemory {
         return b.raw().asSlice(gpa - b.base(), len);
     }
 
+    /** The offset in block 0 if all {@code len} bytes lie in the store window, else -1. */
+    private long windowed(long gpa, int len) {
+        long off = gpa - base0;
+        if (off >= windowStart && off <= windowEnd - len) {
+            return off;
+        }
+        return -1;
+    }
+
+    /** Tells the hook about a store outside the window, and takes the new window it answers. */
     private void logged(long gpa, int len) {
         WriteHook h = hook;
-        if (h != null) {
-            long first = gpa >>> RamBlock.PAGE_SHIFT;
-            h.onWrite(first);
-            long last = (gpa + len - 1) >>> RamBlock.PAGE_SHIFT;
-            if (last != first) {
-                h.onWrite(last);
-            }
+        if (h == null) {
+            return;
         }
+        long first = gpa >>> RamBlock.PAGE_SHIFT;
+        long last = (gpa + len - 1) >>> RamBlock.PAGE_SHIFT;
+        if (last != first) {
+            h.onWrite(first);
+            h.onWrite(last);
+            return;
+        }
+        long cacheable = h.onWriteCacheable(first);
+        int bit = (int) (first & 63);
+        if ((cacheable >>> bit & 1) != 0) {
+            openWindow(first, cacheable, bit);
+        }
+    }
+
+    /** The window becomes the run of cacheable pages around {@code page}, clipped to block 0. */
+    private void openWindow(long page, long cacheable, int bit) {
+        int above = Long.numberOfTrailingZeros(~(cacheable >>> bit)); // page and the run above it
+        int below = Long.numberOfLeadingZeros(~(cacheable << (63 - bit))); // page and the run below it
+        long startPage = page - below + 1;
+        long endPage = page + above;
+        windowStart = Math.max(0, (startPage << RamBlock.PAGE_SHIFT) - base0);
+        windowEnd = Math.min(size0, (endPage << RamBlock.PAGE_SHIFT) - base0);
     }
 
     @Override
@@ -93,22 +141,28 @@ final class VcpuMemory implements CpuMemory {
 
     @Override
     public void store8(long gpa, byte value) {
-        long off = offset(gpa, 1);
+        long off = windowed(gpa, 1);
         if (off >= 0) {
             seg0.set(ValueLayout.JAVA_BYTE, off, value);
-            WriteHook h = hook;
-            if (h != null) {
-                h.onWrite(gpa >>> RamBlock.PAGE_SHIFT);
-            }
+            return;
+        }
+        off = offset(gpa, 1);
+        if (off >= 0) {
+            seg0.set(ValueLayout.JAVA_BYTE, off, value);
         } else {
             slowSegment(gpa, 1).set(ValueLayout.JAVA_BYTE, 0, value);
-            logged(gpa, 1);
         }
+        logged(gpa, 1);
     }
 
     @Override
     public void store16(long gpa, short value) {
-        long off = offset(gpa, 2);
+        long off = windowed(gpa, 2);
+        if (off >= 0) {
+            seg0.set(SHORT, off, value);
+            return;
+        }
+        off = offset(gpa, 2);
         if (off >= 0) {
             seg0.set(SHORT, off, value);
         } else {
@@ -119,7 +173,12 @@ final class VcpuMemory implements CpuMemory {
 
     @Override
     public void store32(long gpa, int value) {
-        long off = offset(gpa, 4);
+        long off = windowed(gpa, 4);
+        if (off >= 0) {
+            seg0.set(INT, off, value);
+            return;
+        }
+        off = offset(gpa, 4);
         if (off >= 0) {
             seg0.set(INT, off, value);
         } else {
@@ -130,7 +189,12 @@ final class VcpuMemory implements CpuMemory {
 
     @Override
     public void store64(long gpa, long value) {
-        long off = offset(gpa, 8);
+        long off = windowed(gpa, 8);
+        if (off >= 0) {
+            seg0.set(LONG, off, value);
+            return;
+        }
+        off = offset(gpa, 8);
         if (off >= 0) {
             seg0.set(LONG, off, value);
         } else {
@@ -138,5 +202,4 @@ final class VcpuMemory implements CpuMemory {
         }
         logged(gpa, 8);
     }
-
 }

@@ -111,4 +111,70 @@ class DirtyLoggingTest {
             java.nio.file.Files.deleteIfExists(file);
         }
     }
+
+    /**
+     * A tracker whose hook says its whole group is cacheable: the kernel must stop calling it for that
+     * group until the next rendezvous, and call it again after each one (the TLB flush of a kick).
+     */
+    @Test
+    void aRendezvousEndsTheStoreWindowTheHookOpened() throws Exception {
+        java.util.concurrent.atomic.LongAdder calls = new java.util.concurrent.atomic.LongAdder();
+        io.godwit.api.dirty.WriteHook hook = new io.godwit.api.dirty.WriteHook() {
+            @Override
+            public void onWrite(long page) {
+                calls.increment();
+            }
+
+            @Override
+            public long onWriteCacheable(long page) {
+                onWrite(page);
+                return -1L;
+            }
+        };
+        host.manager.addDirtyTracker(new io.godwit.api.dirty.DirtyTracker() {
+            @Override
+            public io.godwit.api.dirty.DirtyLog create(io.godwit.api.memory.GuestMemory memory, int vcpus) {
+                return new io.godwit.api.dirty.DirtyLog() {
+                    public io.godwit.api.dirty.WriteHook hook(int vcpu) {
+                        return hook;
+                    }
+
+                    public void start(io.godwit.api.dirty.VcpuRendezvous r) {}
+
+                    public long sync(DirtyBitmap target, io.godwit.api.dirty.VcpuRendezvous r)
+                            throws InterruptedException {
+                        r.onEachVcpu(i -> {}); // a kick and nothing else
+                        return 0;
+                    }
+
+                    public void stop() {}
+
+                    public java.util.Map<String, Long> stats() {
+                        return java.util.Map.of();
+                    }
+                };
+            }
+
+            @Override
+            public String description() {
+                return "caches everything";
+            }
+        }, java.util.Map.of(io.godwit.api.dirty.DirtyTracker.NAME, "caching"));
+        // 64 pages from page 0: one group, so one hook call covers every store of the guest.
+        Vm vm = host.manager.create(io.godwit.api.vm.VmSpec.builder("a").memory(16 << 20).workload("sweep:256K")
+                .dirtyTracker("caching").build());
+        var log = vm.dirtyLogging();
+        log.start();
+        for (int round = 0; round < 5; round++) {
+            long p = awaitProgressBeyond(vm, vm.cpus().get(0).progress());
+            p = awaitProgressBeyond(vm, p);
+            awaitProgressBeyond(vm, p); // a whole quantum of stores since the last kick, thousands of them
+            assertEquals(round + 1, calls.sum(), "round " + round + ": one call per kick, not one per store");
+            log.sync(new DirtyBitmap(vm.memory().pages()));
+        }
+        log.stop();
+        long off = calls.sum();
+        awaitProgressBeyond(vm, awaitProgressBeyond(vm, vm.cpus().get(0).progress()));
+        assertEquals(off, calls.sum(), "logging off: no hook");
+    }
 }

@@ -28,7 +28,9 @@ import org.osgi.service.component.annotations.Modified;
  *   <li>One EPT <b>dirty (D) bit per guest page</b>, shared by all vCPUs (one EPT per VM). Each vCPU
  *       caches the last 64-bit word of D bits it read, as a TLB caches the D flag; the cache is
  *       dropped at every kick. A store to a page whose D bit is set costs the hook one compare, or one
- *       plain read when the cache misses, and nothing else.</li>
+ *       plain read when the cache misses, and nothing else. The cached word is also the hook's
+ *       {@linkplain WriteHook#onWriteCacheable answer}: the kernel stores to those pages without calling
+ *       the hook at all until the next kick, as a TLB entry with D set costs a store nothing.</li>
  *   <li>One <b>512-entry PML log per vCPU</b> with the PML index counting down from 511. When a store
  *       is about to set a D bit from 0 to 1, the page number is written at the index and the index
  *       decremented.</li>
@@ -56,7 +58,9 @@ import org.osgi.service.component.annotations.Modified;
  *       after, the entry waits in A's log (or reaches the bitmap at a PML-full exit, atomically per
  *       word against the harvest) until the next sync's step (1): p is in harvest k or k+1.</li>
  *   <li>H found D(p) set, in the shared word or in A's cached copy of it (which A read after its
- *       last kick; below, "H's read" is that read). D(p) is set only together with a log entry for p
+ *       last kick; below, "H's read" is that read). A store the kernel made without calling the hook,
+ *       inside the window a cached copy answered, is this case: it is as if H ran and found the
+ *       cached bit, and the kernel drops that window at each kick, as A drops its copy. D(p) is set only together with a log entry for p
  *       that has not yet been harvested-and-cleared: a D bit is cleared in step (2) only after its
  *       page's bit was taken from the bitmap. If that entry is harvested in sync k or k+1, fine, provided the page's content read
  *       after that sync sees S. That is what step (3) is for: H either ran before A passed step (3) of
@@ -240,6 +244,16 @@ public class PmlTracker implements DirtyTracker {
                     return;
                 }
                 firstDirty(page, w, bit);
+            }
+
+            /**
+             * The D bits this vCPU has cached for {@code page}'s word after the store: the kernel may
+             * skip the hook for those pages until the next kick, which is when this cache is dropped too.
+             */
+            @Override
+            public long onWriteCacheable(long page) {
+                onWrite(page);
+                return tlbWord; // onWrite always leaves page's word cached
             }
 
             private void firstDirty(long page, int w, long bit) {

@@ -30,7 +30,9 @@ import org.osgi.service.component.annotations.Modified;
  *       one atomic operation changes both. Logging starts with every page write-protected and clean.
  *       Each vCPU caches the last word it read, as a TLB caches a permission, and trusts only the
  *       cached "writable" bits. A store to a writable page costs the hook one compare, or one plain
- *       read when the cache misses.</li>
+ *       read when the cache misses. The cached writable bits are also the hook's
+ *       {@linkplain WriteHook#onWriteCacheable answer}, so the kernel stores to those pages without
+ *       calling the hook until the next shootdown, like a TLB entry that grants write access.</li>
  *   <li>The first store to a protected page takes a <b>write fault</b> (an EPT violation exit): the vCPU
  *       pays one {@link ExitCost exit}, then makes the page writable and marks it dirty in one atomic
  *       OR. So a pass costs one exit per page first written in it.</li>
@@ -57,7 +59,9 @@ import org.osgi.service.component.annotations.Modified;
  *   <li><b>H sees p protected</b>: the fault marks p after S has reached memory; the first harvest
  *       whose compare-and-set comes after the mark takes it: k's, or else k+1's.</li>
  *   <li><b>H sees p writable</b>, in the shared word or in A's cached copy (read by A since its last
- *       shootdown; "the value H read" below is that read's). The value H read also has p marked (1).
+ *       shootdown; "the value H read" below is that read's). A store the kernel made without calling
+ *       the hook, inside the window a cached copy answered, is this case: the kernel drops the window
+ *       at each shootdown, as A drops its copy. The value H read also has p marked (1).
  *       The first harvest j whose
  *       compare-and-set on p's word comes after that value takes the mark: j = k, or j = k+1 when k's
  *       had already happened. S must be visible to the migration thread's read of p after sync j.
@@ -163,6 +167,17 @@ public class WpTracker implements DirtyTracker {
                     return; // writable
                 }
                 fault(w, bit);
+            }
+
+            /**
+             * The writable bits this vCPU has cached for {@code page}'s word after the store, placed in
+             * its group of 64: the kernel may skip the hook for those pages until the next shootdown.
+             */
+            @Override
+            public long onWriteCacheable(long page) {
+                onWrite(page);
+                long writable = tlbWord & 0xffff_ffffL; // onWrite always leaves page's word cached
+                return writable << (page & 32);
             }
 
             /** The EPT violation on a protected page: unprotect and mark dirty, in one atomic write. */
