@@ -31,10 +31,12 @@ public interface WriteHook {
     /**
      * Does what {@link #onWrite} does, then answers which pages of {@code page}'s aligned group of 64
      * the vCPU may store to without calling this hook again: bit {@code i} stands for page
-     * {@code (page & ~63) + i}. A bit may be set only for a page whose next store this hook would
-     * ignore (its D bit or write permission as this vCPU has read it since its last rendezvous
-     * action). The kernel calls this rather than {@code onWrite} where it can cache the answer, on the
-     * same thread and under the same rules.
+     * {@code (page & ~63) + i}. A bit may be set only for a page whose stores this hook would ignore
+     * until the tracker next runs an action on this vCPU through the rendezvous (its D bit or write
+     * permission as this vCPU has read it since the tracker last dropped that vCPU's cached state,
+     * which it does at each of its kicks and before its hooks are installed). The kernel calls this
+     * rather than {@code onWrite} for a store within one page, on the same thread and under the same
+     * rules, and {@code onWrite} for each page of a store across two.
      *
      * @return the cacheable pages of the group; the default, 0, asks for a call on every store
      * @since 1.1

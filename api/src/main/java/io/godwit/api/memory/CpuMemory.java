@@ -4,7 +4,8 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * The CPU path into guest RAM for one vCPU: every store passes the active dirty tracker's write hook,
- * the way a store under KVM passes the EPT dirty bit or under TCG the softmmu's dirty check.
+ * or a store window that hook opened (see {@link io.godwit.api.dirty.WriteHook#onWriteCacheable}), the
+ * way a store under KVM passes the EPT dirty bit or under TCG the softmmu's dirty check.
  *
  * <p>Implemented by the kernel, one instance per vCPU, and used only on that vCPU's thread. Values are
  * little endian. Every access must lie inside one {@link RamBlock}; otherwise a {@link GuestMemoryFault}

@@ -202,6 +202,9 @@ public abstract class DirtyTrackerContract {
                 expectHarvest(log, vcpus, pages, one, "round " + round + ", first store");
                 vcpus.on((round + 1) % n, hook -> hook.onWrite(p)); // the same page, right after its harvest
                 expectHarvest(log, vcpus, pages, one, "round " + round + ", store after the harvest");
+                // The first vCPU again: what it read of p's word (and cached) before two harvests is stale.
+                vcpus.on(round % n, hook -> hook.onWrite(p));
+                expectHarvest(log, vcpus, pages, one, "round " + round + ", the first vCPU's store after two harvests");
             }
             vcpus.uninstall();
             log.stop();

@@ -72,6 +72,13 @@ class KitSelfTest {
                 "aStoreAfterAHarvestIsInTheNextHarvest", "manyVcpusStoringWhileSyncsRepeat")), failed.toString());
     }
 
+    @Test
+    void aTrackerThatAnswersCacheableWithoutKickingFails() {
+        Set<String> failed = failures(OvercachingContract.class);
+        assertTrue(failed.containsAll(Set.of("reportsExactlyThePagesStoredToAndNothingElse",
+                "aStoreAfterAHarvestIsInTheNextHarvest", "manyVcpusStoringWhileSyncsRepeat")), failed.toString());
+    }
+
     // Broken trackers. Nested, so surefire does not run their contracts on its own.
 
     /** Harvests each page once for good: stores after a page's first harvest are lost. */
@@ -105,6 +112,33 @@ class KitSelfTest {
         @Override
         protected String name() {
             return "chatty";
+        }
+    }
+
+    /**
+     * Marks a bitmap on every store it sees, correctly, but answers every page of the group as
+     * cacheable and never kicks: after a harvest, the stores a vCPU makes under an old answer are lost.
+     */
+    static final class OvercachingContract extends DirtyTrackerContract {
+        @Override
+        protected DirtyTracker tracker() {
+            return new Broken((pages, bitmap, seen) -> new WriteHook() {
+                @Override
+                public void onWrite(long page) {
+                    bitmap.set(page);
+                }
+
+                @Override
+                public long onWriteCacheable(long page) {
+                    onWrite(page);
+                    return -1L;
+                }
+            }, false);
+        }
+
+        @Override
+        protected String name() {
+            return "overcaching";
         }
     }
 

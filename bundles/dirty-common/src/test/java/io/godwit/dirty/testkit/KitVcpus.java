@@ -22,7 +22,8 @@ import java.util.function.IntConsumer;
  * <p>vCPUs with an even index cache the hook's answers as the kernel's store window does
  * ({@link WriteHook#onWriteCacheable}): a page the hook said was cacheable is not passed to it again
  * until the vCPU's next rendezvous action. Odd vCPUs call {@code onWrite} on every store, as the kernel
- * does outside its window. So the kit checks both paths, and their mix on the same pages.
+ * does for a store across two pages. So the kit's tests with two or more vCPUs check both paths, and
+ * their mix on the same pages.
  */
 public final class KitVcpus implements VcpuRendezvous, AutoCloseable {
 

@@ -10,17 +10,22 @@ import java.nio.ByteOrder;
 
 /**
  * The CPU path of one vCPU. The first block gets a fast path (one range check), because almost every
- * guest access lands there. After a store the tracker's hook sees every page the store touched.
+ * guest access lands there. After a store outside the store window (below), the tracker's hook sees
+ * every page the store touched.
  *
  * <p>Stores have a second, narrower fast path: the <em>store window</em>, a range of block 0 where a
  * store needs no hook call. Without a hook it is the whole block; with one it is what the hook last
  * answered through {@link WriteHook#onWriteCacheable} (the run of cacheable pages around the page just
  * written: a TLB entry whose dirty flag is set). So a tracked store to a page already dirty costs what
- * an untracked one costs, as under EPT with D bits or QEMU's TLB_NOTDIRTY. The window is emptied at
- * every rendezvous action on this vCPU ({@link #dropStoreWindow}) and whenever the hook changes.
+ * an untracked one costs, as under EPT with D bits or QEMU's TLB_NOTDIRTY. The window holds one run:
+ * stores scattered over many groups still reach the hook. It is reset at every rendezvous action on
+ * this vCPU ({@link #dropStoreWindow}) and whenever the hook changes: empty with a hook, the whole
+ * block without one.
  *
  * <p>The hook and window fields are plain, not volatile: they change only on this vCPU's own thread, at
- * a quantum boundary, or while it is parked under the VM lock, so the hot path pays no fence.
+ * a quantum boundary, or while it is parked under the VM lock, so the hot path pays no fence. (One
+ * exception: when {@code KernelDirtyLogging.stop} is interrupted it clears the hook from its own
+ * thread, best effort, with logging already off; the next start resets both on the vCPU's thread.)
  */
 final class VcpuMemory implements CpuMemory {
 

@@ -102,8 +102,18 @@ final class VcpuRunner implements Runnable, VcpuContext {
         return wakeups;
     }
 
+    /**
+     * True when an action may run on the caller's thread instead: the vCPU cannot store, and no
+     * rendezvous task waits in its queue. A vCPU that has parked with tasks still queued (for a
+     * moment after its throttle sleep, or behind a caller that was interrupted while waiting) gets the
+     * new action queued behind them, so a vCPU runs actions in the order they were asked for: a stale
+     * {@code setHook(null)} must not run after the {@code setHook(h)} of the next start.
+     */
     boolean parkedLocked() {
-        return parked || thread == null || !thread.isAlive();
+        if (thread == null || !thread.isAlive()) {
+            return true;
+        }
+        return parked && tasks.isEmpty();
     }
 
     void enqueueLocked(Runnable task) {

@@ -60,10 +60,10 @@ import org.osgi.service.component.annotations.Modified;
  *   <li>H found D(p) set, in the shared word or in A's cached copy of it (which A read after its
  *       last kick; below, "H's read" is that read). A store the kernel made without calling the hook,
  *       inside the window a cached copy answered, is this case: it is as if H ran and found the
- *       cached bit, and the kernel drops that window at each kick, as A drops its copy. D(p) is set only together with a log entry for p
- *       that has not yet been harvested-and-cleared: a D bit is cleared in step (2) only after its
- *       page's bit was taken from the bitmap. If that entry is harvested in sync k or k+1, fine, provided the page's content read
- *       after that sync sees S. That is what step (3) is for: H either ran before A passed step (3) of
+ *       cached bit, and the kernel drops that window at each kick, as A drops its copy. D(p) is set
+ *       only together with a log entry for p that has not yet been harvested-and-cleared: a D bit is
+ *       cleared in step (2) only after its page's bit was taken from the bitmap. If that entry is
+ *       harvested in sync k or k+1, fine, provided the page's content read after that sync sees S. That is what step (3) is for: H either ran before A passed step (3) of
  *       the sync that cleared D(p), and then S happens-before the sync's return (the rendezvous hands
  *       over through the VM lock and a latch); or H ran after, and then A's cache was dropped there and
  *       H's read happens-after the clearing, so it could not have found D(p) set by the harvested
