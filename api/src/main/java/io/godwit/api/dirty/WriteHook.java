@@ -36,7 +36,8 @@ public interface WriteHook {
      * permission as this vCPU has read it since the tracker last dropped that vCPU's cached state,
      * which it does at each of its kicks and before its hooks are installed). The kernel calls this
      * rather than {@code onWrite} for a store within one page, on the same thread and under the same
-     * rules, and {@code onWrite} for each page of a store across two.
+     * rules, and {@code onWrite} for each page of a store across two. It keeps only the latest
+     * answer: every call to either method replaces what it had cached.
      *
      * @return the cacheable pages of the group; the default, 0, asks for a call on every store
      * @since 1.1

@@ -90,7 +90,11 @@ final class VcpuMemory implements CpuMemory {
         return -1;
     }
 
-    /** Tells the hook about a store outside the window, and takes the new window it answers. */
+    /**
+     * Tells the hook about a store outside the window, and takes the window it answers. Only the
+     * latest answer counts: a hook call may change what the tracker would ignore (a ring-full reap
+     * re-protects pages), so any call without an answer about its own page leaves no window.
+     */
     private void logged(long gpa, int len) {
         WriteHook h = hook;
         if (h == null) {
@@ -98,6 +102,8 @@ final class VcpuMemory implements CpuMemory {
         }
         long first = gpa >>> RamBlock.PAGE_SHIFT;
         long last = (gpa + len - 1) >>> RamBlock.PAGE_SHIFT;
+        windowStart = 0;
+        windowEnd = 0;
         if (last != first) {
             h.onWrite(first);
             h.onWrite(last);

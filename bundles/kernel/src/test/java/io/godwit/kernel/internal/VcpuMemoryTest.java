@@ -87,7 +87,7 @@ class VcpuMemoryTest {
         cpu.store8(8 * PAGE, (byte) 1);
         assertEquals(List.of(5L, 2L, 8L), hook.pages, "the pages beside the run are not in it");
         cpu.store8(6 * PAGE, (byte) 1);
-        assertEquals(List.of(5L, 2L, 8L), hook.pages, "an answer without the page itself keeps the window");
+        assertEquals(List.of(5L, 2L, 8L, 6L), hook.pages, "only the latest answer counts, and 8's had no window");
     }
 
     @Test
@@ -98,6 +98,8 @@ class VcpuMemoryTest {
         cpu.store64(8 * PAGE - 4, 0x1122_3344_5566_7788L); // pages 7 and 8
         assertEquals(List.of(5L, 7L, 8L), hook.pages);
         assertEquals(0x1122_3344_5566_7788L, cpu.load64(8 * PAGE - 4));
+        cpu.store8(5 * PAGE, (byte) 2);
+        assertEquals(List.of(5L, 7L, 8L, 5L), hook.pages, "a store across pages leaves no window behind");
     }
 
     @Test
