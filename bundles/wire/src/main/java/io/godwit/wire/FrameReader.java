@@ -92,7 +92,13 @@ public final class FrameReader {
     public RamBatch readBatchHeader(Frame frame) throws IOException {
         fill(Math.min(5, frame.length()));
         CodedInputStream in = CodedInputStream.newInstance(buf.slice(buf.position(), Math.min(5, frame.length())));
-        int hlen = in.readUInt32();
+        int hlen;
+        try {
+            hlen = in.readUInt32();
+        } catch (InvalidProtocolBufferException e) {
+            throw new WireException("RAM batch header length is not a varint within its " + frame.length()
+                    + "-byte frame");
+        }
         int varint = in.getTotalBytesRead();
         if (hlen < 0 || hlen > WireLimits.MAX_BATCH_HEADER || varint + (long) hlen > frame.length()) {
             throw new WireException("RAM batch header length " + hlen + " does not fit its frame");

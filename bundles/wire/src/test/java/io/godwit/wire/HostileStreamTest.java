@@ -201,4 +201,19 @@ class HostileStreamTest {
         Frame f = r.next();
         assertThrows(WireException.class, () -> r.readMessage(f, Hello.parser()));
     }
+
+    /** A batch header length that is not a varint within its frame: a wire error saying so. */
+    @Test
+    void aBatchHeaderLengthThatIsNotAVarintIsAWireException() throws IOException {
+        for (byte[] payload : new byte[][] {{(byte) 0x80, (byte) 0x80}, {(byte) 0xff, (byte) 0xff, (byte) 0xff,
+                (byte) 0xff, (byte) 0xff, 0}}) {
+            byte[] h = header(FrameType.RAM_PAGES.code(), payload.length);
+            byte[] s = ByteBuffer.allocate(h.length + payload.length).put(h).put(payload).array();
+            FrameReader r = reader(s);
+            r.readStreamHeader();
+            Frame f = r.next();
+            WireException e = assertThrows(WireException.class, () -> r.readBatchHeader(f));
+            assertTrue(e.getMessage().contains("not a varint"), e.getMessage());
+        }
+    }
 }

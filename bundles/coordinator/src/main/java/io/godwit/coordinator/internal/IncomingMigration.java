@@ -181,7 +181,7 @@ final class IncomingMigration implements Runnable {
 
     private void fail(Throwable e) {
         boolean expected = e instanceof MigrationFailure || e instanceof IOException || e instanceof StateFormatException;
-        String why = cancelled ? "cancelled" : expected ? e.getMessage() : e.toString();
+        String why = Printable.of(cancelled ? "cancelled" : expected ? e.getMessage() : e.toString());
         if (!expected) {
             LOG.error("{}: incoming migration failed", vm.name(), e);
         }

@@ -336,8 +336,9 @@ final class OutgoingMigration implements Runnable {
     void end(MigrationStatus status, String error) {
         Thread.interrupted();
         if (error != null) {
-            stats.error = error;
-            LOG.warn("{}: migration {}: {}", vm.name(), status, error);
+            String why = Printable.of(error); // it may quote the destination's words
+            stats.error = why;
+            LOG.warn("{}: migration {}: {}", vm.name(), status, why);
         }
         try {
             if (returnPath != null) {
