@@ -222,8 +222,9 @@ final class OutgoingMigration implements Runnable {
      * wins, so a destination that was slow at setup does not inflate every later estimate.
      */
     private void ping() throws IOException {
-        writer.writeMessage(FrameType.COMMAND,
-                Command.newBuilder().setKind(Command.Kind.PING).setValue(System.nanoTime()).build());
+        long stamp = System.nanoTime();
+        returnPath.pingSent(stamp);
+        writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.PING).setValue(stamp).build());
         writer.flush();
     }
 

@@ -30,6 +30,9 @@ final class ReturnPath implements Runnable {
     private volatile long minRttNanos = Long.MAX_VALUE;
     private volatile java.util.List<byte[]> memoryRegions;
     private final Object ackLock = new Object();
+    /** Send stamps of the PINGs not yet answered, oldest first; a PONG must echo one of them. */
+    private final java.util.LinkedHashSet<Long> pings = new java.util.LinkedHashSet<>();
+    private static final int MAX_PINGS = 256;
 
     ReturnPath(String vm, MigrationChannel channel, Bandwidth bandwidth) {
         this.channel = channel;
@@ -80,6 +83,12 @@ final class ReturnPath implements Runnable {
             case PONG -> {
                 // A PING carries its send time; the smallest round trip seen is the link's, the
                 // larger ones include queueing behind pages in flight, which the estimate counts apart.
+                // Only the stamp of a PING we sent counts: a made-up one could set any round trip,
+                // and a round trip of seconds would keep the migration from ever converging.
+                if (!answered(m.getValue())) {
+                    error = "the destination answered a PING that was never sent";
+                    return;
+                }
                 long rtt = System.nanoTime() - m.getValue();
                 if (rtt >= 0 && rtt < minRttNanos) {
                     minRttNanos = rtt;
@@ -103,6 +112,22 @@ final class ReturnPath implements Runnable {
             ackLock.notifyAll();
         }
         bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived());
+    }
+
+    /** Records a PING's send stamp before it is sent. Keeps the last {@value #MAX_PINGS} unanswered ones. */
+    void pingSent(long stamp) {
+        synchronized (pings) {
+            pings.add(stamp);
+            if (pings.size() > MAX_PINGS) {
+                pings.remove(pings.iterator().next());
+            }
+        }
+    }
+
+    private boolean answered(long stamp) {
+        synchronized (pings) {
+            return pings.remove(stamp);
+        }
     }
 
     /** Waits up to {@code millis} until the destination acknowledged {@code bytes}; true when it has. */
