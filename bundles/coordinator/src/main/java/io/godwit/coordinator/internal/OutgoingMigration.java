@@ -372,7 +372,9 @@ final class OutgoingMigration implements Runnable {
     private void resumeSource() {
         if (pastPointOfNoReturn) {
             vm.setStoppedState(RunState.PAUSED); // the destination may run the guest: never run it twice
-            stats.error += "; the destination may be running the guest, so the source stays paused";
+            // A cancel that lost the race with COMPLETE has no error of its own.
+            stats.error = (stats.error != null ? stats.error + "; " : "")
+                    + "the destination may be running the guest, so the source stays paused";
             return;
         }
         vm.setStoppedState(RunState.PAUSED);
@@ -415,7 +417,7 @@ final class OutgoingMigration implements Runnable {
                 Thread.currentThread().interrupt();
             }
             rp = returnPath.error();
-            if (rp != null && !rp.startsWith("return path:")) {
+            if (rp != null && returnPath.destinationFailed()) {
                 return rp;
             }
         }

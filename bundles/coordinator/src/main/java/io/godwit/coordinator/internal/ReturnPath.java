@@ -24,6 +24,8 @@ final class ReturnPath implements Runnable {
 
     private volatile long acked;
     private volatile String error;
+    /** True when the error is the destination's own ERROR message, not something wrong with the path. */
+    private volatile boolean destinationFailed;
     private volatile boolean loaded;
     private volatile long resumedMicros = -1;
     private volatile boolean closed;
@@ -75,7 +77,10 @@ final class ReturnPath implements Runnable {
     private void handle(ReturnMessage m) {
         switch (m.getKind()) {
             case ACK -> ack(m);
-            case ERROR -> error = m.getError().isEmpty() ? "the destination failed" : m.getError();
+            case ERROR -> {
+                error = m.getError().isEmpty() ? "the destination failed" : m.getError();
+                destinationFailed = true;
+            }
             case LOADED -> loaded = true;
             case MEMORY_REGISTERED -> memoryRegions = m.getMemoryRegionsList().stream()
                     .map(com.google.protobuf.ByteString::toByteArray).toList();
@@ -83,22 +88,23 @@ final class ReturnPath implements Runnable {
             case PONG -> {
                 // A PING carries its send time; the smallest round trip seen is the link's, the
                 // larger ones include queueing behind pages in flight, which the estimate counts apart.
-                // Only the stamp of a PING we sent counts: a made-up one could set any round trip,
-                // and a round trip of seconds would keep the migration from ever converging.
-                if (!answered(m.getValue())) {
-                    error = "the destination answered a PING that was never sent";
-                    return;
-                }
-                long rtt = System.nanoTime() - m.getValue();
-                if (rtt >= 0 && rtt < minRttNanos) {
-                    minRttNanos = rtt;
+                // Only the stamp of a PING we sent is a round trip: a made-up one could be any, and a
+                // first one of seconds would stall convergence until a real one came. It is ignored,
+                // not an error: a healthy destination may answer a PING older than the ones kept.
+                if (answered(m.getValue())) {
+                    long rtt = System.nanoTime() - m.getValue();
+                    if (rtt >= 0 && rtt < minRttNanos) {
+                        minRttNanos = rtt;
+                    }
                 }
                 if (m.getMonotonicNanos() != 0) {
                     ack(m);
                 }
                 pong.countDown();
             }
-            default -> error = "unknown return path message " + m.getKindValue();
+            // Our own finding, not the destination's word: the path is broken, and what the
+            // destination did with the stream is unknown (it may run the guest).
+            default -> error = "return path: unknown message kind " + m.getKindValue();
         }
     }
 
@@ -164,6 +170,11 @@ final class ReturnPath implements Runnable {
     /** The destination's error, or the return path's own failure, or null. */
     String error() {
         return error;
+    }
+
+    /** True when {@link #error} is what the destination said (an ERROR message) rather than a broken path. */
+    boolean destinationFailed() {
+        return destinationFailed;
     }
 
     boolean loaded() {

@@ -117,8 +117,8 @@ final class Switchover {
             return;
         }
         String error = rp.error();
-        if (error != null && !error.startsWith("return path:")) {
-            m.pastPointOfNoReturn = rp.loaded(); // it failed before loading everything: it does not run
+        if (error != null && rp.destinationFailed()) {
+            m.pastPointOfNoReturn = rp.loaded(); // it said it failed before loading everything: it does not run
             throw new MigrationFailure(error);
         }
         throw new MigrationFailure("the destination did not confirm that it runs the guest"
