@@ -14,6 +14,7 @@ import io.godwit.api.device.IterativeState;
 import io.godwit.api.dirty.DirtyTracker;
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.state.StateFormatException;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
 import io.godwit.api.transport.Transport;
@@ -42,8 +43,10 @@ import org.junit.jupiter.api.Test;
  * migrations between two VMs in one JVM over a unix socket. Extend it with the device's factory and
  * options. The source's device is wrapped to play an older or a newer, or a broken, writer: its
  * subsections dropped (an older source), an unknown subsection added or its version raised (a newer
- * one), its last field cut (a broken one). Each refusal must name the device, leave the source
- * running and the destination in {@code inmigrate}.
+ * one), its last field cut (a broken one), or one field given a hostile value (a hostile one). Each
+ * refusal must name the device, leave the source running and the destination in {@code inmigrate};
+ * a hostile value is either taken or refused by {@code loadState} with a {@link StateFormatException}
+ * (QEMU's post_load checks), never another exception.
  */
 public abstract class DeviceStateContract {
 
@@ -75,13 +78,25 @@ public abstract class DeviceStateContract {
         return "sweep:8M,rate=5000";
     }
 
-    private enum Mode { PLAIN, DROP_SUBSECTIONS, ADD_SUBSECTION, NEWER_VERSION, TRUNCATE }
+    private enum Mode { PLAIN, DROP_SUBSECTIONS, ADD_SUBSECTION, NEWER_VERSION, TRUNCATE, HOSTILE }
+
+    /**
+     * Hostile-value runs: one field each, the fields in turn, values from {@link Hostile}: every
+     * field gets each of its type's six values (at most 120 runs).
+     */
+    private static final int HOSTILE_VALUES = 6;
+    private static final int HOSTILE_MAX_RUNS = 120;
 
     private final VmManagerImpl vms = new VmManagerImpl();
     private final Coordinator coordinator;
     private final Path dir;
     private volatile Mode mode = Mode.PLAIN;
     private volatile byte[] sourceState;
+    private volatile int hostileRun;
+    private volatile int hostileFields = 1;
+    private volatile String hostileChange = "";
+    /** What the destination's {@code loadState} threw, if anything. */
+    private volatile RuntimeException loadFailure;
     private final AtomicInteger droppedSubsections = new AtomicInteger();
 
     protected DeviceStateContract() {
@@ -96,7 +111,7 @@ public abstract class DeviceStateContract {
         // The source VM's device is wrapped; the destination's is the device as it is.
         vms.addDeviceFactory((DeviceContext ctx, Map<String, String> o) -> {
             Device d = real.create(ctx, o);
-            return ctx.vmName().equals("src") ? new Writer(d) : d;
+            return new Writer(d, ctx.vmName().equals("src"));
         }, Map.of(DeviceFactory.NAME, type()));
         coordinator = new Coordinator(vms);
         coordinator.addTransport(new UnixTestTransport(), Map.of(Transport.SCHEME, "unix"));
@@ -148,6 +163,36 @@ public abstract class DeviceStateContract {
         assertRefused(migrate(Mode.TRUNCATE, options(dir), false), "ends before");
     }
 
+    @Test
+    void aHostileFieldValueIsTakenOrRefusedWithAStateFormatException() throws Exception {
+        int refused = 0;
+        List<String> taken = new ArrayList<>();
+        int runs = HOSTILE_VALUES;
+        for (int run = 0; run < runs; run++) {
+            hostileRun = run;
+            loadFailure = null;
+            Path runDir = Files.createDirectories(dir.resolve("hostile-" + run)); // fresh images and files
+            MigrationInfo out = migrate(Mode.HOSTILE, options(runDir), false);
+            String what = "run " + run + " (" + hostileChange + "): " + out;
+            RuntimeException thrown = loadFailure;
+            if (thrown != null && !(thrown instanceof StateFormatException)) {
+                throw new AssertionError("loadState threw " + thrown + " for a hostile value, not a"
+                        + " StateFormatException; check the value where it is read: " + what, thrown);
+            }
+            if (out.status() == MigrationStatus.FAILED) {
+                refused++;
+                assertRefused(out, "");
+            } else {
+                assertEquals(MigrationStatus.COMPLETED, out.status(), what);
+                taken.add(hostileChange);
+            }
+            vms.destroy("src");
+            vms.destroy("dst");
+            runs = Math.min(HOSTILE_MAX_RUNS, hostileFields * HOSTILE_VALUES);
+        }
+        System.out.printf("%s: %d of %d hostile field values refused; taken: %s%n", type(), refused, runs, taken);
+    }
+
     private MigrationInfo migrate(Mode m, String opts, boolean pausedDestination) throws Exception {
         mode = m;
         String dev = type() + (opts.isEmpty() ? "" : "," + opts);
@@ -181,7 +226,8 @@ public abstract class DeviceStateContract {
     }
 
     private static Device device(Vm vm) {
-        return vm.devices().get(0).device();
+        Device d = vm.devices().get(0).device();
+        return d instanceof DeviceStateContract.Writer w ? w.real : d;
     }
 
     protected static void await(BooleanSupplier cond, String what) throws InterruptedException {
@@ -194,16 +240,25 @@ public abstract class DeviceStateContract {
         }
     }
 
-    /** The source's device as the mode's writer: everything else is the device itself. */
+    /**
+     * On the source, the device as the mode's writer; on the destination, the device with what its
+     * {@code loadState} throws noted. Everything else is the device itself.
+     */
     private final class Writer implements Device {
         final Device real;
+        final boolean source;
 
-        Writer(Device real) {
+        Writer(Device real, boolean source) {
             this.real = real;
+            this.source = source;
         }
 
         @Override
         public void saveState(StateOutput out) {
+            if (!source) {
+                real.saveState(out);
+                return;
+            }
             StateEncoder copy = new StateEncoder();
             real.saveState(copy);
             sourceState = copy.toByteArray();
@@ -223,12 +278,28 @@ public abstract class DeviceStateContract {
                     real.saveState(r);
                     r.replay(out, r.fields.size() - 1, false);
                 }
+                case HOSTILE -> {
+                    Recorder r = new Recorder();
+                    real.saveState(r);
+                    if (r.values.isEmpty()) {
+                        hostileChange = "no top-level field to change";
+                        r.replay(out, 0, false);
+                        return;
+                    }
+                    hostileFields = r.values.size();
+                    int field = hostileRun % r.values.size();
+                    Object value = Hostile.value(r.values.get(field), hostileRun / r.values.size());
+                    hostileChange = "field " + field + " of " + r.values.size() + ": " + Hostile.show(r.values.get(field))
+                            + " -> " + Hostile.show(value);
+                    r.fields.set(field, o -> Hostile.write(o, value));
+                    r.replay(out, r.fields.size(), false);
+                }
             }
         }
 
         @Override
         public int stateVersion() {
-            return mode == Mode.NEWER_VERSION ? real.stateVersion() + 1 : real.stateVersion();
+            return source && mode == Mode.NEWER_VERSION ? real.stateVersion() + 1 : real.stateVersion();
         }
 
         @Override
@@ -238,7 +309,12 @@ public abstract class DeviceStateContract {
 
         @Override
         public void loadState(StateInput in, int version) {
-            real.loadState(in, version);
+            try {
+                real.loadState(in, version);
+            } catch (RuntimeException e) {
+                loadFailure = e;
+                throw e;
+            }
         }
 
         @Override
@@ -287,9 +363,10 @@ public abstract class DeviceStateContract {
         }
     }
 
-    /** Records top-level fields and subsections, to write them again with some left out. */
+    /** Records top-level fields (and their values) and subsections, to write them again changed. */
     private final class Recorder implements StateOutput {
         final List<Consumer<StateOutput>> fields = new ArrayList<>();
+        final List<Object> values = new ArrayList<>();
         final List<Consumer<StateOutput>> subsections = new ArrayList<>();
 
         void replay(StateOutput out, int fieldCount, boolean dropSubsections) {
@@ -305,37 +382,80 @@ public abstract class DeviceStateContract {
 
         @Override
         public void writeBoolean(boolean value) {
+            values.add(value);
             fields.add(o -> o.writeBoolean(value));
         }
 
         @Override
         public void writeInt(int value) {
+            values.add(value);
             fields.add(o -> o.writeInt(value));
         }
 
         @Override
         public void writeLong(long value) {
+            values.add(value);
             fields.add(o -> o.writeLong(value));
         }
 
         @Override
         public void writeDouble(double value) {
+            values.add(value);
             fields.add(o -> o.writeDouble(value));
         }
 
         @Override
         public void writeBytes(byte[] value) {
+            values.add(value);
             fields.add(o -> o.writeBytes(value));
         }
 
         @Override
         public void writeString(String value) {
+            values.add(value);
             fields.add(o -> o.writeString(value));
         }
 
         @Override
         public void subsection(String name, Consumer<StateOutput> body) {
             subsections.add(o -> o.subsection(name, body));
+        }
+    }
+
+    /** Hostile values of a field's own type: the edges, one past the honest value, and garbage. */
+    private static final class Hostile {
+        private Hostile() {}
+
+        static Object value(Object honest, int pick) {
+            return switch (honest) {
+                case Boolean b -> !b;
+                case Integer v -> new int[] {-1, Integer.MIN_VALUE, Integer.MAX_VALUE, v + 1, 1 << 20, v ^ 0x8000}[pick % 6];
+                case Long v -> new long[] {-1L, Long.MIN_VALUE, Long.MAX_VALUE, v + 1, 1L << 40, v ^ 0x8000_0000L}[pick % 6];
+                case Double v -> new double[] {Double.NaN, Double.POSITIVE_INFINITY, -v - 1e300}[pick % 3];
+                case byte[] v -> switch (pick % 3) {
+                    case 0 -> new byte[0];
+                    case 1 -> java.util.Arrays.copyOf(v, v.length + 1);
+                    default -> new byte[] {(byte) 0xff, 0, 0x7f, (byte) 0x80, 1, 2, 3};
+                };
+                case String v -> new String[] {"", v + "\u001b[2J", "x".repeat(300)}[pick % 3];
+                default -> throw new IllegalStateException("a field of type " + honest.getClass());
+            };
+        }
+
+        static void write(StateOutput o, Object v) {
+            switch (v) {
+                case Boolean b -> o.writeBoolean(b);
+                case Integer i -> o.writeInt(i);
+                case Long l -> o.writeLong(l);
+                case Double d -> o.writeDouble(d);
+                case byte[] b -> o.writeBytes(b);
+                case String t -> o.writeString(t);
+                default -> throw new IllegalStateException("a field of type " + v.getClass());
+            }
+        }
+
+        static String show(Object v) {
+            return v instanceof byte[] b ? b.length + " bytes" : String.valueOf(v);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.godwit.virtio.blk.internal;
 
 import io.godwit.api.memory.GuestMemory;
 import io.godwit.api.memory.GuestMemoryFault;
+import io.godwit.virtio.common.internal.EventNotifier;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -6,6 +6,8 @@ import io.godwit.api.device.DeviceContext;
 import io.godwit.api.state.StateFormatException;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
+import io.godwit.virtio.common.internal.EventNotifier;
+import io.godwit.virtio.common.internal.VirtioLoad;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -189,8 +191,21 @@ final class VirtioBlk implements Device {
         if (lastAvail < 0 || lastAvail > 0xffff) {
             throw new StateFormatException("vring base " + lastAvail + " is out of range");
         }
+        VirtioLoad.checkStatus(st);
+        if (st == STATUS_DRIVER_OK) {
+            // RAM has arrived: QEMU's virtio_load checks the guest's indices against the vring base.
+            VirtioLoad.checkIndices(0, BlkLayout.QUEUE, guestIndex(layout.avail() + 2), guestIndex(layout.used() + 2),
+                    lastAvail);
+        }
         status = st;
         lastAvailIdx = lastAvail;
+    }
+
+    /** A ring index the guest keeps in RAM (little endian, 16 bits). */
+    private int guestIndex(long gpa) {
+        byte[] b = new byte[2];
+        ctx.memory().dmaRead(gpa, java.lang.foreign.MemorySegment.ofArray(b));
+        return (b[0] & 0xff) | (b[1] & 0xff) << 8;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.godwit.virtio.net.internal;
 
 import io.godwit.api.device.GuestDriver;
 import io.godwit.api.memory.CpuMemory;
+import io.godwit.virtio.common.internal.EventNotifier;
 import java.lang.invoke.VarHandle;
 import java.util.zip.CRC32;
 

@@ -1,6 +1,7 @@
 package io.godwit.virtio.net.internal;
 
 import io.godwit.api.dirty.DirtyBitmap;
+import io.godwit.virtio.common.internal.EventNotifier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;

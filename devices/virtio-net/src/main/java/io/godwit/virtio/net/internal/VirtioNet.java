@@ -7,6 +7,8 @@ import io.godwit.api.dirty.DirtyBitmap;
 import io.godwit.api.state.StateFormatException;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
+import io.godwit.virtio.common.internal.EventNotifier;
+import io.godwit.virtio.common.internal.VirtioLoad;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -232,6 +234,7 @@ final class VirtioNet implements Device {
         if (lastAvail < 0 || lastAvail > 0xffff || nextSeq < 0) {
             throw new StateFormatException("vring base " + lastAvail + " is out of range");
         }
+        VirtioLoad.checkStatus(st);
         if (st == STATUS_DRIVER_OK) {
             if (desc != layout.desc() || avail != layout.avail() || used != layout.used()) {
                 throw new StateFormatException("rings at other addresses than this device's layout");
@@ -251,14 +254,7 @@ final class VirtioNet implements Device {
 
     /** QEMU's virtio_load checks: the guest's avail index and the used index agree with the vring base. */
     private void checkIndices(int lastAvail, int size) {
-        int availIdx = ram.load16(layout.avail() + 2);
-        int usedIdx = ram.load16(layout.used() + 2);
-        int heads = (availIdx - lastAvail) & 0xffff;
-        int inUse = (lastAvail - usedIdx) & 0xffff;
-        if (heads > size || inUse > size) {
-            throw new StateFormatException(String.format("VQ 0 size 0x%x guest index 0x%x inconsistent with host"
-                    + " index 0x%x (used 0x%x)", size, availIdx, lastAvail, usedIdx));
-        }
+        VirtioLoad.checkIndices(0, size, ram.load16(layout.avail() + 2), ram.load16(layout.used() + 2), lastAvail);
     }
 
     @Override

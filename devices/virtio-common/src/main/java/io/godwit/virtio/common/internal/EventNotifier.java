@@ -1,4 +1,4 @@
-package io.godwit.virtio.blk.internal;
+package io.godwit.virtio.common.internal;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -8,17 +8,17 @@ import java.util.concurrent.locks.LockSupport;
  * notifier is the ioeventfd vhost waits on (VHOST_SET_VRING_KICK); the call notifier is the irqfd
  * that tells the guest (VHOST_SET_VRING_CALL).
  */
-final class EventNotifier {
+public final class EventNotifier {
 
     private final AtomicLong count = new AtomicLong();
     private volatile Thread waiter;
 
     /** Sets the thread {@link #signal} wakes (the vhost worker for a kick). */
-    void setWaiter(Thread t) {
+    public void setWaiter(Thread t) {
         this.waiter = t;
     }
 
-    void signal() {
+    public void signal() {
         count.incrementAndGet();
         Thread t = waiter;
         if (t != null) {
@@ -27,7 +27,7 @@ final class EventNotifier {
     }
 
     /** Reads and resets the counter, as a read of an eventfd does. */
-    long consume() {
+    public long consume() {
         return count.getAndSet(0);
     }
 }
