@@ -108,7 +108,8 @@ public abstract class DeviceStateContract {
         vms.addCpuBackend(new SyntheticBackend(), Map.of(CpuBackend.NAME, "synthetic"));
         vms.addDirtyTracker(new BitmapTracker(), Map.of(DirtyTracker.NAME, "bitmap"));
         DeviceFactory real = factory();
-        // The source VM's device is wrapped; the destination's is the device as it is.
+        // Both devices are wrapped: the source's writes as the mode says, the destination's notes
+        // what its loadState throws.
         vms.addDeviceFactory((DeviceContext ctx, Map<String, String> o) -> {
             Device d = real.create(ctx, o);
             return new Writer(d, ctx.vmName().equals("src"));
@@ -181,10 +182,15 @@ public abstract class DeviceStateContract {
             }
             if (out.status() == MigrationStatus.FAILED) {
                 refused++;
-                assertRefused(out, "");
+                assertTrue(thrown instanceof StateFormatException, "a refusal that loadState did not make: " + what);
+                assertRefused(out, Printable.of(thrown.getMessage())); // as info migrate shows it
             } else {
                 assertEquals(MigrationStatus.COMPLETED, out.status(), what);
                 taken.add(hostileChange);
+                // A value taken must leave a device that runs: the VM goes on (a worker that trips over
+                // it must mark its queue broken, not throw out of the device).
+                Thread.sleep(100);
+                assertEquals(RunState.RUNNING, vms.get("dst").orElseThrow().state(), what);
             }
             vms.destroy("src");
             vms.destroy("dst");
@@ -431,15 +437,26 @@ public abstract class DeviceStateContract {
                 case Boolean b -> !b;
                 case Integer v -> new int[] {-1, Integer.MIN_VALUE, Integer.MAX_VALUE, v + 1, 1 << 20, v ^ 0x8000}[pick % 6];
                 case Long v -> new long[] {-1L, Long.MIN_VALUE, Long.MAX_VALUE, v + 1, 1L << 40, v ^ 0x8000_0000L}[pick % 6];
-                case Double v -> new double[] {Double.NaN, Double.POSITIVE_INFINITY, -v - 1e300}[pick % 3];
-                case byte[] v -> switch (pick % 3) {
+                case Double v -> new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
+                    -v - 1e300, Double.MIN_VALUE, v + 1}[pick % 6];
+                case byte[] v -> switch (pick % 6) {
                     case 0 -> new byte[0];
                     case 1 -> java.util.Arrays.copyOf(v, v.length + 1);
+                    case 2 -> java.util.Arrays.copyOf(v, Math.max(0, v.length - 1));
+                    case 3 -> new byte[v.length]; // zeros
+                    case 4 -> filled(v.length, (byte) 0xff);
                     default -> new byte[] {(byte) 0xff, 0, 0x7f, (byte) 0x80, 1, 2, 3};
                 };
-                case String v -> new String[] {"", v + "\u001b[2J", "x".repeat(300)}[pick % 3];
+                case String v -> new String[] {"", v + "\u001b[2J", "x".repeat(300), v + "x", "\u00e9\u0000",
+                    v.isEmpty() ? "?" : v.substring(1)}[pick % 6];
                 default -> throw new IllegalStateException("a field of type " + honest.getClass());
             };
+        }
+
+        private static byte[] filled(int n, byte b) {
+            byte[] a = new byte[n];
+            java.util.Arrays.fill(a, b);
+            return a;
         }
 
         static void write(StateOutput o, Object v) {
