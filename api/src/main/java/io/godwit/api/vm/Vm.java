@@ -38,9 +38,22 @@ public interface Vm {
     void stop(RunState reason) throws InterruptedException;
 
     /**
+     * As {@link #stop}, and returns the state the VM left: the state is read and changed under one
+     * lock, so no user's {@code stop} or {@code cont} can fall between the reading and the stop (QEMU
+     * takes {@code vm_was_running} the same way, under the BQL, in migration_completion). A migration
+     * calls it with {@link RunState#FINISH_MIGRATE}; from then until the migration moves the VM to
+     * another stopped state ({@link #setStoppedState}), the migration owns the run state and the
+     * user's {@code stop} and {@code cont} are refused.
+     *
+     * @return the state before the stop; {@link RunState#RUNNING} when the guest was running
+     */
+    RunState stopAndGetPrevious(RunState reason) throws InterruptedException;
+
+    /**
      * Lets the vCPUs run (QEMU's {@code cont}).
      *
-     * @throws IllegalStateException when the VM cannot run (incoming, guest error, shut down)
+     * @throws IllegalStateException when the VM cannot run (incoming, guest error, shut down) or a
+     *     migration owns its run state ({@link RunState#FINISH_MIGRATE})
      */
     void cont();
 

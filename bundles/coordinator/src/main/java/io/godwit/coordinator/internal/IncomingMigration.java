@@ -46,6 +46,8 @@ final class IncomingMigration implements Runnable {
     private final Thread thread;
     private volatile MigrationChannel channel;
     private volatile boolean cancelled;
+    /** Set once the VM took its final state from the stream: from here this side's migration has completed. */
+    private boolean guestStarted;
     private FrameWriter returnPath;
     private RamLoader ram;
     private long lastAck;
@@ -75,8 +77,17 @@ final class IncomingMigration implements Runnable {
         events.status(vm.name(), s);
     }
 
+    /**
+     * migrate_cancel, or the transport went away. Once the guest was started here the migration has
+     * completed on this side, and a cancel changes nothing: the source heard LOADED and stays paused.
+     */
     void cancel() {
-        cancelled = true;
+        synchronized (this) {
+            if (guestStarted) {
+                return;
+            }
+            cancelled = true;
+        }
         closeQuietly();
     }
 
@@ -165,13 +176,17 @@ final class IncomingMigration implements Runnable {
 
     private void resume(Complete complete) throws IOException {
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.LOADED));
-        vm.setStoppedState(RunState.PAUSED);
-        if (complete.getSourceWasRunning() && !vm.spec().startPaused()) {
-            vm.cont(); // a destination created with -S stays paused, as QEMU's without autostart
-        }
+        startGuest(complete);
         long now = Switchover.wallMicros();
         stats.observedDowntimeMs = Math.max(0, (now - complete.getSourceStopMicros()) / 1000);
-        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RESUMED).setTimeMicros(now));
+        try {
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RESUMED).setTimeMicros(now));
+        } catch (IOException | RuntimeException e) {
+            // The guest runs here: the migration completed, whatever happens to the return path now
+            // (as in QEMU). The source heard LOADED, so it stays paused: the guest never runs twice.
+            LOG.warn("{}: the source did not hear that the guest resumed here ({}); the migration completed all the same",
+                    vm.name(), Printable.of(String.valueOf(e.getMessage())));
+        }
         LOG.info("{}: incoming migration completed; guest-observed downtime {} ms", vm.name(), stats.observedDowntimeMs);
         stats.totalMs = stats.elapsedMs();
         stats.finalRates(); // the destination's throughput over its whole receive
@@ -179,7 +194,34 @@ final class IncomingMigration implements Runnable {
         closeQuietly();
     }
 
+    /**
+     * The point of no return on this side: the VM leaves {@code inmigrate} and runs if the source's guest
+     * ran when it stopped. A cancel that came first wins, and the guest does not start.
+     */
+    private void startGuest(Complete complete) throws IOException {
+        synchronized (this) {
+            if (cancelled) {
+                throw new IOException("cancelled");
+            }
+            guestStarted = true;
+        }
+        vm.setStoppedState(RunState.PAUSED);
+        if (complete.getSourceWasRunning() && !vm.spec().startPaused()) {
+            vm.cont(); // a destination created with -S stays paused, as QEMU's without autostart
+        }
+    }
+
     private void fail(Throwable e) {
+        synchronized (this) {
+            if (guestStarted) {
+                // Only a bug gets here (resume catches the return path's failures): never report
+                // failed for a guest that runs here, or management would restart the source.
+                LOG.error("{}: error after the guest started here; the migration completed", vm.name(), e);
+                setStatus(MigrationStatus.COMPLETED);
+                closeQuietly();
+                return;
+            }
+        }
         boolean expected = e instanceof MigrationFailure || e instanceof IOException || e instanceof StateFormatException;
         String why = Printable.of(cancelled ? "cancelled" : expected ? e.getMessage() : e.toString());
         if (!expected) {

@@ -55,6 +55,7 @@ final class OutgoingMigration implements Runnable {
     DeviceIteration deviceIteration;
     RateLimit rateLimit;
     DirtyBitmap bitmap;
+    /** Whether the guest ran when the switchover stopped it (not at setup: the user may stop or cont in precopy). */
     boolean wasRunning;
     boolean stoppedByUs;
     long lastSyncMs;
@@ -152,7 +153,6 @@ final class OutgoingMigration implements Runnable {
             returnPath.start();
             measureRoundTrip();
         }
-        wasRunning = vm.state() == RunState.RUNNING;
         vm.dirtyLogging().start();
         bitmap = new DirtyBitmap(vm.memory().pages());
         bitmap.setAll(); // the setup sync: everything is dirty once

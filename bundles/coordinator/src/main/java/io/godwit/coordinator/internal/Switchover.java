@@ -37,7 +37,9 @@ final class Switchover {
         long stopNanos = System.nanoTime();
         long stopMicros = wallMicros();
         m.stoppedByUs = true;
-        m.vm.stop(RunState.FINISH_MIGRATE);
+        // QEMU's vm_was_running, taken by the stop itself: a guest the user paused during precopy
+        // stays paused on the destination, and is not resumed here if the switchover fails.
+        m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
         long stoppedNanos = System.nanoTime();
         if (m.settings.capability(MigrationCapability.PAUSE_BEFORE_SWITCHOVER)) {
             m.setStatus(MigrationStatus.PRE_SWITCHOVER);

@@ -38,6 +38,12 @@ final class KernelVm implements Vm, VcpuRendezvous {
     private static final Logger LOG = LoggerFactory.getLogger(KernelVm.class);
 
     final Object lock = new Object();
+    /**
+     * Held through a whole {@code stop} or {@code cont}, device pause or resume included, so that the two
+     * never interleave: a {@code cont} whose checks passed cannot resume the devices or the vCPUs after
+     * a migration's stop in between. Taken before {@link #lock}, never by a vCPU.
+     */
+    private final Object transition = new Object();
 
     private final VmSpec spec;
     private final String cpuBackend;
@@ -147,42 +153,75 @@ final class KernelVm implements Vm, VcpuRendezvous {
 
     @Override
     public void stop(RunState reason) throws InterruptedException {
-        synchronized (lock) {
-            checkNotDestroyed();
-            runVcpus = false;
-            if (state == RunState.RUNNING || reason != RunState.PAUSED) {
-                state = reason;
+        stopAndGetPrevious(reason);
+    }
+
+    @Override
+    public RunState stopAndGetPrevious(RunState reason) throws InterruptedException {
+        synchronized (transition) {
+            RunState before;
+            synchronized (lock) {
+                checkNotDestroyed();
+                if (reason == RunState.PAUSED) {
+                    requireNotOwnedByMigration("stop");
+                }
+                before = state;
+                runVcpus = false;
+                if (state == RunState.RUNNING || reason != RunState.PAUSED) {
+                    state = reason;
+                }
+                for (VcpuRunner r : runners) {
+                    r.kick();
+                }
+                lock.notifyAll();
+                while (!allParkedLocked()) {
+                    lock.wait();
+                }
             }
-            for (VcpuRunner r : runners) {
-                r.kick();
-            }
-            lock.notifyAll();
-            while (!allParkedLocked()) {
-                lock.wait();
-            }
+            devices.pause(); // vhost stops after the vCPUs, before the final dirty sync reads its log
+            return before;
         }
-        devices.pause(); // vhost stops after the vCPUs, before the final dirty sync reads its log
+    }
+
+    /**
+     * Between a migration's stop and its end the migration alone decides whether the guest runs
+     * (here or on the destination): a user's {@code cont} then would run the guest on both hosts, a
+     * user's {@code stop} would be silently undone by a failed migration's resume. QEMU refuses
+     * {@code cont} there too ("Migration is not finalized yet").
+     */
+    private void requireNotOwnedByMigration(String command) {
+        if (state == RunState.FINISH_MIGRATE) {
+            throw new IllegalStateException("VM '" + name() + "' is in finish-migrate: its migration decides "
+                    + "whether it runs until the migration ends (migrate_cancel ends it); " + command + " refused");
+        }
     }
 
     @Override
     public void cont() {
-        synchronized (lock) {
-            checkNotDestroyed();
-            switch (state) {
-                case INMIGRATE -> throw new IllegalStateException(
-                        "VM '" + name() + "' is waiting for an incoming migration");
-                case GUEST_ERROR, SHUTDOWN -> throw new IllegalStateException(
-                        "VM '" + name() + "' is in state " + state + " (" + detail + "): it cannot run again");
-                default -> { }
+        synchronized (transition) {
+            synchronized (lock) {
+                requireCanRunLocked();
+            }
+            devices.resume(); // backends run before the guest does (QEMU's vm_start order)
+            synchronized (lock) {
+                requireCanRunLocked(); // a guest error may have stopped it meanwhile
+                state = RunState.RUNNING;
+                detail = "";
+                runVcpus = true;
+                lock.notifyAll();
             }
         }
-        devices.resume(); // backends run before the guest does (QEMU's vm_start order)
-        synchronized (lock) {
-            checkNotDestroyed();
-            state = RunState.RUNNING;
-            detail = "";
-            runVcpus = true;
-            lock.notifyAll();
+    }
+
+    private void requireCanRunLocked() {
+        checkNotDestroyed();
+        requireNotOwnedByMigration("cont");
+        switch (state) {
+            case INMIGRATE -> throw new IllegalStateException(
+                    "VM '" + name() + "' is waiting for an incoming migration");
+            case GUEST_ERROR, SHUTDOWN -> throw new IllegalStateException(
+                    "VM '" + name() + "' is in state " + state + " (" + detail + "): it cannot run again");
+            default -> { }
         }
     }
 

@@ -56,6 +56,48 @@ class VmLifecycleTest {
         awaitProgress(vm, p); // cont resumes the vCPUs
     }
 
+    /**
+     * A migration's stop against a user hammering stop and cont from another thread: once the
+     * migration's stop returned, nothing the user does runs the guest again until the migration hands
+     * the run state back (a cont whose checks passed before the stop must not resume it after).
+     */
+    @Test
+    void theMigrationsStopWinsAgainstTheUsersContAndStop() throws Exception {
+        Vm vm = host.create("m", 16 << 20, 2, "sweep");
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+        Thread user = Thread.ofPlatform().name("user").start(() -> {
+            while (!done.get()) {
+                try {
+                    vm.stop(RunState.PAUSED);
+                    vm.cont();
+                } catch (IllegalStateException e) {
+                    refused.incrementAndGet();
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        try {
+            for (int round = 0; round < 20; round++) {
+                RunState before = vm.stopAndGetPrevious(RunState.FINISH_MIGRATE);
+                assertTrue(before == RunState.RUNNING || before == RunState.PAUSED, before.toString());
+                long p = totalProgress(vm);
+                Thread.sleep(30);
+                assertEquals(RunState.FINISH_MIGRATE, vm.state(), "round " + round);
+                assertEquals(p, totalProgress(vm), "the guest ran in finish-migrate, round " + round);
+                vm.setStoppedState(RunState.PAUSED); // the migration failed: the run state is the user's again
+                vm.cont();
+            }
+        } finally {
+            done.set(true);
+            user.join();
+        }
+        assertTrue(refused.get() > 0, "the user's commands were never refused: the race was not exercised");
+        vm.stop(RunState.PAUSED);
+        assertTrue(vm.check().clean());
+    }
+
     /** Parked and halted vCPUs wait: they must not wake each other in turn (they once did, burning a core). */
     @Test
     void parkedAndHaltedVcpusDoNotSpin() throws Exception {

@@ -63,6 +63,13 @@ final class FakeVm implements Vm {
     }
 
     @Override
+    public RunState stopAndGetPrevious(RunState reason) {
+        RunState before = state;
+        state = reason;
+        return before;
+    }
+
+    @Override
     public void cont() {
         if (state == RunState.GUEST_ERROR) {
             throw new IllegalStateException("VM " + name() + " stopped on a guest error: reset it first");
