@@ -68,4 +68,21 @@ public interface GuestMemory {
     default List<MemoryReservation> reservations() {
         return List.of();
     }
+
+    /**
+     * Starts postcopy on a destination whose guest has not run yet: the pages set in {@code missing}
+     * (page numbers over all of RAM) have not arrived; every other page is valid. From now on an access
+     * to a missing page faults (see {@link PostcopyRam}).
+     *
+     * @throws IllegalStateException when postcopy is already on
+     * @throws UnsupportedOperationException when this memory cannot do postcopy
+     */
+    default PostcopyRam startPostcopy(io.godwit.api.dirty.DirtyBitmap missing, PageRequester requester) {
+        throw new UnsupportedOperationException("this memory cannot do postcopy");
+    }
+
+    /** The postcopy in progress on this memory, or null. */
+    default PostcopyRam postcopy() {
+        return null;
+    }
 }

@@ -3,7 +3,7 @@
  * (CPU path, DMA path, raw path).
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.godwit.api.memory;
 
 import org.osgi.annotation.bundle.Export;

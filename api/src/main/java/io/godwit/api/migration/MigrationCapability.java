@@ -21,7 +21,12 @@ public enum MigrationCapability {
      * Godwit's own (libvirt's --copy-storage-all; QEMU's removed {@code block}): devices with iterative
      * state (disks) send it pass after pass with RAM, so the destination needs no shared storage.
      */
-    COPY_STORAGE("copy-storage", false);
+    COPY_STORAGE("copy-storage", false),
+    /**
+     * QEMU's: the migration may switch to postcopy ({@code migrate_start_postcopy}): the destination runs
+     * the guest before all of RAM arrived and pulls missing pages on demand. Must be on at both ends.
+     */
+    POSTCOPY_RAM("postcopy-ram", false);
 
     private final String qemuName;
     private final boolean defaultValue;

@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param throttlePercent the current auto-converge throttle
  * @param listenUri the URI an incoming migration listens on, with its real port, or null
  * @param error why the migration failed, or null
+ * @param postcopy postcopy's figures on the destination (requests, blocked time, fault latency); on
+ *     the source only the requests it served are counted
  */
 public record MigrationInfo(
         MigrationStatus status,
@@ -27,11 +29,21 @@ public record MigrationInfo(
         RamStats ram,
         int throttlePercent,
         String listenUri,
-        String error) {
+        String error,
+        io.godwit.api.memory.PostcopyStats postcopy) {
 
     public MigrationInfo {
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(ram, "ram");
+        Objects.requireNonNull(postcopy, "postcopy");
+    }
+
+    /** A migration without postcopy (the 1.1 form). */
+    public MigrationInfo(MigrationStatus status, long totalTimeMs, long setupTimeMs, long expectedDowntimeMs,
+            long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
+            String error) {
+        this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
+                throttlePercent, listenUri, error, io.godwit.api.memory.PostcopyStats.none());
     }
 
     /** No migration has run. */

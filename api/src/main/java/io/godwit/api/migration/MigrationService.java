@@ -31,6 +31,14 @@ public interface MigrationService {
     /** Cancels the VM's migration; the source VM keeps running. Does nothing when none runs. */
     void cancel(String vm);
 
+    /**
+     * QEMU's {@code migrate_start_postcopy}: the running precopy switches to postcopy at its next batch.
+     *
+     * @throws IllegalStateException without {@link MigrationCapability#POSTCOPY_RAM}, or when no
+     *     outgoing precopy of the VM is active
+     */
+    void startPostcopy(String vm);
+
     /** Leaves pre-switchover (with {@code pause-before-switchover}). */
     void continueMigration(String vm);
 

@@ -12,7 +12,9 @@ public enum FrameType {
     STATE(5, WireLimits.MAX_STATE_BYTES + (4 << 10)),
     COMMAND(6, 1 << 10),
     COMPLETE(7, 4 << 10),
-    RETURN(8, 64 << 10);
+    RETURN(8, 64 << 10),
+    /** Postcopy's discard map: up to 16384 words (a million pages) per frame. */
+    DISCARD(9, 132 << 10);
 
     private final int code;
     private final int maxLength;

@@ -132,6 +132,7 @@ public class Coordinator implements MigrationService, Events {
         Uri uri = Uri.parse(uriText);
         Transport t = transport(uri);
         TransportCheck.check(uriText, m.settings::capability, t.capabilities(uri.address()));
+        Postcopy.checkCapabilities(m.settings);
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this);
         m.start(uri.scheme(), t, out);
     }
@@ -159,13 +160,28 @@ public class Coordinator implements MigrationService, Events {
         boolean fresh = m.incomingAttempts == 0 && !vm.memory().vmmWritten()
                 && vm.memory().blocks().stream().allMatch(b -> b.backingFile().isEmpty());
         m.incomingAttempts++;
-        m.start(uri.scheme(), t, new IncomingMigration(vm, listener, fresh, this));
+        m.start(uri.scheme(), t, new IncomingMigration(vm, listener, fresh, m.settings, this));
     }
 
     @Override
     public void cancel(String name) {
         vm(name);
         of(name).cancelAll();
+    }
+
+    @Override
+    public void startPostcopy(String name) {
+        vm(name);
+        VmMigrations m = of(name);
+        OutgoingMigration out = m.outgoing();
+        if (!m.settings.capability(MigrationCapability.POSTCOPY_RAM)) {
+            throw new IllegalStateException("postcopy-ram is not on for VM '" + name
+                    + "' (migrate_set_capability " + name + " postcopy-ram on, before migrate)");
+        }
+        if (out == null || out.status().isFinal()) {
+            throw new IllegalStateException("VM '" + name + "' has no outgoing migration to switch to postcopy");
+        }
+        out.startPostcopy();
     }
 
     @Override

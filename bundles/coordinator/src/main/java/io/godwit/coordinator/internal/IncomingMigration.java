@@ -40,6 +40,10 @@ final class IncomingMigration implements Runnable {
 
     final Vm vm;
     final MigrationStats stats = new MigrationStats();
+    private final MigrationSettings settings;
+    private final Object sendLock = new Object();
+    /** The postcopy in progress here, or null. */
+    private volatile io.godwit.api.memory.PostcopyRam postcopy;
     private final IncomingListener listener;
     private final Events events;
     private final boolean fresh;
@@ -53,8 +57,9 @@ final class IncomingMigration implements Runnable {
     private long lastAck;
     private long lastAckNanos = System.nanoTime();
 
-    IncomingMigration(Vm vm, IncomingListener listener, boolean fresh, Events events) {
+    IncomingMigration(Vm vm, IncomingListener listener, boolean fresh, MigrationSettings settings, Events events) {
         this.vm = vm;
+        this.settings = settings;
         this.listener = listener;
         this.fresh = fresh;
         this.events = events;
@@ -124,6 +129,12 @@ final class IncomingMigration implements Runnable {
             returnPath = new FrameWriter(channel);
         }
         VmDescription.check(hello, vm);
+        if (hello.getCapabilitiesList().contains(MigrationCapability.POSTCOPY_RAM.qemuName())
+                && !settings.capability(MigrationCapability.POSTCOPY_RAM)) {
+            // QEMU's POSTCOPY_ADVISE check: refused before anything loads, not when postcopy starts
+            throw new MigrationFailure("the source has capability postcopy-ram on and this destination does not"
+                    + " (migrate_set_capability " + vm.name() + " postcopy-ram on, before migrate_incoming)");
+        }
         LOG.info("{}: receiving VM {} ({} bytes of RAM)", vm.name(), Printable.of(hello.getVmName()), vm.memory().size());
         return hello;
     }
@@ -174,7 +185,56 @@ final class IncomingMigration implements Runnable {
         }
     }
 
+    /** Whether a POSTCOPY_START may come: the destination has the capability (checked at the hello too). */
+    boolean postcopyAllowed() {
+        return settings.capability(MigrationCapability.POSTCOPY_RAM);
+    }
+
+    /**
+     * POSTCOPY_RUN: every page but the missing ones, and every state, is here. Postcopy starts on the
+     * memory (the guest will fault on missing pages), then the guest runs, and the source hears it.
+     * From here the guest is started on this side: the point of no return, as {@link #startGuest}.
+     */
+    void startPostcopy(io.godwit.api.dirty.DirtyBitmap missing, boolean sourceWasRunning, long stopMicros)
+            throws IOException {
+        synchronized (this) {
+            if (cancelled) {
+                throw new IOException("cancelled");
+            }
+            guestStarted = true;
+        }
+        io.godwit.api.memory.PostcopyRam pc = vm.memory().startPostcopy(missing, this::requestPage);
+        postcopy = pc;
+        stats.postcopyRam = pc;
+        ram.postcopy(pc);
+        vm.setStoppedState(RunState.PAUSED);
+        if (sourceWasRunning && !vm.spec().startPaused()) {
+            vm.cont();
+        }
+        long now = Switchover.wallMicros();
+        stats.observedDowntimeMs = Math.max(0, (now - stopMicros) / 1000);
+        setStatus(MigrationStatus.POSTCOPY_ACTIVE);
+        LOG.info("{}: postcopy: the guest runs here with {} pages still missing", vm.name(), pc.missing());
+        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.POSTCOPY_RUNNING).setTimeMicros(now));
+    }
+
+    /**
+     * A guest access faulted on a missing page: ask the source for it (QEMU's REQ_PAGES). On the thread
+     * that faulted. A failed send is the stream's failure too, which aborts postcopy and so wakes it.
+     */
+    private void requestPage(long page) {
+        try {
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.REQ_PAGES).addPages(page));
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{}: requesting page {}: {}", vm.name(), page, e.toString());
+        }
+    }
+
     private void resume(Complete complete) throws IOException {
+        if (postcopy != null) {
+            endPostcopy();
+            return;
+        }
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.LOADED));
         startGuest(complete);
         long now = Switchover.wallMicros();
@@ -190,6 +250,22 @@ final class IncomingMigration implements Runnable {
         LOG.info("{}: incoming migration completed; guest-observed downtime {} ms", vm.name(), stats.observedDowntimeMs);
         stats.totalMs = stats.elapsedMs();
         stats.finalRates(); // the destination's throughput over its whole receive
+        setStatus(MigrationStatus.COMPLETED);
+        closeQuietly();
+    }
+
+    /** Every page arrived: the guest, running since POSTCOPY_RUN, no longer faults. */
+    private void endPostcopy() throws IOException {
+        postcopy.end();
+        LOG.info("{}: postcopy completed: {}", vm.name(), postcopy.stats());
+        try {
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RESUMED).setTimeMicros(Switchover.wallMicros()));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: the source did not hear that postcopy completed ({})", vm.name(),
+                    Printable.of(String.valueOf(e.getMessage())));
+        }
+        stats.totalMs = stats.elapsedMs();
+        stats.finalRates();
         setStatus(MigrationStatus.COMPLETED);
         closeQuietly();
     }
@@ -212,6 +288,11 @@ final class IncomingMigration implements Runnable {
     }
 
     private void fail(Throwable e) {
+        io.godwit.api.memory.PostcopyRam pc = postcopy;
+        if (pc != null && pc.missing() > 0) {
+            failPostcopy(pc, e);
+            return;
+        }
         synchronized (this) {
             if (guestStarted) {
                 // Only a bug gets here (resume catches the return path's failures): never report
@@ -238,10 +319,27 @@ final class IncomingMigration implements Runnable {
         setStatus(MigrationStatus.FAILED);
     }
 
+    /**
+     * The stream broke while the guest runs here with pages missing: they will never come. Waiting and
+     * later faulting accesses fail, so the guest stops with an error instead of hanging.
+     */
+    private void failPostcopy(io.godwit.api.memory.PostcopyRam pc, Throwable e) {
+        String why = Printable.of(cancelled ? "cancelled" : String.valueOf(e.getMessage()));
+        stats.error = "postcopy failed with " + pc.missing() + " pages missing: " + why
+                + "; neither host has the whole guest, so it cannot run on either";
+        LOG.error("{}: {}", vm.name(), stats.error);
+        pc.abort(stats.error);
+        closeQuietly();
+        setStatus(MigrationStatus.FAILED);
+    }
+
+    /** Any thread may send (postcopy's page requests come from faulting vCPUs), one message at a time. */
     private void send(ReturnMessage.Builder m) throws IOException {
-        if (returnPath != null) {
-            returnPath.writeMessage(FrameType.RETURN, m.build());
-            returnPath.flush();
+        synchronized (sendLock) {
+            if (returnPath != null) {
+                returnPath.writeMessage(FrameType.RETURN, m.build());
+                returnPath.flush();
+            }
         }
     }
 

@@ -30,6 +30,9 @@ final class MigrationStats {
     volatile long deviceSaveNanos;
     volatile String listenUri;
     volatile String error;
+    /** Postcopy's figures: the destination's RAM (or null), and the requests the source served. */
+    volatile io.godwit.api.memory.PostcopyRam postcopyRam;
+    volatile long postcopyRequestsServed;
 
     private long windowStart = startNanos;
     private long windowBytes;
@@ -69,6 +72,16 @@ final class MigrationStats {
         var ram = new MigrationInfo.RamStats(transferred, remainingPages * 4096, totalBytes, duplicate, normal,
                 normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
-                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error);
+                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy());
+    }
+
+    private io.godwit.api.memory.PostcopyStats postcopy() {
+        io.godwit.api.memory.PostcopyRam pc = postcopyRam;
+        if (pc != null) {
+            return pc.stats();
+        }
+        long served = postcopyRequestsServed;
+        return served == 0 ? io.godwit.api.memory.PostcopyStats.none()
+                : new io.godwit.api.memory.PostcopyStats(served, 0, 0, java.util.List.of(), java.util.List.of(), -1);
     }
 }

@@ -46,6 +46,8 @@ final class OutgoingMigration implements Runnable {
     final CountDownLatch continueSignal = new CountDownLatch(1);
 
     volatile boolean cancelRequested;
+    /** migrate_start_postcopy: the precopy loop ends at its next batch and postcopy takes over. */
+    volatile boolean postcopyRequested;
     volatile boolean pastPointOfNoReturn;
     private volatile String abortReason;
     private volatile MigrationChannel channel;
@@ -98,6 +100,28 @@ final class OutgoingMigration implements Runnable {
         closeChannel();
     }
 
+    /**
+     * migrate_start_postcopy. Refused without the capability, over a transport that writes pages
+     * remotely (postcopy's pages must go through the destination's placing, not into its RAM behind
+     * the guest's back), and once precopy is over.
+     */
+    void startPostcopy() {
+        if (!settings.capability(MigrationCapability.POSTCOPY_RAM)) {
+            throw new IllegalStateException("postcopy-ram is not on for VM '" + vm.name()
+                    + "' (migrate_set_capability " + vm.name() + " postcopy-ram on, before migrate)");
+        }
+        if (channel instanceof RemoteMemoryChannel) {
+            throw new IllegalStateException("postcopy cannot run over transport '" + channel.name()
+                    + "': it writes pages into the destination's memory directly");
+        }
+        MigrationStatus s = stats.status;
+        if (s != MigrationStatus.ACTIVE && s != MigrationStatus.SETUP) {
+            throw new IllegalStateException("the migration of VM '" + vm.name() + "' is " + s
+                    + ": postcopy starts only from an active precopy");
+        }
+        postcopyRequested = true;
+    }
+
     /** Fails the migration from outside (its transport went away); the source runs on. */
     void abort(String why) {
         if (stats.status.isFinal() || pastPointOfNoReturn) {
@@ -125,7 +149,11 @@ final class OutgoingMigration implements Runnable {
         try {
             setup();
             iterate();
-            new Switchover(this).run();
+            if (postcopyRequested) {
+                new Postcopy(this).run();
+            } else {
+                new Switchover(this).run();
+            }
         } catch (Throwable e) {
             // A cancel closes the channel under a blocked write: whatever that throws, it is a cancel
             // (QEMU's 4a228bcc99: cancelling never lands in failed).
@@ -241,6 +269,10 @@ final class OutgoingMigration implements Runnable {
             sync();
             PassSnapshot pass = snapshot();
             stats.expectedDowntimeMs = pass.expectedDowntimeMs();
+            if (postcopyRequested) {
+                LOG.info("{}: switching to postcopy after {} passes", vm.name(), stats.syncCount);
+                return;
+            }
             Decision d = policy().decide(pass);
             if (stats.remainingPages == 0 && pass.expectedDowntimeMs() <= pass.downtimeLimitMs() * DefaultPolicy.MARGIN) {
                 // Nothing is dirty: what is pending is only in flight, and another pass cannot
@@ -274,6 +306,9 @@ final class OutgoingMigration implements Runnable {
     /** After each batch: cancel, counters, and QEMU's cheap estimate against the threshold. */
     private boolean gate() {
         checkCancel();
+        if (postcopyRequested) {
+            return false;
+        }
         sampleWrittenIfNoReturnPath();
         stats.updateRates();
         long sent = stats.normal + stats.duplicate;

@@ -33,6 +33,9 @@ final class RamLoader {
     long duplicate;
     /** Bytes of pages committed by remote batches. */
     long remoteBytes;
+    /** Postcopy: pages are placed through it, once each, never straight into guest memory. */
+    private io.godwit.api.memory.PostcopyRam postcopy;
+    private final MemorySegment staging = java.lang.foreign.Arena.ofAuto().allocate(RamBlock.PAGE_SIZE);
 
     /**
      * @param fresh true when the memory is known to be all zero (anonymous, never loaded into)
@@ -53,6 +56,10 @@ final class RamLoader {
         RamBlock block = blocks.get(batch.getBlock());
         checkIndices(batch.getNormalList(), block);
         checkIndices(batch.getZeroList(), block);
+        if (postcopy != null) {
+            placeAll(reader, batch, block);
+            return;
+        }
         MemorySegment raw = block.raw();
         List<Long> pages = batch.getNormalList();
         if (batch.getRemote()) {
@@ -72,6 +79,35 @@ final class RamLoader {
         }
         normal += batch.getNormalCount();
         loadZeros(batch, block, raw);
+    }
+
+    /** From POSTCOPY_RUN on, the guest runs here: pages arrive only through postcopy's placing. */
+    void postcopy(io.godwit.api.memory.PostcopyRam pc) {
+        this.postcopy = pc;
+    }
+
+    /** Pages still missing in postcopy, or 0. */
+    long postcopyMissing() {
+        return postcopy == null ? 0 : postcopy.missing();
+    }
+
+    /**
+     * Each page is read into a staging page, then placed: copied in and marked present at once, or
+     * dropped when it is present already (the guest may have written it since it arrived).
+     */
+    private void placeAll(FrameReader reader, RamBatch batch, RamBlock block) throws IOException {
+        if (batch.getRemote()) {
+            throw new WireException("a RAM batch written remotely during postcopy");
+        }
+        for (long index : batch.getNormalList()) {
+            reader.readPages(staging);
+            postcopy.place(block.firstPage() + index, staging);
+        }
+        for (long index : batch.getZeroList()) {
+            postcopy.placeZero(block.firstPage() + index);
+        }
+        normal += batch.getNormalCount();
+        duplicate += batch.getZeroCount();
     }
 
     private void commitRemote(RamBlock block, List<Long> pages) throws WireException {

@@ -97,6 +97,16 @@ final class RamSender {
         }
     }
 
+    /**
+     * Adds one page outside any pass (postcopy's requested and background pages); the batch goes out
+     * when full or at {@link #flush}. The caller cleared the page's bit.
+     */
+    void addPage(long page) throws IOException, InterruptedException {
+        if (add(page)) {
+            flush();
+        }
+    }
+
     /** Adds one page to the batch; true when the batch is full. */
     private boolean add(long page) throws IOException, InterruptedException {
         int b = blockOf(page);

@@ -31,6 +31,11 @@ final class ReturnPath implements Runnable {
     private volatile boolean closed;
     private volatile long minRttNanos = Long.MAX_VALUE;
     private volatile java.util.List<byte[]> memoryRegions;
+    private volatile long postcopyRunningMicros = -1;
+    /** Postcopy: the pages the destination's guest faulted on, in the order asked. */
+    private final java.util.concurrent.LinkedBlockingQueue<Long> requests = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** More outstanding requests than this are a broken peer: a guest waits on a handful at a time. */
+    private static final int MAX_REQUESTS = 1 << 20;
     private final Object ackLock = new Object();
     /** Send stamps of the PINGs not yet answered, oldest first; a PONG must echo one of them. */
     private final java.util.LinkedHashSet<Long> pings = new java.util.LinkedHashSet<>();
@@ -85,6 +90,14 @@ final class ReturnPath implements Runnable {
             case MEMORY_REGISTERED -> memoryRegions = m.getMemoryRegionsList().stream()
                     .map(com.google.protobuf.ByteString::toByteArray).toList();
             case RESUMED -> resumedMicros = m.getTimeMicros();
+            case POSTCOPY_RUNNING -> postcopyRunningMicros = m.getTimeMicros();
+            case REQ_PAGES -> {
+                if (requests.size() + m.getPagesCount() > MAX_REQUESTS) {
+                    error = "return path: more than " + MAX_REQUESTS + " outstanding page requests";
+                    return;
+                }
+                m.getPagesList().forEach(requests::add); // each checked against RAM where it is served
+            }
             case PONG -> {
                 // A PING carries its send time; the smallest round trip seen is the link's, the
                 // larger ones include queueing behind pages in flight, which the estimate counts apart.
@@ -179,6 +192,16 @@ final class ReturnPath implements Runnable {
 
     boolean loaded() {
         return loaded;
+    }
+
+    /** Postcopy: when the destination started the guest (wall clock), or -1. */
+    long postcopyRunningMicros() {
+        return postcopyRunningMicros;
+    }
+
+    /** The next page the destination asked for, waiting up to the timeout; null when none came. */
+    Long nextRequest(long timeout, TimeUnit unit) throws InterruptedException {
+        return timeout <= 0 ? requests.poll() : requests.poll(timeout, unit);
     }
 
     long resumedMicros() {

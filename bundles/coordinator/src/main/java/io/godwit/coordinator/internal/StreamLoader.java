@@ -29,6 +29,9 @@ final class StreamLoader {
     private boolean ramOpen;
     private boolean ramDone;
     private boolean switchedOver;
+    /** Postcopy: POSTCOPY_START came (the discard map and states follow), then POSTCOPY_RUN. */
+    private io.godwit.api.dirty.DirtyBitmap missing;
+    private boolean postcopyRunning;
 
     StreamLoader(IncomingMigration in, FrameReader reader, RamLoader ram) {
         this.in = in;
@@ -53,6 +56,7 @@ final class StreamLoader {
                 }
                 case SECTION_END -> sectionEnd(reader.readMessage(f, SectionEnd.parser()));
                 case STATE -> state(reader.readMessage(f, StateSection.parser()));
+                case DISCARD -> discard(reader.readMessage(f, io.godwit.wire.proto.PostcopyDiscard.parser()));
                 case COMPLETE -> {
                     return complete(reader.readMessage(f, Complete.parser()));
                 }
@@ -65,9 +69,65 @@ final class StreamLoader {
     private void command(Command c) throws IOException {
         switch (c.getKind()) {
             case PING -> in.pong(c, reader);
-            case SWITCHOVER_START -> switchedOver = true;
+            case SWITCHOVER_START -> {
+                if (switchedOver) {
+                    throw new WireException("a second switchover");
+                }
+                switchedOver = true;
+            }
+            case POSTCOPY_START -> postcopyStart();
+            case POSTCOPY_RUN -> postcopyRun(c);
             default -> throw new WireException("unknown command " + c.getKindValue());
         }
+    }
+
+    private void postcopyStart() throws WireException {
+        if (!in.postcopyAllowed()) {
+            throw new WireException("the source started postcopy, but capability postcopy-ram is off here");
+        }
+        if (switchedOver || !ramOpen) {
+            throw new WireException("POSTCOPY_START " + (switchedOver ? "after the switchover" : "outside the RAM section"));
+        }
+        switchedOver = true;
+        missing = new io.godwit.api.dirty.DirtyBitmap(vm.memory().pages());
+    }
+
+    /** One run of the discard map: pages of one block the guest must fault on. Checked against the block. */
+    private void discard(io.godwit.wire.proto.PostcopyDiscard d) throws WireException {
+        if (missing == null || postcopyRunning) {
+            throw new WireException("a postcopy discard map outside postcopy's start");
+        }
+        var blocks = vm.memory().blocks();
+        if (d.getBlock() >= blocks.size()) {
+            throw new WireException("a discard map for block " + d.getBlock() + " of " + blocks.size());
+        }
+        var block = blocks.get(d.getBlock());
+        long words = (block.pages() + 63) >>> 6;
+        if (d.getFirstWord() < 0 || d.getFirstWord() >= words || d.getWordsCount() > words - d.getFirstWord()) {
+            throw new WireException("a discard map of " + d.getWordsCount() + " words from word "
+                    + d.getFirstWord() + " does not fit RAM block '" + block.name() + "' (" + words + " words)");
+        }
+        long base = block.firstPage() + d.getFirstWord() * 64;
+        for (int i = 0; i < d.getWordsCount(); i++) {
+            long bits = d.getWords(i);
+            long first = base + i * 64L;
+            long inBlock = block.firstPage() + block.pages() - first; // pages of this word inside the block
+            if (inBlock < 64) {
+                bits &= (1L << inBlock) - 1;
+            }
+            for (; bits != 0; bits &= bits - 1) {
+                missing.set(first + Long.numberOfTrailingZeros(bits));
+            }
+        }
+    }
+
+    private void postcopyRun(Command c) throws IOException {
+        if (missing == null || postcopyRunning) {
+            throw new WireException("POSTCOPY_RUN without POSTCOPY_START");
+        }
+        requireAllStates();
+        postcopyRunning = true;
+        in.startPostcopy(missing, c.getValue() == 1, c.getTimeMicros());
     }
 
     private void sectionStart(SectionStart s) throws WireException {
@@ -85,7 +145,7 @@ final class StreamLoader {
         if (!ramOpen || e.getSectionId() != OutgoingMigration.RAM_SECTION) {
             throw new WireException("section footer for section " + e.getSectionId() + " does not match");
         }
-        if (!switchedOver) {
+        if (!switchedOver || missing != null && !postcopyRunning) {
             throw new WireException("the RAM section ended before the switchover");
         }
         ramOpen = false;
@@ -97,7 +157,7 @@ final class StreamLoader {
             DeviceIteration.load(vm, s); // a disk's blocks: any time before COMPLETE
             return;
         }
-        if (!ramDone) {
+        if (!ramDone && (missing == null || postcopyRunning)) {
             throw new WireException("state of '" + s.getName() + "' before the end of RAM");
         }
         if (s.getName().equals(DeviceSections.NAME)) {
@@ -121,6 +181,27 @@ final class StreamLoader {
         if (!ramDone) {
             throw new WireException("the stream completed before the RAM section ended");
         }
+        if (c.getPostcopy() != postcopyRunning) {
+            throw new WireException(postcopyRunning ? "postcopy ended with a precopy completion"
+                    : "a postcopy completion without postcopy");
+        }
+        if (postcopyRunning && !c.getRamHash().isEmpty()) {
+            throw new WireException("verify-ram cannot be combined with postcopy");
+        }
+        requireAllStates();
+        if (postcopyRunning && ram.postcopyMissing() > 0) {
+            throw new WireException("postcopy completed with " + ram.postcopyMissing() + " pages never sent");
+        }
+        if (!c.getRamHash().isEmpty()) {
+            byte[] mine = RamHash.of(vm.memory());
+            if (!Arrays.equals(mine, c.getRamHash().toByteArray())) {
+                throw new MigrationFailure("verify-ram: the destination's RAM differs from the source's");
+            }
+        }
+        return c;
+    }
+
+    private void requireAllStates() throws WireException {
         for (int i = 0; i < cpuLoaded.length; i++) {
             if (!cpuLoaded[i]) {
                 throw new WireException("the stream completed without the state of vCPU " + i);
@@ -132,13 +213,6 @@ final class StreamLoader {
                         + vm.devices().get(i).label());
             }
         }
-        if (!c.getRamHash().isEmpty()) {
-            byte[] mine = RamHash.of(vm.memory());
-            if (!Arrays.equals(mine, c.getRamHash().toByteArray())) {
-                throw new MigrationFailure("verify-ram: the destination's RAM differs from the source's");
-            }
-        }
-        return c;
     }
 
 }

@@ -84,13 +84,18 @@ final class Switchover {
     }
 
     private void sendVcpuState() throws IOException {
-        int last = sendCpus();
+        sendState(m);
+    }
+
+    /** Every vCPU's state, with copy-storage the disks' last parts, then every device's state. */
+    static void sendState(OutgoingMigration m) throws IOException {
+        int last = sendCpus(m);
         m.deviceIteration.complete(m.writer); // the disks' last dirty blocks, devices drained
         DeviceSections.send(m.vm, m.writer, last, m.stats);
         LOG.debug("{}: device state saved in {} us", m.vm.name(), m.stats.deviceSaveNanos / 1000);
     }
 
-    private int sendCpus() throws IOException {
+    private static int sendCpus(OutgoingMigration m) throws IOException {
         int sections = OutgoingMigration.RAM_SECTION;
         for (int i = 0; i < m.vm.spec().vcpus(); i++) {
             StateEncoder out = new StateEncoder();

@@ -29,6 +29,9 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     private final List<MemoryReservation> reservations = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Set by the first DMA write: from then on RAM is not known to be all zero. */
     private volatile boolean vmmWritten;
+    /** The postcopy in progress, or null: every access path asks it before it reaches RAM. */
+    volatile KernelPostcopy postcopy;
+    private int vcpus = 1;
 
     private KernelGuestMemory(Arena arena, List<KernelRamBlock> blocks) {
         this.arena = arena;
@@ -104,6 +107,7 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     public void dmaWrite(long gpa, MemorySegment src) {
         long len = src.byteSize();
         KernelRamBlock b = find(gpa, len);
+        awaitPresent(gpa, len);
         MemorySegment.copy(src, 0, b.raw(), gpa - b.base(), len);
         if (len > 0) {
             vmmWritten = true;
@@ -120,7 +124,43 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     public void dmaRead(long gpa, MemorySegment dst) {
         long len = dst.byteSize();
         KernelRamBlock b = find(gpa, len);
+        awaitPresent(gpa, len);
         MemorySegment.copy(b.raw(), gpa - b.base(), dst, 0, len);
+    }
+
+    /** The DMA path's part in postcopy: a device's access to a missing page waits for it. */
+    private void awaitPresent(long gpa, long len) {
+        KernelPostcopy pc = postcopy;
+        if (pc != null && len > 0) {
+            pc.fault(gpa, len, -1);
+        }
+    }
+
+    /** How many vCPUs the VM has, for postcopy's per-vCPU blocked time. Set once, at creation. */
+    void setVcpus(int vcpus) {
+        this.vcpus = vcpus;
+    }
+
+    @Override
+    public synchronized io.godwit.api.memory.PostcopyRam startPostcopy(io.godwit.api.dirty.DirtyBitmap missing,
+            io.godwit.api.memory.PageRequester requester) {
+        if (postcopy != null) {
+            throw new IllegalStateException("postcopy is already on");
+        }
+        KernelPostcopy pc = new KernelPostcopy(this, missing, requester, vcpus);
+        postcopy = pc;
+        return pc;
+    }
+
+    @Override
+    public io.godwit.api.memory.PostcopyRam postcopy() {
+        return postcopy;
+    }
+
+    synchronized void postcopyEnded(KernelPostcopy pc) {
+        if (postcopy == pc) {
+            postcopy = null;
+        }
     }
 
     DmaDirtyLog dmaLog() {

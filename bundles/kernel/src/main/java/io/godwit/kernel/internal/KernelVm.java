@@ -68,8 +68,9 @@ final class KernelVm implements Vm, VcpuRendezvous {
         this.memory = memory;
         this.guest = guest;
         this.runners = new VcpuRunner[spec.vcpus()];
+        memory.setVcpus(spec.vcpus());
         for (int i = 0; i < runners.length; i++) {
-            runners[i] = new VcpuRunner(this, i, new VcpuMemory(memory));
+            runners[i] = new VcpuRunner(this, i, new VcpuMemory(memory, i));
         }
         this.dirtyLogging = new KernelDirtyLogging(trackerName, trackerLog, this, runners, memory.dmaLog());
         this.state = spec.incoming() != null ? RunState.INMIGRATE : RunState.PRELAUNCH;

@@ -36,6 +36,8 @@ final class VcpuMemory implements CpuMemory {
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final KernelGuestMemory memory;
+    /** This vCPU's index, for postcopy's per-vCPU blocked time. */
+    private final int vcpu;
     private final MemorySegment seg0;
     private final long base0;
     private final long size0;
@@ -45,7 +47,12 @@ final class VcpuMemory implements CpuMemory {
     private long windowEnd;
 
     VcpuMemory(KernelGuestMemory memory) {
+        this(memory, -1);
+    }
+
+    VcpuMemory(KernelGuestMemory memory, int vcpu) {
         this.memory = memory;
+        this.vcpu = vcpu;
         KernelRamBlock first = memory.kernelBlocks().get(0);
         this.seg0 = first.raw();
         this.base0 = first.base();
@@ -126,32 +133,48 @@ final class VcpuMemory implements CpuMemory {
         windowEnd = Math.min(size0, (endPage << RamBlock.PAGE_SHIFT) - base0);
     }
 
+    /**
+     * Postcopy's not-present exit: an access to a page that has not arrived waits for it (one volatile
+     * read when no postcopy runs, a bitmap test while one does).
+     */
+    private void present(long gpa, int len) {
+        KernelPostcopy pc = memory.postcopy;
+        if (pc != null) {
+            pc.fault(gpa, len, vcpu);
+        }
+    }
+
     @Override
     public byte load8(long gpa) {
+        present(gpa, 1);
         long off = offset(gpa, 1);
         return off >= 0 ? seg0.get(ValueLayout.JAVA_BYTE, off) : slowSegment(gpa, 1).get(ValueLayout.JAVA_BYTE, 0);
     }
 
     @Override
     public short load16(long gpa) {
+        present(gpa, 2);
         long off = offset(gpa, 2);
         return off >= 0 ? seg0.get(SHORT, off) : slowSegment(gpa, 2).get(SHORT, 0);
     }
 
     @Override
     public int load32(long gpa) {
+        present(gpa, 4);
         long off = offset(gpa, 4);
         return off >= 0 ? seg0.get(INT, off) : slowSegment(gpa, 4).get(INT, 0);
     }
 
     @Override
     public long load64(long gpa) {
+        present(gpa, 8);
         long off = offset(gpa, 8);
         return off >= 0 ? seg0.get(LONG, off) : slowSegment(gpa, 8).get(LONG, 0);
     }
 
     @Override
     public void store8(long gpa, byte value) {
+        present(gpa, 1);
         long off = windowed(gpa, 1);
         if (off >= 0) {
             seg0.set(ValueLayout.JAVA_BYTE, off, value);
@@ -168,6 +191,7 @@ final class VcpuMemory implements CpuMemory {
 
     @Override
     public void store16(long gpa, short value) {
+        present(gpa, 2);
         long off = windowed(gpa, 2);
         if (off >= 0) {
             seg0.set(SHORT, off, value);
@@ -184,6 +208,7 @@ final class VcpuMemory implements CpuMemory {
 
     @Override
     public void store32(long gpa, int value) {
+        present(gpa, 4);
         long off = windowed(gpa, 4);
         if (off >= 0) {
             seg0.set(INT, off, value);
@@ -200,6 +225,7 @@ final class VcpuMemory implements CpuMemory {
 
     @Override
     public void store64(long gpa, long value) {
+        present(gpa, 8);
         long off = windowed(gpa, 8);
         if (off >= 0) {
             seg0.set(LONG, off, value);

@@ -31,6 +31,7 @@ import org.osgi.service.component.annotations.Reference;
             "osgi.command.function=migrate_incoming",
             "osgi.command.function=migrate_cancel",
             "osgi.command.function=migrate_continue",
+            "osgi.command.function=migrate_start_postcopy",
             "osgi.command.function=migrate_set_capability",
             "osgi.command.function=migrate_set_parameter"
         })
@@ -157,6 +158,14 @@ public final class MigrationCommands {
 
     private static boolean stopped(MigrationStatus s) {
         return s.isFinal() || s == MigrationStatus.CANCELLING;
+    }
+
+    @Descriptor("switch a VM's running precopy to postcopy (QEMU's migrate_start_postcopy): the source stops"
+            + " the guest, the destination runs it at once and faults in the pages it has not received; needs"
+            + " capability postcopy-ram on both hosts before the migration starts")
+    public void migrate_start_postcopy(@Descriptor(VmCommands.NAME_HELP) String... name) {
+        String vm = VmArgs.resolve(vms, "migrate_start_postcopy", name).name();
+        call(() -> migration.startPostcopy(vm));
     }
 
     @Descriptor("let a migration paused in pre-switchover (capability pause-before-switchover) go on to the"

@@ -41,6 +41,7 @@ final class MigrationReport {
         if (i.status() != MigrationStatus.SETUP) { // as QEMU: no RAM counters before the first pass
             ram(out, r);
         }
+        postcopy(out, i.postcopy());
         if (i.throttlePercent() > 0) {
             line(out, "cpu throttle", i.throttlePercent() + " %");
         }
@@ -51,6 +52,32 @@ final class MigrationReport {
             line(out, "error", i.error());
         }
         return out.toString();
+    }
+
+    /** QEMU's postcopy-requests, postcopy-blocktime, postcopy-vcpu-blocktime and the latency, when postcopy ran. */
+    private static void postcopy(StringBuilder out, io.godwit.api.memory.PostcopyStats p) {
+        if (p.requests() == 0 && p.faults() == 0) {
+            return;
+        }
+        line(out, "postcopy requests", p.requests() + " pages (the guest faulted on them)");
+        if (p.vcpuBlocktimeMs().isEmpty()) {
+            return; // the source's side: it only served them
+        }
+        line(out, "postcopy blocktime", p.blocktimeMs() + " ms (some vCPU waited for a page)");
+        line(out, "vcpu blocktime", p.vcpuBlocktimeMs().stream().map(ms -> ms + " ms")
+                .collect(java.util.stream.Collectors.joining(", ")));
+        line(out, "fault latency", "median " + p.latencyMedianUs() + " us; " + histogram(p.latencyBuckets()));
+    }
+
+    /** The latency histogram as QEMU's buckets, {@code [2^N, 2^(N+1)) us}, the non-empty ones. */
+    private static String histogram(List<Long> buckets) {
+        List<String> parts = new ArrayList<>();
+        for (int n = 0; n < buckets.size(); n++) {
+            if (buckets.get(n) > 0) {
+                parts.add("<" + (1L << (n + 1)) + " us: " + buckets.get(n));
+            }
+        }
+        return String.join(", ", parts);
     }
 
     private static void ram(StringBuilder out, RamStats r) {

@@ -55,6 +55,11 @@ final class FakeMigration implements MigrationService {
     }
 
     @Override
+    public void startPostcopy(String vm) {
+        throw new IllegalStateException("postcopy-ram is not on for VM '" + vm + "'");
+    }
+
+    @Override
     public synchronized void migrate(String vm, String uri) {
         calls.add("migrate " + known(vm) + " " + uri);
         if (refusal != null) {

@@ -18,6 +18,7 @@ final class RawMemory {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    private final GuestMemory memory;
     private final MemorySegment seg;
     private final long blockBase;
 
@@ -28,8 +29,20 @@ final class RawMemory {
             throw new IllegalArgumentException(String.format(
                     "the queue at 0x%x (%d bytes) does not fit in RAM block %s", gpa, size, b.name()));
         }
+        this.memory = memory;
         this.seg = b.raw();
         this.blockBase = b.base();
+    }
+
+    /**
+     * During postcopy, waits until the pages vhost is about to reach have arrived, as vhost-user's own
+     * userfaultfd does in QEMU (one volatile read otherwise).
+     */
+    private void present(long gpa, long len) {
+        io.godwit.api.memory.PostcopyRam pc = memory.postcopy();
+        if (pc != null) {
+            pc.touch(gpa, len);
+        }
     }
 
     /** Whether {@code [gpa, gpa + len)} lies in this mapping (a guest-supplied address is checked first). */
@@ -38,33 +51,40 @@ final class RawMemory {
     }
 
     int load16(long gpa) {
+        present(gpa, 2);
         int v = seg.get(SHORT, gpa - blockBase) & 0xffff;
         VarHandle.acquireFence();
         return v;
     }
 
     int load32(long gpa) {
+        present(gpa, 4);
         return seg.get(INT, gpa - blockBase);
     }
 
     long load64(long gpa) {
+        present(gpa, 8);
         return seg.get(LONG, gpa - blockBase);
     }
 
     void store16Release(long gpa, int v) {
+        present(gpa, 2);
         VarHandle.releaseFence();
         seg.set(SHORT, gpa - blockBase, (short) v);
     }
 
     void store32(long gpa, int v) {
+        present(gpa, 4);
         seg.set(INT, gpa - blockBase, v);
     }
 
     void copyIn(long gpa, byte[] src, int len) {
+        present(gpa, len);
         MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_BYTE, gpa - blockBase, len);
     }
 
     void copyOut(long gpa, byte[] dst, int len) {
+        present(gpa, len);
         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, gpa - blockBase, dst, 0, len);
     }
 }

@@ -1,0 +1,126 @@
+package io.godwit.coordinator.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.godwit.api.cpu.CpuBackend;
+import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.transport.Transport;
+import io.godwit.api.vm.RunState;
+import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmSpec;
+import io.godwit.cpu.synthetic.internal.SyntheticBackend;
+import io.godwit.kernel.internal.BitmapTracker;
+import io.godwit.kernel.internal.VmManagerImpl;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Postcopy between two VMs in one JVM over a real unix socket: a full-speed sweep that precopy can
+ * never finish completes, the destination's guest runs before its RAM arrived and faults in what it
+ * touches, and the a-b oracle finds every page (a page lost or placed over a newer store shows as a
+ * bad page).
+ */
+class PostcopyTest {
+
+    private final VmManagerImpl vms = new VmManagerImpl();
+    private final Coordinator coordinator;
+    private final Path dir;
+
+    PostcopyTest() throws Exception {
+        vms.addCpuBackend(new SyntheticBackend(), Map.of(CpuBackend.NAME, "synthetic"));
+        vms.addDirtyTracker(new BitmapTracker(), Map.of(DirtyTracker.NAME, "bitmap"));
+        coordinator = new Coordinator(vms);
+        coordinator.addTransport(new UnixTestTransport(), Map.of(Transport.SCHEME, "unix"));
+        dir = Files.createTempDirectory("godwit-postcopy");
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        coordinator.deactivate();
+        vms.deactivate();
+    }
+
+    private Vm pair(String workload, long mem, int vcpus) {
+        Vm src = vms.create(VmSpec.builder("src").memory(mem).vcpus(vcpus).workload(workload).build());
+        vms.create(VmSpec.builder("dst").memory(mem).vcpus(vcpus).workload(workload).incoming("defer").build());
+        return src;
+    }
+
+    private MigrationInfo await(String vm, Predicate<MigrationInfo> until) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        MigrationInfo info;
+        while (!until.test(info = coordinator.info(vm)) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(5);
+        }
+        return info;
+    }
+
+    private void bothPostcopy() {
+        coordinator.setCapability("src", MigrationCapability.POSTCOPY_RAM, true);
+        coordinator.setCapability("dst", MigrationCapability.POSTCOPY_RAM, true);
+    }
+
+    @Test
+    void aFullSpeedSweepCompletesInPostcopyWithTheOracleClean() throws Exception {
+        Vm src = pair("sweep", 128 << 20, 2);
+        bothPostcopy();
+        String uri = "unix:" + dir.resolve("pc.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        await("src", i -> i.ram().dirtySyncCount() >= 2 || i.status().isFinal());
+        coordinator.startPostcopy("src");
+        MigrationInfo out = await("src", i -> i.status().isFinal());
+        MigrationInfo in = await("dst", i -> i.status().isFinal());
+        assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
+        assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
+        assertEquals(RunState.POSTMIGRATE, src.state());
+        Vm dst = vms.get("dst").orElseThrow();
+        assertEquals(RunState.RUNNING, dst.state());
+        assertTrue(in.postcopy().requests() > 0, "the guest never faulted: " + in.postcopy());
+        assertTrue(in.postcopy().latencyMedianUs() > 0, in.postcopy().toString());
+        assertEquals(null, dst.memory().postcopy(), "postcopy did not end on the memory");
+        Thread.sleep(100); // it sweeps on without faults
+        dst.stop(RunState.PAUSED);
+        var verdict = dst.check();
+        assertTrue(verdict.clean(), verdict.toString());
+        System.out.printf("postcopy: total %d ms, downtime %d ms, observed %d ms, %s%n", out.totalTimeMs(),
+                out.downtimeMs(), out.observedDowntimeMs(), in.postcopy());
+    }
+
+    @Test
+    void startPostcopyWithoutTheCapabilityIsRefused() throws Exception {
+        pair("sweep:16M,rate=20000", 64 << 20, 1);
+        String uri = "unix:" + dir.resolve("no.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.setParameter("src", io.godwit.api.migration.MigrationParameter.DOWNTIME_LIMIT, 1);
+        coordinator.migrate("src", uri);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> coordinator.startPostcopy("src"));
+        assertTrue(e.getMessage().contains("postcopy-ram"), e.getMessage());
+        coordinator.cancel("src");
+        assertEquals(MigrationStatus.CANCELLED, await("src", i -> i.status().isFinal()).status());
+    }
+
+    @Test
+    void aDestinationWithoutTheCapabilityRefusesAtTheHelloAndTheSourceRunsOn() throws Exception {
+        Vm src = pair("sweep:16M,rate=20000", 64 << 20, 1);
+        coordinator.setCapability("src", MigrationCapability.POSTCOPY_RAM, true);
+        String uri = "unix:" + dir.resolve("nd.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        MigrationInfo out = await("src", i -> i.status().isFinal());
+        assertEquals(MigrationStatus.FAILED, out.status());
+        assertTrue(out.error().contains("postcopy-ram"), out.error());
+        assertEquals(RunState.RUNNING, src.state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean());
+    }
+}
