@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param error why the migration failed, or null
  * @param postcopy postcopy's figures on the destination (requests, blocked time, fault latency); on
  *     the source only the requests it served are counted
+ * @param stall why the precopy is not converging, once it stalled (see the {@code stall-action}
+ *     parameter), or null
  */
 public record MigrationInfo(
         MigrationStatus status,
@@ -30,7 +32,8 @@ public record MigrationInfo(
         int throttlePercent,
         String listenUri,
         String error,
-        io.godwit.api.memory.PostcopyStats postcopy) {
+        io.godwit.api.memory.PostcopyStats postcopy,
+        String stall) {
 
     public MigrationInfo {
         Objects.requireNonNull(status, "status");
@@ -43,7 +46,7 @@ public record MigrationInfo(
             long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
             String error) {
         this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
-                throttlePercent, listenUri, error, io.godwit.api.memory.PostcopyStats.none());
+                throttlePercent, listenUri, error, io.godwit.api.memory.PostcopyStats.none(), null);
     }
 
     /** No migration has run. */

@@ -15,4 +15,10 @@ public interface MigrationListener {
 
     /** A dirty bitmap sync began pass {@code pass}. */
     default void passStarted(String vm, long pass, long timeMillis) {}
+
+    /**
+     * Godwit's own: the precopy of {@code vm} stopped converging ({@code why} says how, with the dirty
+     * rate, the bandwidth and what is left); the {@code stall-action} parameter says what happens next.
+     */
+    default void stalled(String vm, String why, long timeMillis) {}
 }

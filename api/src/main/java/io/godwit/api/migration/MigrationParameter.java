@@ -14,7 +14,21 @@ public enum MigrationParameter {
     /** Throttle increment of auto-converge, in percent. */
     CPU_THROTTLE_INCREMENT("cpu-throttle-increment", "%", 10, 1, 99),
     /** Highest throttle auto-converge uses, in percent. */
-    MAX_CPU_THROTTLE("max-cpu-throttle", "%", 99, 1, 99);
+    MAX_CPU_THROTTLE("max-cpu-throttle", "%", 99, 1, 99),
+    /**
+     * Godwit's own (libvirt's {@code --timeout-postcopy} and {@code --timeout-suspend}, built in): what a
+     * precopy that has stalled does. One of {@link #STALL_ACTIONS}: {@code none} (go on, as QEMU does),
+     * {@code throttle} (auto-converge from now on), {@code postcopy} (switch to postcopy by itself; needs
+     * postcopy-ram: the recommended setting) or {@code cancel} (give up; the source runs on).
+     */
+    STALL_ACTION("stall-action", "", 0, 0, 3),
+    /** A precopy has stalled when its pending data has not shrunk for this many passes... */
+    STALL_PASSES("stall-passes", "passes", 10, 1, 1_000_000),
+    /** ...or for this many seconds, whichever comes first. */
+    STALL_SECONDS("stall-seconds", "s", 30, 1, 86_400);
+
+    /** The values of {@link #STALL_ACTION}, by number. */
+    public static final java.util.List<String> STALL_ACTIONS = java.util.List.of("none", "throttle", "postcopy", "cancel");
 
     private final String qemuName;
     private final String unit;

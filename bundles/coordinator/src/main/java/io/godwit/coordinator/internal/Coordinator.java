@@ -239,6 +239,14 @@ public class Coordinator implements MigrationService, Events {
     }
 
     @Override
+    public void stalled(String vm, String why) {
+        if (events(vm)) {
+            long now = System.currentTimeMillis();
+            listeners.forEach(l -> l.stalled(vm, why, now));
+        }
+    }
+
+    @Override
     public void pass(String vm, long pass) {
         if (events(vm)) {
             long now = System.currentTimeMillis();

@@ -8,4 +8,6 @@ interface Events {
     void status(String vm, MigrationStatus status);
 
     void pass(String vm, long pass);
+
+    void stalled(String vm, String why);
 }

@@ -33,6 +33,8 @@ final class MigrationStats {
     /** Postcopy's figures: the destination's RAM (or null), and the requests the source served. */
     volatile io.godwit.api.memory.PostcopyRam postcopyRam;
     volatile long postcopyRequestsServed;
+    /** Why the precopy stopped converging, once it did. */
+    volatile String stall;
 
     private long windowStart = startNanos;
     private long windowBytes;
@@ -72,7 +74,7 @@ final class MigrationStats {
         var ram = new MigrationInfo.RamStats(transferred, remainingPages * 4096, totalBytes, duplicate, normal,
                 normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
-                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy());
+                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall);
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {

@@ -48,6 +48,9 @@ final class OutgoingMigration implements Runnable {
     volatile boolean cancelRequested;
     /** migrate_start_postcopy: the precopy loop ends at its next batch and postcopy takes over. */
     volatile boolean postcopyRequested;
+    private final StallWatch stallWatch = new StallWatch();
+    /** stall-action throttle: auto-converge from the stall on, whatever the capability says. */
+    private boolean throttleForStall;
     volatile boolean pastPointOfNoReturn;
     private volatile String abortReason;
     private volatile MigrationChannel channel;
@@ -289,6 +292,13 @@ final class OutgoingMigration implements Runnable {
                                 + sender.remote().fences() + " fences");
                 return;
             }
+            if (stallWatch.stalled(pass, settings.parameter(MigrationParameter.STALL_PASSES),
+                    settings.parameter(MigrationParameter.STALL_SECONDS))) {
+                d = onStall(pass, d);
+                if (postcopyRequested) {
+                    return;
+                }
+            }
             if (d.action() == Decision.Action.THROTTLE) {
                 vm.setThrottle(d.throttlePercent());
                 stats.throttle = d.throttlePercent();
@@ -296,8 +306,39 @@ final class OutgoingMigration implements Runnable {
         }
     }
 
+    /**
+     * The precopy stopped converging: say so once (the log, {@code info migrate}, an event), then do
+     * what {@code stall-action} says. Returns the decision for this pass.
+     */
+    private Decision onStall(PassSnapshot pass, Decision d) {
+        String why = StallWatch.describe(pass);
+        if (stats.stall == null) {
+            LOG.warn("{}: {}", vm.name(), why);
+            events.stalled(vm.name(), why);
+        }
+        stats.stall = why;
+        String action = MigrationParameter.STALL_ACTIONS.get((int) settings.parameter(MigrationParameter.STALL_ACTION));
+        switch (action) {
+            case "throttle" -> {
+                throttleForStall = true;
+                return policy().decide(pass);
+            }
+            case "postcopy" -> {
+                LOG.info("{}: stall-action postcopy: switching to postcopy", vm.name());
+                postcopyRequested = true;
+            }
+            case "cancel" -> {
+                stats.error = why + "; stall-action cancel: the migration gave up and the source runs on";
+                cancelRequested = true;
+                throw new MigrationCancelled();
+            }
+            default -> { }
+        }
+        return d;
+    }
+
     private DefaultPolicy policy() {
-        return new DefaultPolicy(settings.capability(MigrationCapability.AUTO_CONVERGE),
+        return new DefaultPolicy(settings.capability(MigrationCapability.AUTO_CONVERGE) || throttleForStall,
                 (int) settings.parameter(MigrationParameter.CPU_THROTTLE_INITIAL),
                 (int) settings.parameter(MigrationParameter.CPU_THROTTLE_INCREMENT),
                 (int) settings.parameter(MigrationParameter.MAX_CPU_THROTTLE));

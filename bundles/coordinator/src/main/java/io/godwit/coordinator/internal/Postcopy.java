@@ -158,7 +158,13 @@ final class Postcopy {
 
     /** Refuses capabilities postcopy cannot work with, before the migration starts. */
     static void checkCapabilities(MigrationSettings settings) {
-        if (!settings.capability(io.godwit.api.migration.MigrationCapability.POSTCOPY_RAM)) {
+        long stallAction = settings.parameter(io.godwit.api.migration.MigrationParameter.STALL_ACTION);
+        boolean postcopy = settings.capability(io.godwit.api.migration.MigrationCapability.POSTCOPY_RAM);
+        if (!postcopy && io.godwit.api.migration.MigrationParameter.STALL_ACTIONS.get((int) stallAction).equals("postcopy")) {
+            throw new IllegalArgumentException("stall-action postcopy needs capability postcopy-ram on both hosts"
+                    + " (migrate_set_capability postcopy-ram on)");
+        }
+        if (!postcopy) {
             return;
         }
         for (var c : new io.godwit.api.migration.MigrationCapability[] {

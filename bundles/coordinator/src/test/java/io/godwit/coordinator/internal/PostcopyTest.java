@@ -8,6 +8,7 @@ import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.dirty.DirtyTracker;
 import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.vm.RunState;
@@ -101,7 +102,7 @@ class PostcopyTest {
         pair("sweep:16M,rate=20000", 64 << 20, 1);
         String uri = "unix:" + dir.resolve("no.sock");
         coordinator.incoming("dst", uri);
-        coordinator.setParameter("src", io.godwit.api.migration.MigrationParameter.DOWNTIME_LIMIT, 1);
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 1);
         coordinator.migrate("src", uri);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> coordinator.startPostcopy("src"));
         assertTrue(e.getMessage().contains("postcopy-ram"), e.getMessage());
@@ -122,5 +123,55 @@ class PostcopyTest {
         assertEquals(RunState.RUNNING, src.state());
         src.stop(RunState.PAUSED);
         assertTrue(src.check().clean());
+    }
+
+    /** Issue 12's stall policy: a guest precopy can never finish switches to postcopy by itself. */
+    @Test
+    void aStalledPrecopySwitchesToPostcopyByItself() throws Exception {
+        Vm src = pair("sweep", 128 << 20, 2);
+        bothPostcopy();
+        coordinator.setParameter("src", MigrationParameter.STALL_ACTION, MigrationParameter.STALL_ACTIONS.indexOf("postcopy"));
+        coordinator.setParameter("src", MigrationParameter.STALL_PASSES, 3);
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 1); // precopy cannot converge
+        String uri = "unix:" + dir.resolve("st.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        MigrationInfo out = await("src", i -> i.status().isFinal());
+        MigrationInfo in = await("dst", i -> i.status().isFinal());
+        assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
+        assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
+        assertTrue(out.stall() != null && out.stall().startsWith("not converging: the guest dirties"), out.stall());
+        assertEquals(RunState.POSTMIGRATE, src.state());
+        Vm dst = vms.get("dst").orElseThrow();
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
+    }
+
+    /** stall-action cancel: the migration gives up and the source runs on, intact. */
+    @Test
+    void aStalledPrecopyWithStallActionCancelGivesUpAndTheSourceRunsOn() throws Exception {
+        Vm src = pair("sweep", 64 << 20, 2);
+        coordinator.setParameter("src", MigrationParameter.STALL_ACTION, MigrationParameter.STALL_ACTIONS.indexOf("cancel"));
+        coordinator.setParameter("src", MigrationParameter.STALL_PASSES, 3);
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 1);
+        String uri = "unix:" + dir.resolve("sc.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        MigrationInfo out = await("src", i -> i.status().isFinal());
+        assertEquals(MigrationStatus.CANCELLED, out.status(), String.valueOf(out));
+        assertTrue(out.error().contains("not converging") && out.error().contains("stall-action cancel"), out.error());
+        assertEquals(RunState.RUNNING, src.state());
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean());
+        assertEquals(RunState.INMIGRATE, vms.get("dst").orElseThrow().state());
+    }
+
+    @Test
+    void stallActionPostcopyWithoutTheCapabilityIsRefusedAtMigrate() {
+        pair("sweep:16M,rate=20000", 64 << 20, 1);
+        coordinator.setParameter("src", MigrationParameter.STALL_ACTION, MigrationParameter.STALL_ACTIONS.indexOf("postcopy"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> coordinator.migrate("src", "unix:" + dir.resolve("x.sock")));
+        assertTrue(e.getMessage().contains("postcopy-ram"), e.getMessage());
     }
 }

@@ -42,6 +42,9 @@ final class MigrationReport {
             ram(out, r);
         }
         postcopy(out, i.postcopy());
+        if (i.stall() != null) {
+            line(out, "stall", i.stall());
+        }
         if (i.throttlePercent() > 0) {
             line(out, "cpu throttle", i.throttlePercent() + " %");
         }

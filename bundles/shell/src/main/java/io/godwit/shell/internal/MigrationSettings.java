@@ -16,7 +16,8 @@ final class MigrationSettings {
 
     /** The parameters' names, for help texts. */
     static final String PARAMETERS =
-            "downtime-limit, max-bandwidth, cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle";
+            "downtime-limit, max-bandwidth, cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle,"
+                    + " stall-action, stall-passes, stall-seconds";
 
     private MigrationSettings() {}
 
@@ -54,7 +55,13 @@ final class MigrationSettings {
      */
     static long parse(MigrationParameter p, String text) {
         long value;
-        if (p == MigrationParameter.MAX_BANDWIDTH) {
+        if (p == MigrationParameter.STALL_ACTION) {
+            value = MigrationParameter.STALL_ACTIONS.indexOf(text.strip());
+            if (value < 0) {
+                throw new IllegalArgumentException("invalid stall-action '" + text + "': use one of "
+                        + String.join(", ", MigrationParameter.STALL_ACTIONS) + " (postcopy is recommended)");
+            }
+        } else if (p == MigrationParameter.MAX_BANDWIDTH) {
             try {
                 value = Sizes.parse(text);
             } catch (IllegalArgumentException e) {
@@ -76,12 +83,16 @@ final class MigrationSettings {
         return switch (p.unit()) {
             case "ms" -> "milliseconds";
             case "%" -> "percent";
+            case "s" -> "seconds";
             default -> p.unit();
         };
     }
 
     /** A value with its unit, e.g. {@code 300 ms}, {@code 104857600 bytes/s (100 MiB/s)}, {@code 0 (unlimited)}. */
     static String format(MigrationParameter p, long value) {
+        if (p == MigrationParameter.STALL_ACTION) {
+            return MigrationParameter.STALL_ACTIONS.get((int) value);
+        }
         if (p == MigrationParameter.MAX_BANDWIDTH) {
             return value == 0 ? "0 (unlimited)" : value + " bytes/s (" + Sizes.format(value) + "/s)";
         }
