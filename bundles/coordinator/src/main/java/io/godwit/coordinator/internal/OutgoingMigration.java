@@ -261,6 +261,9 @@ final class OutgoingMigration implements Runnable {
 
     private void iterate() throws IOException, InterruptedException {
         while (true) {
+            if (postcopyRequested) {
+                return; // asked for before the first pass: every page is faulted in or pushed in postcopy
+            }
             long sentBefore = stats.normal + stats.duplicate;
             sender.sendDirty(bitmap, this::gate);
             deviceIteration.iterate(writer);

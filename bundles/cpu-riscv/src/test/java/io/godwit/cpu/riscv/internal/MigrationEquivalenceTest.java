@@ -3,6 +3,7 @@ package io.godwit.cpu.riscv.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.transport.Transport;
@@ -24,8 +25,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Execution equivalence: a program live-migrated six times at random points, back and forth between
- * two hosts (two kernels, each with its coordinator) over real tcp and unix sockets, ends in exactly
- * the architectural state, console output and memory of the same program run without migration.
+ * two hosts (two kernels, each with its coordinator) over real tcp and unix sockets, every other hop
+ * in postcopy from its first pass (the guest runs on the destination while it faults its pages in),
+ * ends in exactly the architectural state, console output and memory of the same program run without
+ * migration.
  */
 class MigrationEquivalenceTest {
 
@@ -68,8 +71,9 @@ class MigrationEquivalenceTest {
             Host from = hosts[hop % 2];
             Host to = hosts[(hop + 1) % 2];
             String uri = hop % 2 == 0 ? "tcp:127.0.0.1:0" : "unix:" + dir.resolve("hop" + hop + ".sock");
-            vm = migrate(from, to, uri);
-            hops.add(uri + " at " + vm.cpus().get(0).progress());
+            boolean postcopy = hop % 2 == 1;
+            vm = migrate(from, to, uri, postcopy);
+            hops.add(uri + (postcopy ? " postcopy" : "") + " at " + vm.cpus().get(0).progress());
         }
         assertTrue(vm.cpus().get(0).progress() < total, "the guest finished before the last hop: " + hops);
         Machine.awaitStopped(vm, 300_000);
@@ -86,17 +90,29 @@ class MigrationEquivalenceTest {
         }
     }
 
-    /** One live migration of VM g: an incoming VM on {@code to}, then the source destroyed. */
-    private Vm migrate(Host from, Host to, String uri) throws Exception {
+    /**
+     * One live migration of VM g: an incoming VM on {@code to}, then the source destroyed. In postcopy,
+     * the switch is asked for before the first batch, so almost every page is faulted in or pushed
+     * while the guest runs on the destination.
+     */
+    private Vm migrate(Host from, Host to, String uri, boolean postcopy) throws Exception {
         to.machine.vms.create(io.godwit.api.vm.VmSpec.builder("g").memory(RAM).cpu("riscv").workload(PROGRAM)
                 .incoming("defer").build());
+        from.coordinator.setCapability("g", MigrationCapability.POSTCOPY_RAM, postcopy);
+        to.coordinator.setCapability("g", MigrationCapability.POSTCOPY_RAM, postcopy);
         to.coordinator.incoming("g", uri);
         String listen = to.coordinator.info("g").listenUri();
         from.coordinator.migrate("g", listen != null ? listen : uri);
+        if (postcopy) {
+            from.coordinator.startPostcopy("g");
+        }
         MigrationInfo out = await(from.coordinator, 60_000);
         MigrationInfo in = await(to.coordinator, 10_000);
         assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
         assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
+        if (postcopy) {
+            assertTrue(in.postcopy().requests() > 0, "the guest never faulted in postcopy: " + in.postcopy());
+        }
         from.machine.vms.destroy("g");
         Vm vm = to.machine.vms.get("g").orElseThrow();
         assertTrue(vm.state() == RunState.RUNNING || vm.state() == RunState.SHUTDOWN, vm.state().toString());
