@@ -395,6 +395,48 @@ class TwoHostsIT {
         }
     }
 
+    @Test
+    void postcopyOfAFullSpeedSweepOverTcp() throws Exception {
+        postcopyOfAFullSpeedSweep("tcp:127.0.0.1:0");
+    }
+
+    @Test
+    void postcopyOfAFullSpeedSweepOverUnix() throws Exception {
+        postcopyOfAFullSpeedSweep("unix:" + dir.resolve("pc.sock"));
+    }
+
+    /**
+     * A guest that precopy never finishes (the full-speed sweep dirties RAM faster than any link here
+     * sends it): after two passes, migrate_start_postcopy; the destination runs it at once and faults in
+     * what it touches while the rest is pushed. The destination's oracle finds every page.
+     */
+    private void postcopyOfAFullSpeedSweep(String incoming) throws Exception {
+        List<HostProcess> started = startHosts("source", "destination");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        String busy = "--memory 256M --vcpus 2 --workload sweep";
+        HostProcess.Result created = destination.run("vm_create guest " + busy + " --incoming defer; "
+                + "migrate_set_capability guest postcopy-ram on; migrate_incoming guest " + incoming).ok();
+        Matcher listening = LISTENING.matcher(created.out());
+        assertTrue(listening.find(), created.toString());
+        source.run("vm_create guest " + busy + "; migrate_set_capability guest postcopy-ram on").ok();
+        source.run("migrate -d guest " + listening.group(1)).ok();
+        awaitMigration(source, m -> m.syncCount() >= 2, "a second pass");
+        source.run("migrate_start_postcopy guest").ok();
+        Migration end = awaitMigration(source, Migration::isFinal, "the end of postcopy");
+        assertEquals("completed", end.status(), "source:\n" + end);
+        Migration in = awaitMigration(destination, Migration::isFinal, "the destination's end");
+        assertEquals("completed", in.status(), "destination:\n" + in);
+        assertTrue(in.number("postcopy requests") > 0, "the guest never faulted:\n" + in);
+        assertTrue(Pattern.compile("(?m)^fault latency:\\s+median \\d+ us").matcher(in.text()).find(), in.text());
+        assertContains(destination.run("info status").ok().out(), "VM status: running");
+        assertContains(source.run("info status").ok().out(), "VM status: paused (postmigrate)");
+        assertClean(destination.run("stop; vm_check guest").ok());
+        System.out.printf("TwoHostsIT.%s: postcopy total %d ms, downtime %d ms, observed %d ms, %d pages requested%n",
+                test, end.millis("total time"), end.millis("downtime"), end.millis("observed downtime"),
+                in.number("postcopy requests"));
+    }
+
     // ---------------------------------------------------------------------------------------------
 
     /** Starts the hosts together (their JVMs start in parallel) and waits until all are ready. */

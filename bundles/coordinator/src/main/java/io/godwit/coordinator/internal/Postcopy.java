@@ -45,10 +45,12 @@ final class Postcopy {
         long stopMicros = Switchover.wallMicros();
         m.stoppedByUs = true;
         m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
+        long stoppedNanos = System.nanoTime();
         m.setStatus(MigrationStatus.POSTCOPY_ACTIVE);
         m.rateLimit.lift();
         m.writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_START).build());
         m.sync();
+        long syncedNanos = System.nanoTime();
         sendMustPrecopy();
         sendDiscard();
         Switchover.sendState(m);
@@ -59,6 +61,8 @@ final class Postcopy {
                 .setValue(m.wasRunning ? 1 : 0).setTimeMicros(stopMicros).build());
         m.writer.flush();
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
+        LOG.debug("{}: postcopy start: stopped after {} ms, synced after {} ms, states sent after {} ms", m.vm.name(),
+                (stoppedNanos - stopNanos) / 1_000_000, (syncedNanos - stopNanos) / 1_000_000, m.stats.downtimeMs);
         LOG.info("{}: postcopy: the destination may run the guest; {} pages to push", m.vm.name(), bitmap.count());
         try {
             push();
