@@ -125,9 +125,9 @@ final class Postcopy {
             m.checkCancel();
             Long requested = rp.nextRequest(0, TimeUnit.MILLISECONDS);
             while (requested != null) {
+                m.stats.postcopyRequestsServed++; // asked for; those already on their way are not sent twice
                 if (requested < bitmap.pages() && bitmap.testAndClear(requested)) {
                     m.sender.addPage(requested);
-                    m.stats.postcopyRequestsServed++;
                     left--;
                     cursor = requested + 1; // locality: the guest goes on from there
                 }

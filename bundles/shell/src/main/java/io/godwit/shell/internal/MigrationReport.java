@@ -62,10 +62,11 @@ final class MigrationReport {
         if (p.requests() == 0 && p.faults() == 0) {
             return;
         }
-        line(out, "postcopy requests", p.requests() + " pages (the guest faulted on them)");
-        if (p.vcpuBlocktimeMs().isEmpty()) {
-            return; // the source's side: it only served them
+        if (p.vcpuBlocktimeMs().isEmpty()) { // the source's side: it answers them
+            line(out, "postcopy requests", p.requests() + " pages (asked for by the destination, sent first)");
+            return;
         }
+        line(out, "postcopy requests", p.requests() + " pages (the guest faulted on them)");
         line(out, "postcopy blocktime", p.blocktimeMs() + " ms (some vCPU waited for a page)");
         line(out, "vcpu blocktime", p.vcpuBlocktimeMs().stream().map(ms -> ms + " ms")
                 .collect(java.util.stream.Collectors.joining(", ")));
