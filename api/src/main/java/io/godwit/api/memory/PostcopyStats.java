@@ -14,9 +14,11 @@ import java.util.List;
  * @param latencyBuckets fault latency from request to placement: bucket N counts faults resolved in
  *     {@code [2^N, 2^(N+1))} microseconds (QEMU's postcopy-latency-dist)
  * @param latencyMedianUs the median fault latency in microseconds, -1 before the first
+ * @param dropped pages that arrived when they were present already, and were not placed again (after a
+ *     recovery this counts pages the source sent twice)
  */
 public record PostcopyStats(long requests, long faults, long blocktimeMs, List<Long> vcpuBlocktimeMs,
-        List<Long> latencyBuckets, long latencyMedianUs) {
+        List<Long> latencyBuckets, long latencyMedianUs, long dropped) {
 
     public PostcopyStats {
         vcpuBlocktimeMs = List.copyOf(vcpuBlocktimeMs);
@@ -24,6 +26,6 @@ public record PostcopyStats(long requests, long faults, long blocktimeMs, List<L
     }
 
     public static PostcopyStats none() {
-        return new PostcopyStats(0, 0, 0, List.of(), List.of(), -1);
+        return new PostcopyStats(0, 0, 0, List.of(), List.of(), -1, 0);
     }
 }

@@ -39,6 +39,23 @@ public interface MigrationService {
      */
     void startPostcopy(String vm);
 
+    /**
+     * QEMU's {@code migrate_recover}, on the destination: a postcopy in {@code postcopy-paused} waits
+     * for the source on a new {@code uri}.
+     *
+     * @throws IllegalStateException unless the VM's incoming postcopy is paused
+     */
+    void recoverPostcopy(String vm, String uri);
+
+    /**
+     * QEMU's {@code migrate -r} ({@code resume=true}), on the source: a postcopy in
+     * {@code postcopy-paused} connects to the destination again at {@code uri} (where
+     * {@code migrate_recover} listens) and sends the pages the destination still misses.
+     *
+     * @throws IllegalStateException unless the VM's outgoing postcopy is paused
+     */
+    void resumePostcopy(String vm, String uri);
+
     /** Leaves pre-switchover (with {@code pause-before-switchover}). */
     void continueMigration(String vm);
 

@@ -185,6 +185,45 @@ public class Coordinator implements MigrationService, Events {
     }
 
     @Override
+    public synchronized void recoverPostcopy(String name, String uriText) {
+        vm(name);
+        IncomingMigration in = of(name).incoming();
+        if (in == null || in.status() != MigrationStatus.POSTCOPY_PAUSED) {
+            throw new IllegalStateException("VM '" + name + "' has no incoming postcopy in postcopy-paused"
+                    + (in != null ? " (it is " + in.status() + ")" : ""));
+        }
+        Uri uri = Uri.parse(uriText);
+        IncomingListener listener;
+        try {
+            listener = transport(uri).listenIncoming(uri.address());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen on " + uriText + ": " + e.getMessage(), e);
+        }
+        try {
+            in.recover(listener);
+        } catch (RuntimeException e) {
+            try {
+                listener.close();
+            } catch (IOException ignored) {
+                // it listened for nothing
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public synchronized void resumePostcopy(String name, String uriText) {
+        vm(name);
+        OutgoingMigration out = of(name).outgoing();
+        if (out == null || out.status() != MigrationStatus.POSTCOPY_PAUSED) {
+            throw new IllegalStateException("VM '" + name + "' has no outgoing postcopy in postcopy-paused"
+                    + (out != null ? " (it is " + out.status() + ")" : ""));
+        }
+        Uri uri = Uri.parse(uriText);
+        out.resumePostcopy(transport(uri), uri.address());
+    }
+
+    @Override
     public void continueMigration(String name) {
         vm(name);
         OutgoingMigration out = of(name).outgoing();

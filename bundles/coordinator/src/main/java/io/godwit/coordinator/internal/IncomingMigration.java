@@ -37,6 +37,8 @@ final class IncomingMigration implements Runnable {
      * memory, so it is kept small.
      */
     private static final int READ_BUFFER = 64 << 10;
+    /** Words of the missing-page map per RECV_BITMAP: 4096 x 8 bytes fits the return frame's 64 KiB. */
+    private static final int RECV_BITMAP_WORDS = 4096;
 
     final Vm vm;
     final MigrationStats stats = new MigrationStats();
@@ -44,16 +46,19 @@ final class IncomingMigration implements Runnable {
     private final Object sendLock = new Object();
     /** The postcopy in progress here, or null. */
     private volatile io.godwit.api.memory.PostcopyRam postcopy;
-    private final IncomingListener listener;
+    private volatile IncomingListener listener;
     private final Events events;
     private final boolean fresh;
-    private final Thread thread;
+    private Thread thread;
     private volatile MigrationChannel channel;
     private volatile boolean cancelled;
     /** Set once the VM took its final state from the stream: from here this side's migration has completed. */
     private boolean guestStarted;
     private FrameWriter returnPath;
     private RamLoader ram;
+    private StreamLoader loader;
+    /** Postcopy: pages asked for and not yet seen arriving; asked again after a recovery. */
+    private final java.util.Set<Long> requested = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long lastAck;
     private long lastAckNanos = System.nanoTime();
 
@@ -109,8 +114,8 @@ final class IncomingMigration implements Runnable {
             reader.readStreamHeader();
             readHello(reader);
             ram = new RamLoader(vm.memory(), fresh, registerMemory());
-            Complete complete = new StreamLoader(this, reader, ram).load();
-            resume(complete);
+            loader = new StreamLoader(this, reader, ram);
+            resume(loader.load());
         } catch (Throwable e) {
             fail(e);
         } finally {
@@ -223,6 +228,7 @@ final class IncomingMigration implements Runnable {
      * that faulted. A failed send is the stream's failure too, which aborts postcopy and so wakes it.
      */
     private void requestPage(long page) {
+        requested.add(page);
         try {
             send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.REQ_PAGES).addPages(page));
         } catch (IOException | RuntimeException e) {
@@ -290,7 +296,7 @@ final class IncomingMigration implements Runnable {
     private void fail(Throwable e) {
         io.godwit.api.memory.PostcopyRam pc = postcopy;
         if (pc != null && pc.missing() > 0) {
-            failPostcopy(pc, e);
+            pausePostcopy(pc, e);
             return;
         }
         synchronized (this) {
@@ -320,17 +326,92 @@ final class IncomingMigration implements Runnable {
     }
 
     /**
-     * The stream broke while the guest runs here with pages missing: they will never come. Waiting and
-     * later faulting accesses fail, so the guest stops with an error instead of hanging.
+     * QEMU's postcopy-paused: the stream broke while the guest runs here with pages missing. Everything
+     * is kept: the vCPUs that touch a missing page wait for it, and {@code migrate_recover URI} lets the
+     * source resume over a new channel.
      */
-    private void failPostcopy(io.godwit.api.memory.PostcopyRam pc, Throwable e) {
-        String why = Printable.of(cancelled ? "cancelled" : String.valueOf(e.getMessage()));
-        stats.error = "postcopy failed with " + pc.missing() + " pages missing: " + why
-                + "; neither host has the whole guest, so it cannot run on either";
-        LOG.error("{}: {}", vm.name(), stats.error);
-        pc.abort(stats.error);
+    private void pausePostcopy(io.godwit.api.memory.PostcopyRam pc, Throwable e) {
+        String why = Printable.of(String.valueOf(e.getMessage()));
+        stats.error = "postcopy paused with " + pc.missing() + " pages missing: " + why + "; resume with"
+                + " migrate_recover URI here, then migrate -r URI on the source. If the source is gone for"
+                + " good, the guest is lost: its vCPUs wait for pages that will never come";
+        LOG.warn("{}: {}", vm.name(), stats.error);
         closeQuietly();
-        setStatus(MigrationStatus.FAILED);
+        setStatus(MigrationStatus.POSTCOPY_PAUSED);
+    }
+
+    /**
+     * {@code migrate_recover URI}: a paused postcopy waits for the source on {@code newListener}, on a
+     * new {@code mig-<vm>-in} thread: POSTCOPY_RESUME, the map of pages still missing back (the
+     * source sends only those), the requests that were lost again, then the stream goes on.
+     */
+    synchronized void recover(IncomingListener newListener) {
+        if (stats.status != MigrationStatus.POSTCOPY_PAUSED) {
+            throw new IllegalStateException("the incoming migration of VM '" + vm.name() + "' is " + stats.status
+                    + ": migrate_recover resumes only a postcopy in postcopy-paused");
+        }
+        listener = newListener;
+        stats.listenUri = newListener.uri();
+        setStatus(MigrationStatus.POSTCOPY_RECOVER);
+        thread = Thread.ofPlatform().name("mig-" + vm.name() + "-in").start(this::recoverRun);
+    }
+
+    private void recoverRun() {
+        try {
+            channel = listener.accept();
+            closeListener();
+            FrameReader reader = new FrameReader(channel, READ_BUFFER);
+            reader.readStreamHeader();
+            Frame f = reader.next();
+            if (f.type() != FrameType.COMMAND
+                    || reader.readMessage(f, Command.parser()).getKind() != Command.Kind.POSTCOPY_RESUME) {
+                throw new WireException("a recovery channel must start with POSTCOPY_RESUME, not " + f.type());
+            }
+            synchronized (sendLock) {
+                returnPath = new FrameWriter(channel);
+            }
+            sendMissing();
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RESUME_ACK));
+            requestAgain();
+            setStatus(MigrationStatus.POSTCOPY_ACTIVE);
+            LOG.info("{}: postcopy recovered with {} pages missing", vm.name(), postcopy.missing());
+            stats.error = null;
+            loader.resumeWith(reader);
+            resume(loader.load());
+        } catch (Throwable e) {
+            fail(e);
+        } finally {
+            closeListener();
+        }
+    }
+
+    /** QEMU's RECV_BITMAP: the pages this side does not have, in runs that fit a return frame. */
+    private void sendMissing() throws IOException {
+        long pages = vm.memory().pages();
+        long words = (pages + 63) >>> 6;
+        for (long w = 0; w < words; w += RECV_BITMAP_WORDS) {
+            ReturnMessage.Builder m = ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.RECV_BITMAP).setFirstWord(w);
+            for (long i = w; i < Math.min(words, w + RECV_BITMAP_WORDS); i++) {
+                long bits = 0;
+                for (int b = 0; b < 64 && i * 64 + b < pages; b++) {
+                    if (!postcopy.present(i * 64 + b)) {
+                        bits |= 1L << b;
+                    }
+                }
+                m.addWords(bits);
+            }
+            send(m);
+        }
+    }
+
+    /** The requests the broken channel may have lost: every page asked for that has not arrived. */
+    private void requestAgain() throws IOException {
+        requested.removeIf(postcopy::present);
+        java.util.List<Long> pages = java.util.List.copyOf(requested);
+        for (int i = 0; i < pages.size(); i += RECV_BITMAP_WORDS) {
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.REQ_PAGES)
+                    .addAllPages(pages.subList(i, Math.min(pages.size(), i + RECV_BITMAP_WORDS))));
+        }
     }
 
     /** Any thread may send (postcopy's page requests come from faulting vCPUs), one message at a time. */

@@ -33,6 +33,10 @@ final class MigrationStats {
     /** Postcopy's figures: the destination's RAM (or null), and the requests the source served. */
     volatile io.godwit.api.memory.PostcopyRam postcopyRam;
     volatile long postcopyRequestsServed;
+    /** Postcopy recoveries so far, and at the last one: the pages the destination missed, the pages sent before. */
+    volatile long recoveries;
+    volatile long missingAtRecovery;
+    volatile long sentAtRecovery;
     /** Why the precopy stopped converging, once it did. */
     volatile String stall;
 
@@ -84,6 +88,6 @@ final class MigrationStats {
         }
         long served = postcopyRequestsServed;
         return served == 0 ? io.godwit.api.memory.PostcopyStats.none()
-                : new io.godwit.api.memory.PostcopyStats(served, 0, 0, java.util.List.of(), java.util.List.of(), -1);
+                : new io.godwit.api.memory.PostcopyStats(served, 0, 0, java.util.List.of(), java.util.List.of(), -1, 0);
     }
 }

@@ -48,15 +48,19 @@ final class OutgoingMigration implements Runnable {
     volatile boolean cancelRequested;
     /** migrate_start_postcopy: the precopy loop ends at its next batch and postcopy takes over. */
     volatile boolean postcopyRequested;
+    /** Set as precopy's stop-and-copy begins: a postcopy asked for from then on comes too late. */
+    volatile boolean switchoverStarted;
     private final StallWatch stallWatch = new StallWatch();
     /** stall-action throttle: auto-converge from the stall on, whatever the capability says. */
     private boolean throttleForStall;
     volatile boolean pastPointOfNoReturn;
     private volatile String abortReason;
     private volatile MigrationChannel channel;
-    FrameWriter writer;
-    ReturnPath returnPath;
-    RamSender sender;
+    volatile FrameWriter writer;
+    volatile ReturnPath returnPath;
+    volatile RamSender sender;
+    /** Postcopy recovery: where {@code migrate -r} asked to resume, taken by the paused migration thread. */
+    private final java.util.concurrent.SynchronousQueue<Runnable> resumeRequests = new java.util.concurrent.SynchronousQueue<>();
     DeviceIteration deviceIteration;
     RateLimit rateLimit;
     DirtyBitmap bitmap;
@@ -123,6 +127,50 @@ final class OutgoingMigration implements Runnable {
                     + ": postcopy starts only from an active precopy");
         }
         postcopyRequested = true;
+        if (switchoverStarted) {
+            throw new IllegalStateException("too late for postcopy: the migration of VM '" + vm.name()
+                    + "' is already in its switchover");
+        }
+    }
+
+    /**
+     * {@code migrate -r URI}: a paused postcopy resumes over a new channel to {@code address} on
+     * {@code t}. The migration thread takes it; refused unless it waits in postcopy-paused.
+     */
+    void resumePostcopy(Transport t, String address) {
+        if (stats.status != MigrationStatus.POSTCOPY_PAUSED
+                || !resumeRequests.offer(() -> reconnect(t, address))) {
+            throw new IllegalStateException("the migration of VM '" + vm.name() + "' is " + stats.status
+                    + ": only a postcopy in postcopy-paused can resume (migrate -r)");
+        }
+    }
+
+    /** The paused migration thread waits here for {@code migrate -r}; returns the reconnect to run. */
+    Runnable awaitResume() throws InterruptedException {
+        return resumeRequests.take();
+    }
+
+    /**
+     * Recovery's new channel: the stream header, POSTCOPY_RESUME, and a return path of its own that
+     * brings back the destination's map of missing pages. Throws when the destination cannot be
+     * reached or does not answer; the migration stays paused and may try again.
+     */
+    private void reconnect(Transport t, String address) {
+        try {
+            MigrationChannel c = t.connectOutgoing(address);
+            channel = c;
+            writer = new FrameWriter(c);
+            writer.writeStreamHeader();
+            writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_RESUME).build());
+            writer.flush();
+            returnPath = new ReturnPath(vm.name(), c, bandwidth);
+            returnPath.expectRecvBitmap(bitmap.pages());
+            returnPath.start();
+            sender = new RamSender(vm.memory(), writer, stats, rateLimit, null);
+        } catch (IOException e) {
+            throw new MigrationFailure("cannot connect to " + t.getClass().getSimpleName() + " address " + address
+                    + ": " + e.getMessage(), e);
+        }
     }
 
     /** Fails the migration from outside (its transport went away); the source runs on. */
@@ -155,6 +203,7 @@ final class OutgoingMigration implements Runnable {
             if (postcopyRequested) {
                 new Postcopy(this).run();
             } else {
+                switchoverStarted = true;
                 new Switchover(this).run();
             }
         } catch (Throwable e) {

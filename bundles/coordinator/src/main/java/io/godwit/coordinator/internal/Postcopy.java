@@ -31,6 +31,8 @@ final class Postcopy {
     /** Words of the discard map per frame: 1M pages, within the frame type's limit. */
     private static final int DISCARD_WORDS = 16384;
     private static final long CONFIRM_MILLIS = 60_000;
+    /** How long a recovery waits for the destination's map of missing pages. */
+    private static final long RECOVERY_MILLIS = 10_000;
 
     private final OutgoingMigration m;
     private final DirtyBitmap bitmap;
@@ -64,22 +66,79 @@ final class Postcopy {
         LOG.debug("{}: postcopy start: stopped after {} ms, synced after {} ms, states sent after {} ms", m.vm.name(),
                 (stoppedNanos - stopNanos) / 1_000_000, (syncedNanos - stopNanos) / 1_000_000, m.stats.downtimeMs);
         LOG.info("{}: postcopy: the destination may run the guest; {} pages to push", m.vm.name(), bitmap.count());
-        try {
-            push();
-        } catch (MigrationFailure | IOException e) {
-            throw new MigrationFailure("postcopy failed after the destination started the guest, with "
-                    + bitmap.count() + " pages not sent: " + describe(e)
-                    + "; neither host has the whole guest, so it cannot run on either", e);
+        while (true) {
+            try {
+                push();
+                m.writer.writeMessage(FrameType.SECTION_END, SectionEnd.newBuilder()
+                        .setSectionId(OutgoingMigration.RAM_SECTION).setPass(m.stats.syncCount).build());
+                m.writer.writeMessage(FrameType.COMPLETE, Complete.newBuilder().setPostcopy(true)
+                        .setSourceWasRunning(m.wasRunning).setSourceStopMicros(stopMicros).build());
+                m.writer.flush();
+                confirm(stopMicros);
+                break;
+            } catch (MigrationFailure | IOException e) {
+                if (m.returnPath.destinationFailed()) {
+                    throw lost(e);
+                }
+                pauseUntilRecovered(e);
+            }
         }
-        m.writer.writeMessage(FrameType.SECTION_END, SectionEnd.newBuilder()
-                .setSectionId(OutgoingMigration.RAM_SECTION).setPass(m.stats.syncCount).build());
-        m.writer.writeMessage(FrameType.COMPLETE, Complete.newBuilder().setPostcopy(true)
-                .setSourceWasRunning(m.wasRunning).setSourceStopMicros(stopMicros).build());
-        m.writer.flush();
         m.stats.transferred = m.sentBytes();
-        confirm(stopMicros);
         m.vm.setStoppedState(RunState.POSTMIGRATE);
         m.end(MigrationStatus.COMPLETED, null);
+    }
+
+    /** The destination itself failed (an ERROR on the return path): nothing can resume this postcopy. */
+    private MigrationFailure lost(Exception e) {
+        return new MigrationFailure("postcopy failed after the destination started the guest, with "
+                + bitmap.count() + " pages not sent: " + describe(e)
+                + "; neither host has the whole guest, so it cannot run on either", e);
+    }
+
+    /**
+     * QEMU's postcopy recovery, source side: the channel broke, so both sides wait in postcopy-paused
+     * and keep everything. {@code migrate -r URI} connects again; the destination answers with the
+     * pages it still misses, which become the bitmap: a page that arrived is never sent again, one lost
+     * in flight is. A recovery that fails leaves the migration paused, ready for another try.
+     */
+    private void pauseUntilRecovered(Exception e) throws InterruptedException {
+        m.closeChannel();
+        m.returnPath.close();
+        String why = describe(e);
+        m.stats.error = "postcopy paused: " + why + "; resume with migrate_recover URI on the destination, then"
+                + " migrate -r URI here. The guest runs on neither host whole: if the destination is gone for"
+                + " good, the guest is lost";
+        LOG.warn("{}: {}", m.vm.name(), m.stats.error);
+        m.setStatus(MigrationStatus.POSTCOPY_PAUSED);
+        while (true) {
+            Runnable reconnect = m.awaitResume();
+            m.setStatus(MigrationStatus.POSTCOPY_RECOVER);
+            try {
+                reconnect.run();
+                DirtyBitmap missing = m.returnPath.awaitRecvBitmap(RECOVERY_MILLIS);
+                if (missing == null) {
+                    throw new MigrationFailure("the destination did not answer the recovery"
+                            + (m.returnPath.error() != null ? " (" + m.returnPath.error() + ")" : ""));
+                }
+                bitmap.clear();
+                missing.harvestInto(bitmap);
+                m.stats.recoveries++;
+                m.stats.missingAtRecovery = bitmap.count();
+                m.stats.sentAtRecovery = m.stats.normal + m.stats.duplicate;
+                m.stats.error = null;
+                LOG.info("{}: postcopy recovered; the destination misses {} pages", m.vm.name(), bitmap.count());
+                m.setStatus(MigrationStatus.POSTCOPY_ACTIVE);
+                return;
+            } catch (MigrationFailure f) {
+                m.closeChannel();
+                if (m.returnPath != null) {
+                    m.returnPath.close();
+                }
+                m.stats.error = "postcopy paused: recovery failed: " + f.getMessage() + "; try migrate -r again";
+                LOG.warn("{}: {}", m.vm.name(), m.stats.error);
+                m.setStatus(MigrationStatus.POSTCOPY_PAUSED);
+            }
+        }
     }
 
     /**
@@ -186,7 +245,7 @@ final class Postcopy {
     }
 
     /** The destination confirms once every page is in place (RESUMED at the end of postcopy). */
-    private void confirm(long stopMicros) throws InterruptedException {
+    private void confirm(long stopMicros) throws InterruptedException, IOException {
         ReturnPath rp = m.returnPath;
         rp.awaitEnd(CONFIRM_MILLIS);
         long running = rp.postcopyRunningMicros();
@@ -197,7 +256,7 @@ final class Postcopy {
             return;
         }
         String error = rp.error();
-        throw new MigrationFailure("postcopy: the destination did not confirm that every page arrived"
+        throw new IOException("the destination did not confirm that every page arrived"
                 + (error != null ? " (" + error + ")" : ""));
     }
 }

@@ -32,6 +32,9 @@ final class ReturnPath implements Runnable {
     private volatile long minRttNanos = Long.MAX_VALUE;
     private volatile java.util.List<byte[]> memoryRegions;
     private volatile long postcopyRunningMicros = -1;
+    /** Recovery: the destination's missing pages as it sends them, complete once RESUME_ACK came. */
+    private io.godwit.api.dirty.DirtyBitmap recvBitmap;
+    private final CountDownLatch resumeAck = new CountDownLatch(1);
     /** Postcopy: the pages the destination's guest faulted on, in the order asked. */
     private final java.util.concurrent.LinkedBlockingQueue<Long> requests = new java.util.concurrent.LinkedBlockingQueue<>();
     /** More outstanding requests than this are a broken peer: a guest waits on a handful at a time. */
@@ -73,6 +76,7 @@ final class ReturnPath implements Runnable {
             closed = true;
             finished.countDown();
             pong.countDown();
+            resumeAck.countDown();
             synchronized (ackLock) {
                 ackLock.notifyAll();
             }
@@ -91,6 +95,14 @@ final class ReturnPath implements Runnable {
                     .map(com.google.protobuf.ByteString::toByteArray).toList();
             case RESUMED -> resumedMicros = m.getTimeMicros();
             case POSTCOPY_RUNNING -> postcopyRunningMicros = m.getTimeMicros();
+            case RECV_BITMAP -> recvBitmap(m);
+            case RESUME_ACK -> {
+                if (recvBitmap == null) {
+                    error = "return path: RESUME_ACK without a recovery";
+                    return;
+                }
+                resumeAck.countDown();
+            }
             case REQ_PAGES -> {
                 if (requests.size() + m.getPagesCount() > MAX_REQUESTS) {
                     error = "return path: more than " + MAX_REQUESTS + " outstanding page requests";
@@ -192,6 +204,38 @@ final class ReturnPath implements Runnable {
 
     boolean loaded() {
         return loaded;
+    }
+
+    /** Recovery: this return path will bring the destination's missing pages for a RAM of {@code pages}. */
+    void expectRecvBitmap(long pages) {
+        recvBitmap = new io.godwit.api.dirty.DirtyBitmap(pages);
+    }
+
+    /** One run of the destination's missing-page map, checked against RAM (a peer's words are hostile). */
+    private void recvBitmap(ReturnMessage m) {
+        io.godwit.api.dirty.DirtyBitmap map = recvBitmap;
+        long words = map == null ? 0 : map.wordCount();
+        if (map == null || resumeAck.getCount() == 0 || m.getFirstWord() < 0 || m.getFirstWord() >= words
+                || m.getWordsCount() > words - m.getFirstWord()) {
+            error = "return path: a missing-page map that does not fit (word " + m.getFirstWord() + ", "
+                    + m.getWordsCount() + " words)";
+            return;
+        }
+        for (int i = 0; i < m.getWordsCount(); i++) {
+            long w = m.getFirstWord() + i;
+            long beyond = map.pages() - w * 64; // pages of this word inside RAM
+            long bits = beyond >= 64 ? m.getWords(i) : m.getWords(i) & ((1L << beyond) - 1);
+            map.orWord((int) w, bits);
+        }
+    }
+
+    /**
+     * Recovery: waits for the destination's map of missing pages; null when it did not come in time
+     * or the path broke.
+     */
+    io.godwit.api.dirty.DirtyBitmap awaitRecvBitmap(long millis) throws InterruptedException {
+        boolean acked = resumeAck.await(millis, TimeUnit.MILLISECONDS);
+        return acked && error == null ? recvBitmap : null;
     }
 
     /** Postcopy: when the destination started the guest (wall clock), or -1. */

@@ -21,7 +21,7 @@ import java.util.Arrays;
 final class StreamLoader {
 
     private final IncomingMigration in;
-    private final FrameReader reader;
+    private FrameReader reader;
     private final RamLoader ram;
     private final Vm vm;
     private final boolean[] cpuLoaded;
@@ -40,6 +40,11 @@ final class StreamLoader {
         this.vm = in.vm;
         this.cpuLoaded = new boolean[vm.spec().vcpus()];
         this.deviceLoaded = new boolean[vm.devices().size()];
+    }
+
+    /** Postcopy recovery: the stream goes on over a new channel, from where the loader was. */
+    void resumeWith(FrameReader newReader) {
+        this.reader = newReader;
     }
 
     Complete load() throws IOException {

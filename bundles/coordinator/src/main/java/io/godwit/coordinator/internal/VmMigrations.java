@@ -49,6 +49,10 @@ final class VmMigrations {
         return outgoing;
     }
 
+    synchronized IncomingMigration incoming() {
+        return incoming;
+    }
+
     synchronized void cancelAll() {
         if (outgoing != null) {
             outgoing.cancel();

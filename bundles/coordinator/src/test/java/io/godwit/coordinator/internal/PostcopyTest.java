@@ -35,12 +35,14 @@ class PostcopyTest {
     private final VmManagerImpl vms = new VmManagerImpl();
     private final Coordinator coordinator;
     private final Path dir;
+    private final CuttableTransport cuttable = new CuttableTransport();
 
     PostcopyTest() throws Exception {
         vms.addCpuBackend(new SyntheticBackend(), Map.of(CpuBackend.NAME, "synthetic"));
         vms.addDirtyTracker(new BitmapTracker(), Map.of(DirtyTracker.NAME, "bitmap"));
         coordinator = new Coordinator(vms);
         coordinator.addTransport(new UnixTestTransport(), Map.of(Transport.SCHEME, "unix"));
+        coordinator.addTransport(cuttable, Map.of(Transport.SCHEME, "cut"));
         dir = Files.createTempDirectory("godwit-postcopy");
     }
 
@@ -74,6 +76,7 @@ class PostcopyTest {
     void aFullSpeedSweepCompletesInPostcopyWithTheOracleClean() throws Exception {
         Vm src = pair("sweep", 128 << 20, 2);
         bothPostcopy();
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 1); // precopy must not finish first
         String uri = "unix:" + dir.resolve("pc.sock");
         coordinator.incoming("dst", uri);
         coordinator.migrate("src", uri);
@@ -173,5 +176,90 @@ class PostcopyTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> coordinator.migrate("src", "unix:" + dir.resolve("x.sock")));
         assertTrue(e.getMessage().contains("postcopy-ram"), e.getMessage());
+    }
+
+    /**
+     * Postcopy recovery: the link is cut five times while pages are pushed; each time both sides wait
+     * in postcopy-paused, keep everything, and go on over a new channel; only the pages the destination
+     * still misses are sent again, so none arrives twice; the oracle is clean at the end.
+     */
+    @Test
+    void fiveCutsDuringPostcopyAreEachRecoveredAndNoPageArrivesTwice() throws Exception {
+        Vm src = pair("sweep", 128 << 20, 2);
+        bothPostcopy();
+        String uri = "cut:" + dir.resolve("c0.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        coordinator.startPostcopy("src"); // before the first pass: every page is still to come
+        for (int cut = 1; cut <= 5; cut++) {
+            assertEquals(MigrationStatus.POSTCOPY_ACTIVE, await("dst",
+                    i -> i.status() == MigrationStatus.POSTCOPY_ACTIVE || i.status().isFinal()).status());
+            cuttable.cutAfter((long) cut << 20 + 1); // a different point each time: 2, 4, ... 10 MiB on
+            MigrationInfo srcPaused = await("src", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+            MigrationInfo dstPaused = await("dst", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+            assertEquals(MigrationStatus.POSTCOPY_PAUSED, srcPaused.status(), "cut " + cut + ": " + srcPaused);
+            assertEquals(MigrationStatus.POSTCOPY_PAUSED, dstPaused.status(), "cut " + cut + ": " + dstPaused);
+            assertTrue(srcPaused.error().contains("migrate -r"), srcPaused.error());
+            assertTrue(dstPaused.error().contains("migrate_recover") && dstPaused.error().contains("lost"),
+                    dstPaused.error());
+            assertEquals(RunState.FINISH_MIGRATE, src.state(), "the source must not run while paused");
+            String again = "cut:" + dir.resolve("c" + cut + ".sock");
+            coordinator.recoverPostcopy("dst", again);
+            resume(again);
+        }
+        MigrationInfo out = await("src", i -> i.status().isFinal());
+        MigrationInfo in = await("dst", i -> i.status().isFinal());
+        assertEquals(5, cuttable.cuts());
+        assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
+        assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
+        assertEquals(0, in.postcopy().dropped(), "pages arrived twice: " + in.postcopy());
+        Vm dst = vms.get("dst").orElseThrow();
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
+    }
+
+    /** migrate -r as a user types it: the source's thread may not wait for it yet for a moment. */
+    private void resume(String uri) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try {
+                coordinator.resumePostcopy("src", uri);
+                return;
+            } catch (IllegalStateException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    @Test
+    void aRecoveryToNowhereLeavesBothSidesPausedAndAbleToTryAgain() throws Exception {
+        pair("sweep", 64 << 20, 2);
+        bothPostcopy();
+        String uri = "cut:" + dir.resolve("n0.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        coordinator.startPostcopy("src");
+        await("dst", i -> i.status() == MigrationStatus.POSTCOPY_ACTIVE || i.status().isFinal());
+        cuttable.cutAfter(1 << 20);
+        assertEquals(MigrationStatus.POSTCOPY_PAUSED, await("src",
+                i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal()).status());
+        assertEquals(MigrationStatus.POSTCOPY_PAUSED, await("dst",
+                i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal()).status());
+        resume("cut:" + dir.resolve("nowhere.sock")); // nobody listens there
+        MigrationInfo failed = await("src", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED && i.error() != null
+                && i.error().contains("recovery failed"));
+        assertTrue(failed.error().contains("recovery failed"), String.valueOf(failed));
+        assertEquals(MigrationStatus.POSTCOPY_PAUSED, coordinator.info("dst").status());
+        String again = "cut:" + dir.resolve("n1.sock");
+        coordinator.recoverPostcopy("dst", again);
+        resume(again);
+        assertEquals(MigrationStatus.COMPLETED, await("src", i -> i.status().isFinal()).status());
+        assertEquals(MigrationStatus.COMPLETED, await("dst", i -> i.status().isFinal()).status());
+        Vm dst = vms.get("dst").orElseThrow();
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
     }
 }

@@ -46,6 +46,7 @@ final class KernelPostcopy implements PostcopyRam {
     private long blockedNanos; // guarded by arrival
     private final java.util.concurrent.atomic.LongAdder requests = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder faults = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
     /** The first fault latencies in microseconds, for an exact median (the histogram's is a bucket). */
     private final long[] samples = new long[1 << 16];
     private final java.util.concurrent.atomic.AtomicInteger sampled = new java.util.concurrent.atomic.AtomicInteger();
@@ -134,6 +135,7 @@ final class KernelPostcopy implements PostcopyRam {
     public boolean place(long page, MemorySegment src) {
         checkPage(page);
         if (present(page)) {
+            dropped.increment();
             return false;
         }
         KernelRamBlock b = memory.find(page << RamBlock.PAGE_SHIFT, RamBlock.PAGE_SIZE);
@@ -146,6 +148,7 @@ final class KernelPostcopy implements PostcopyRam {
     public boolean placeZero(long page) {
         checkPage(page);
         if (present(page)) {
+            dropped.increment();
             return false;
         }
         KernelRamBlock b = memory.find(page << RamBlock.PAGE_SHIFT, RamBlock.PAGE_SIZE);
@@ -229,7 +232,7 @@ final class KernelPostcopy implements PostcopyRam {
         synchronized (arrival) {
             blocked = blockedNanos + (waiting > 0 ? System.nanoTime() - blockedSinceNanos : 0);
         }
-        return new PostcopyStats(requests.sum(), faults.sum(), blocked / 1_000_000, perVcpu, buckets, median());
+        return new PostcopyStats(requests.sum(), faults.sum(), blocked / 1_000_000, perVcpu, buckets, median(), dropped.sum());
     }
 
     /** The exact median of the sampled latencies (a racing sample may read 0: it only nudges the median). */

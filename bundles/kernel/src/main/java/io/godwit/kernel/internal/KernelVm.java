@@ -455,6 +455,10 @@ final class KernelVm implements Vm, VcpuRendezvous {
             }
             destroyed = true;
             runVcpus = false;
+            KernelPostcopy pc = memory.postcopy;
+            if (pc != null) {
+                pc.abort("VM '" + name() + "' was destroyed"); // a vCPU waiting for a page must not hang the join
+            }
             for (VcpuRunner r : runners) {
                 r.kick();
             }

@@ -32,6 +32,7 @@ import org.osgi.service.component.annotations.Reference;
             "osgi.command.function=migrate_cancel",
             "osgi.command.function=migrate_continue",
             "osgi.command.function=migrate_start_postcopy",
+            "osgi.command.function=migrate_recover",
             "osgi.command.function=migrate_set_capability",
             "osgi.command.function=migrate_set_parameter"
         })
@@ -60,8 +61,9 @@ public final class MigrationCommands {
         deactivated = true; // a waiting migrate stops polling the service that is going away
     }
 
-    @Descriptor("send a running VM to another host (QEMU's migrate): migrate [-d] [--copy-storage] [NAME] URI"
-            + " (--copy-storage also sends the disks, pass after pass, to a destination with its own images)."
+    @Descriptor("send a running VM to another host (QEMU's migrate): migrate [-d] [-r] [--copy-storage] [NAME] URI"
+            + " (--copy-storage also sends the disks, pass after pass, to a destination with its own images;"
+            + " -r resumes a postcopy paused by a broken channel, to where migrate_recover listens)."
             + " Without -d it waits:"
             + " on a terminal a progress bar shows how much of the RAM is already current at the destination,"
             + " otherwise one line per pass; then it prints the statistics (as info migrate) and fails if the"
@@ -86,6 +88,11 @@ public final class MigrationCommands {
         if (copyStorage) {
             args = java.util.Arrays.stream(args).filter(a -> !"--copy-storage".equals(a)).toArray(String[]::new);
         }
+        // -r (QEMU's migrate -r, resume=true): a paused postcopy connects again; Gogo leaves it among the arguments.
+        boolean resume = args != null && java.util.Arrays.stream(args).anyMatch(a -> a.equals("-r") || a.equals("--resume"));
+        if (resume) {
+            args = java.util.Arrays.stream(args).filter(a -> !a.equals("-r") && !a.equals("--resume")).toArray(String[]::new);
+        }
         VmArgs.Named n = VmArgs.withOptionalName(vms, "migrate", MIGRATE_USAGE, 1, 1, args);
         String vm = n.vm().name();
         String uri = n.rest().getFirst();
@@ -96,7 +103,11 @@ public final class MigrationCommands {
         if (copyStorage) {
             call(() -> migration.setCapability(vm, io.godwit.api.migration.MigrationCapability.COPY_STORAGE, true));
         }
-        call(() -> migration.migrate(vm, uri));
+        if (resume) {
+            call(() -> migration.resumePostcopy(vm, uri));
+        } else {
+            call(() -> migration.migrate(vm, uri));
+        }
         if (detach) {
             return "migrating VM " + vm + " to " + uri + ": follow it with info migrate " + vm
                     + ", stop it with migrate_cancel " + vm;
@@ -166,6 +177,19 @@ public final class MigrationCommands {
     public void migrate_start_postcopy(@Descriptor(VmCommands.NAME_HELP) String... name) {
         String vm = VmArgs.resolve(vms, "migrate_start_postcopy", name).name();
         call(() -> migration.startPostcopy(vm));
+    }
+
+    @Descriptor("resume a postcopy that is paused because its channel broke (QEMU's migrate_recover), on the"
+            + " destination: listen on a new URI; then run migrate -r URI on the source. Only the pages the"
+            + " destination still misses are sent")
+    public String migrate_recover(
+            @Descriptor("[NAME] URI: the VM (may be left out when the host has one VM) and where to listen")
+                    String... args) {
+        VmArgs.Named n = VmArgs.withOptionalName(vms, "migrate_recover", "migrate_recover [NAME] URI", 1, 1, args);
+        String vm = n.vm().name();
+        String uri = n.rest().getFirst();
+        call(() -> migration.recoverPostcopy(vm, uri));
+        return listening(migration.info(vm), uri);
     }
 
     @Descriptor("let a migration paused in pre-switchover (capability pause-before-switchover) go on to the"

@@ -55,6 +55,16 @@ final class FakeMigration implements MigrationService {
     }
 
     @Override
+    public void recoverPostcopy(String vm, String uri) {
+        throw new IllegalStateException("VM '" + vm + "' has no incoming postcopy in postcopy-paused");
+    }
+
+    @Override
+    public void resumePostcopy(String vm, String uri) {
+        throw new IllegalStateException("VM '" + vm + "' has no outgoing postcopy in postcopy-paused");
+    }
+
+    @Override
     public void startPostcopy(String vm) {
         throw new IllegalStateException("postcopy-ram is not on for VM '" + vm + "'");
     }
