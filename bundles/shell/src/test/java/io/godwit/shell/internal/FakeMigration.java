@@ -55,18 +55,21 @@ final class FakeMigration implements MigrationService {
     }
 
     @Override
-    public void recoverPostcopy(String vm, String uri) {
-        throw new IllegalStateException("VM '" + vm + "' has no incoming postcopy in postcopy-paused");
+    public synchronized void recoverPostcopy(String vm, String uri) {
+        calls.add("recover " + known(vm) + " " + uri);
     }
 
     @Override
-    public void resumePostcopy(String vm, String uri) {
-        throw new IllegalStateException("VM '" + vm + "' has no outgoing postcopy in postcopy-paused");
+    public synchronized void resumePostcopy(String vm, String uri) {
+        calls.add("resume " + known(vm) + " " + uri);
     }
 
     @Override
-    public void startPostcopy(String vm) {
-        throw new IllegalStateException("postcopy-ram is not on for VM '" + vm + "'");
+    public synchronized void startPostcopy(String vm) {
+        if (!capability(known(vm), MigrationCapability.POSTCOPY_RAM)) {
+            throw new IllegalStateException("postcopy-ram is not on for VM '" + vm + "'");
+        }
+        calls.add("postcopy " + vm);
     }
 
     @Override

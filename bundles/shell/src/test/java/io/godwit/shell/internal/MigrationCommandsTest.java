@@ -93,6 +93,31 @@ class MigrationCommandsTest {
     }
 
     @Test
+    void postcopyCommandsReachTheServiceAndItsRefusalIsOneLine() {
+        vms.add("a");
+        assertEquals("postcopy-ram is not on for VM 'a'", error(() -> commands.migrate_start_postcopy()));
+        commands.migrate_set_capability("postcopy-ram", "on");
+        commands.migrate_start_postcopy("a");
+        migration.play("a", ended(COMPLETED, null));
+        commands.migrate_recover("unix:/run/r.sock");
+        commands.migrate(plain(), true, "-r", "a", "unix:/run/r.sock");
+        assertEquals(List.of("postcopy a", "recover a unix:/run/r.sock", "resume a unix:/run/r.sock"),
+                migration.calls.stream().filter(c -> !c.startsWith("capability")).toList());
+        assertEquals("missing arguments for migrate_recover (usage: migrate_recover [NAME] URI)",
+                error(() -> commands.migrate_recover()));
+    }
+
+    @Test
+    void stallActionTakesItsNamesAndSaysWhichAreKnown() {
+        vms.add("a");
+        commands.migrate_set_parameter("stall-action", "postcopy");
+        assertEquals(2, migration.parameter("a", io.godwit.api.migration.MigrationParameter.STALL_ACTION));
+        assertEquals("postcopy", MigrationSettings.format(io.godwit.api.migration.MigrationParameter.STALL_ACTION, 2));
+        assertEquals("invalid stall-action 'later': use one of none, throttle, postcopy, cancel (postcopy is"
+                + " recommended)", error(() -> commands.migrate_set_parameter("stall-action", "later")));
+    }
+
+    @Test
     void theServicesRefusalKeepsItsWholeMessage() {
         vms.add("a");
         migration.refusal = new IllegalStateException("cannot listen on tcp:h:1: Address already in use",
@@ -128,7 +153,7 @@ class MigrationCommandsTest {
         assertEquals(List.of("capability a events true", "capability a return-path false",
                 "capability a auto-converge true"), migration.calls);
         assertEquals("unknown migration capability 'xbzrle': known are events, return-path, validate-uuid, "
-                + "pause-before-switchover, verify-ram, auto-converge, copy-storage",
+                + "pause-before-switchover, verify-ram, auto-converge, copy-storage, postcopy-ram",
                 error(() -> commands.migrate_set_capability("xbzrle", "on")));
         assertEquals("a capability is on or off, not 'maybe'",
                 error(() -> commands.migrate_set_capability("events", "maybe")));
@@ -156,7 +181,7 @@ class MigrationCommandsTest {
     void setParameterErrorsNameTheParameterAndItsUnit() {
         vms.add("a");
         assertEquals("unknown migration parameter 'downtime': known are downtime-limit, max-bandwidth, "
-                + "cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle",
+                + "cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle, stall-action, stall-passes, stall-seconds",
                 error(() -> commands.migrate_set_parameter("downtime", "1")));
         assertEquals("invalid downtime-limit 'fast': use a whole number of milliseconds",
                 error(() -> commands.migrate_set_parameter("downtime-limit", "fast")));
