@@ -91,6 +91,18 @@ final class IncomingMigration implements Runnable {
         closeQuietly();
     }
 
+    /**
+     * The VM is being destroyed: a cancel (the listener closes, so its address is free at once), and
+     * this returns once the thread has ended (false if not within {@code millis}).
+     */
+    boolean endWithVm(long millis) throws InterruptedException {
+        if (thread.getState() == Thread.State.NEW) {
+            return true;
+        }
+        cancel();
+        return thread.join(java.time.Duration.ofMillis(millis));
+    }
+
     @Override
     public void run() {
         try {

@@ -103,9 +103,32 @@ final class OutgoingMigration implements Runnable {
         if (stats.status.isFinal() || pastPointOfNoReturn) {
             return;
         }
+        forceFail(why);
+    }
+
+    private void forceFail(String why) {
         abortReason = why;
         continueSignal.countDown();
         closeChannel();
+    }
+
+    /**
+     * The VM is being destroyed: returns once the migration's thread has ended, so that nothing reads
+     * the VM's RAM after it is freed. Before the point of no return this is a cancel. After it, every
+     * page went out and the destination may be starting the guest, so its confirmation gets up to
+     * {@code millis} (closing the channel at once could cut the stream's end); then the channel closes
+     * and the migration fails with the source paused, as after any unconfirmed end.
+     */
+    boolean endWithVm(long millis) throws InterruptedException {
+        if (thread.getState() == Thread.State.NEW) {
+            return true;
+        }
+        cancel();
+        if (thread.join(java.time.Duration.ofMillis(millis))) {
+            return true;
+        }
+        forceFail("VM '" + vm.name() + "' was destroyed");
+        return thread.join(java.time.Duration.ofMillis(millis));
     }
 
     void checkCancel() {
