@@ -26,11 +26,21 @@ public interface VmManager {
     List<Vm> list();
 
     /**
-     * Stops and destroys a VM and frees its RAM.
+     * Stops and destroys a VM and frees its RAM. Each {@link VmListener} is told first, on this thread,
+     * and ends what it runs for the VM (a migration) before the VM goes.
      *
      * @throws IllegalArgumentException for an unknown name
      */
     void destroy(String name) throws InterruptedException;
+
+    /**
+     * Tells {@code listener} of every VM destroyed from now on, before the VM's threads and RAM go
+     * (see {@link VmListener#destroying}). Adding a listener twice adds it once.
+     */
+    void addListener(VmListener listener);
+
+    /** Stops telling {@code listener}; a destroy under way may still call it once. */
+    void removeListener(VmListener listener);
 
     /** Names of the CPU backends installed now. */
     List<String> cpuBackends();

@@ -11,6 +11,7 @@ import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmListener;
 import io.godwit.api.vm.VmManager;
 import java.io.IOException;
 import java.util.List;
@@ -23,6 +24,8 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The migration coordinator: the one implementation of {@link MigrationService}. Transports and
@@ -32,18 +35,25 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 @Component(service = MigrationService.class)
 public class Coordinator implements MigrationService, Events {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
+    /** How long a destroy waits for its VM's migration to end, twice over (see {@link VmMigrations#endWithVm}). */
+    private static final long END_WITH_VM_MILLIS = 5_000;
+
     private final VmManager vms;
     private final TransportRegistry transports = new TransportRegistry();
     private final List<MigrationListener> listeners = new CopyOnWriteArrayList<>();
     /**
      * Per VM object, not per name: a VM destroyed and created again under the same name starts with
-     * default capabilities, and entries of destroyed VMs go away with them.
+     * default capabilities. An entry is dropped when its VM is destroyed ({@link #vmDestroying}); its
+     * values reference the VM, so a weak map would never drop one.
      */
-    private final Map<Vm, VmMigrations> perVm = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private final Map<Vm, VmMigrations> perVm = java.util.Collections.synchronizedMap(new java.util.HashMap<>());
+    private final VmListener onDestroy = this::vmDestroying;
 
     @Activate
     public Coordinator(@Reference VmManager vms) {
         this.vms = vms;
+        vms.addListener(onDestroy);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -77,7 +87,24 @@ public class Coordinator implements MigrationService, Events {
 
     @Deactivate
     public void deactivate() {
+        vms.removeListener(onDestroy);
         all().forEach(VmMigrations::cancelAll);
+    }
+
+    /**
+     * A VM is being destroyed (it has left the registry): its entry goes, and its migration ends before
+     * its RAM is freed, as QEMU ends a migration before it frees the VM. Under the coordinator's lock, as
+     * {@link #migrate} and {@link #incoming} are: a migration either started before (and ends here) or
+     * looks the VM up after (and finds none). The wait is outside the lock.
+     */
+    private void vmDestroying(Vm vm) throws InterruptedException {
+        VmMigrations m;
+        synchronized (this) {
+            m = perVm.remove(vm);
+        }
+        if (m != null && !m.endWithVm(END_WITH_VM_MILLIS)) {
+            LOG.warn("{}: its migration thread did not end within {} ms of vm_destroy", vm.name(), 2 * END_WITH_VM_MILLIS);
+        }
     }
 
     /** The schemes installed now. */
@@ -101,8 +128,14 @@ public class Coordinator implements MigrationService, Events {
         return vms.get(name).orElseThrow(() -> new IllegalArgumentException("no VM named '" + name + "'"));
     }
 
+    /**
+     * The VM's entry. The VM is looked up under the map's lock: a destroy takes the VM out of the
+     * registry before it drops the entry under that lock, so no entry is made for a VM already gone.
+     */
     private VmMigrations of(String name) {
-        return perVm.computeIfAbsent(vm(name), v -> new VmMigrations());
+        synchronized (perVm) {
+            return perVm.computeIfAbsent(vm(name), v -> new VmMigrations());
+        }
     }
 
     private List<VmMigrations> all() {

@@ -54,6 +54,8 @@ final class IncomingMigration implements Runnable {
     private volatile boolean cancelled;
     /** Set once the VM took its final state from the stream: from here this side's migration has completed. */
     private boolean guestStarted;
+    /** The VM is being destroyed: a broken postcopy stream fails instead of pausing. */
+    private volatile boolean vmGone;
     private FrameWriter returnPath;
     private RamLoader ram;
     private StreamLoader loader;
@@ -99,6 +101,26 @@ final class IncomingMigration implements Runnable {
             cancelled = true;
         }
         closeQuietly();
+    }
+
+    /**
+     * The VM is being destroyed: a cancel (the listener closes, so its address is free at once), and
+     * this returns once the thread has ended (false if not within {@code millis}).
+     */
+    boolean endWithVm(long millis) throws InterruptedException {
+        if (thread.getState() == Thread.State.NEW) {
+            return true;
+        }
+        cancel();
+        synchronized (this) {
+            if (guestStarted) {
+                // A postcopy runs the guest here: the cancel changed nothing, but the VM goes, so
+                // the stream (or a recovery's listener) must too.
+                vmGone = true;
+                closeQuietly();
+            }
+        }
+        return thread.join(java.time.Duration.ofMillis(millis));
     }
 
     @Override
@@ -296,7 +318,12 @@ final class IncomingMigration implements Runnable {
     private void fail(Throwable e) {
         io.godwit.api.memory.PostcopyRam pc = postcopy;
         if (pc != null && pc.missing() > 0) {
-            pausePostcopy(pc, e);
+            if (vmGone) {
+                stats.error = "the VM was destroyed during postcopy";
+                setStatus(MigrationStatus.FAILED);
+            } else {
+                pausePostcopy(pc, e);
+            }
             return;
         }
         synchronized (this) {

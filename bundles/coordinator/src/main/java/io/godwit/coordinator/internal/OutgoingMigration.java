@@ -139,15 +139,40 @@ final class OutgoingMigration implements Runnable {
      */
     void resumePostcopy(Transport t, String address) {
         if (stats.status != MigrationStatus.POSTCOPY_PAUSED
-                || !resumeRequests.offer(() -> reconnect(t, address))) {
+                || !offerResume(() -> reconnect(t, address))) {
             throw new IllegalStateException("the migration of VM '" + vm.name() + "' is " + stats.status
                     + ": only a postcopy in postcopy-paused can resume (migrate -r)");
         }
     }
 
-    /** The paused migration thread waits here for {@code migrate -r}; returns the reconnect to run. */
+    private boolean offerResume(Runnable reconnect) {
+        try {
+            return resumeRequests.offer(reconnect, 1, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
+     * The paused migration thread waits here for {@code migrate -r}; returns the reconnect to run.
+     * Throws when the migration is failed from outside meanwhile (its VM destroyed).
+     */
     Runnable awaitResume() throws InterruptedException {
-        return resumeRequests.take();
+        while (true) {
+            Runnable r = resumeRequests.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (r != null) {
+                return r;
+            }
+            if (aborted()) {
+                throw new MigrationFailure(abortReason);
+            }
+        }
+    }
+
+    /** Failed from outside: the transport went away or the VM is being destroyed. */
+    boolean aborted() {
+        return abortReason != null;
     }
 
     /**
@@ -178,9 +203,32 @@ final class OutgoingMigration implements Runnable {
         if (stats.status.isFinal() || pastPointOfNoReturn) {
             return;
         }
+        forceFail(why);
+    }
+
+    private void forceFail(String why) {
         abortReason = why;
         continueSignal.countDown();
         closeChannel();
+    }
+
+    /**
+     * The VM is being destroyed: returns once the migration's thread has ended, so that nothing reads
+     * the VM's RAM after it is freed. Before the point of no return this is a cancel. After it, every
+     * page went out and the destination may be starting the guest, so its confirmation gets up to
+     * {@code millis} (closing the channel at once could cut the stream's end); then the channel closes
+     * and the migration fails with the source paused, as after any unconfirmed end.
+     */
+    boolean endWithVm(long millis) throws InterruptedException {
+        if (thread.getState() == Thread.State.NEW) {
+            return true;
+        }
+        cancel();
+        if (thread.join(java.time.Duration.ofMillis(millis))) {
+            return true;
+        }
+        forceFail("VM '" + vm.name() + "' was destroyed");
+        return thread.join(java.time.Duration.ofMillis(millis));
     }
 
     void checkCancel() {

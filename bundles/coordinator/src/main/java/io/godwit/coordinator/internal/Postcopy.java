@@ -77,7 +77,7 @@ final class Postcopy {
                 confirm(stopMicros);
                 break;
             } catch (MigrationFailure | IOException e) {
-                if (m.returnPath.destinationFailed()) {
+                if (m.returnPath.destinationFailed() || m.aborted()) {
                     throw lost(e);
                 }
                 pauseUntilRecovered(e);

@@ -62,6 +62,21 @@ final class VmMigrations {
         }
     }
 
+    /**
+     * The VM is being destroyed: its migration, outgoing or incoming, ends, and this returns once its
+     * thread has (false if it did not within about {@code millis} twice over).
+     */
+    boolean endWithVm(long millis) throws InterruptedException {
+        OutgoingMigration out;
+        IncomingMigration in;
+        synchronized (this) {
+            out = outgoing;
+            in = incoming;
+        }
+        // Not under this object's lock: the migration's own thread may need it to end.
+        return (out == null || out.endWithVm(millis)) && (in == null || in.endWithVm(millis));
+    }
+
     /** The transport bundle of a running migration went away: it fails, the source runs on. */
     synchronized void transportGone(Transport gone) {
         if (gone == transport && !status().isFinal()) {

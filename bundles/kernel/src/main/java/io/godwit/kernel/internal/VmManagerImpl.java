@@ -9,6 +9,7 @@ import io.godwit.api.dirty.DirtyTracker;
 import io.godwit.api.vm.ByteSize;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmListener;
 import io.godwit.api.vm.VmManager;
 import io.godwit.api.vm.VmSpec;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -40,6 +42,7 @@ public class VmManagerImpl implements VmManager {
     private final Map<String, DirtyTracker> trackers = new ConcurrentHashMap<>();
     private final Map<String, DeviceFactory> deviceFactories = new ConcurrentHashMap<>();
     private final Map<String, KernelVm> vms = new LinkedHashMap<>();
+    private final CopyOnWriteArrayList<VmListener> listeners = new CopyOnWriteArrayList<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -224,8 +227,33 @@ public class VmManagerImpl implements VmManager {
         if (vm == null) {
             throw new IllegalArgumentException("no VM named '" + name + "'");
         }
-        vm.destroy();
+        try {
+            tellDestroying(vm);
+        } finally {
+            vm.destroy();
+        }
         LOG.info("destroyed VM {}", name);
+    }
+
+    /** Out of the registry, still whole: each listener ends what it runs for the VM (a migration reading its RAM). */
+    private void tellDestroying(KernelVm vm) throws InterruptedException {
+        for (VmListener l : listeners) {
+            try {
+                l.destroying(vm);
+            } catch (RuntimeException e) {
+                LOG.warn("VM {}: a listener failed while the VM was destroyed", vm.name(), e);
+            }
+        }
+    }
+
+    @Override
+    public void addListener(VmListener listener) {
+        listeners.addIfAbsent(listener);
+    }
+
+    @Override
+    public void removeListener(VmListener listener) {
+        listeners.remove(listener);
     }
 
     @Override

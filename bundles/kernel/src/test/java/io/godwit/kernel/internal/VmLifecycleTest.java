@@ -221,6 +221,26 @@ class VmLifecycleTest {
         assertFalse(alive, "vCPU threads must end with their VM");
     }
 
+    /**
+     * A listener is told on the destroying thread, with the VM out of the registry but whole (its RAM
+     * readable), and a listener that throws does not stop the destroy.
+     */
+    @Test
+    void destroyTellsListenersWhileTheVmIsWhole() throws Exception {
+        Vm vm = host.create("a", 8 << 20, 1, "idle");
+        java.util.List<String> told = new java.util.ArrayList<>();
+        host.manager.addListener(v -> {
+            throw new IllegalStateException("a broken listener");
+        });
+        host.manager.addListener(v -> told.add(v.name() + " registered=" + host.manager.get(v.name()).isPresent()
+                + " ram=" + v.memory().blocks().get(0).raw().get(ValueLayout.JAVA_BYTE, 0)));
+        host.manager.destroy("a");
+        assertEquals(java.util.List.of("a registered=false ram=0"), told);
+        assertTrue(host.manager.get("a").isEmpty());
+        assertThrows(IllegalStateException.class, () -> vm.memory().blocks().get(0).raw().get(ValueLayout.JAVA_BYTE, 0),
+                "the RAM is freed after the listeners");
+    }
+
     @Test
     void guestErrorStopsTheVmWithItsReason() throws Exception {
         Vm vm = host.create("a", 8 << 20, 1, "sweep");

@@ -1,6 +1,7 @@
 package io.godwit.shell.internal;
 
 import io.godwit.api.vm.Vm;
+import io.godwit.api.vm.VmListener;
 import io.godwit.api.vm.VmManager;
 import io.godwit.api.vm.VmSpec;
 import java.util.ArrayList;
@@ -16,6 +17,8 @@ final class FakeVmManager implements VmManager {
     static final long HOST_MEMORY = 16L << 30;
 
     private final Map<String, FakeVm> vms = new LinkedHashMap<>();
+    private final java.util.concurrent.CopyOnWriteArrayList<VmListener> listeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @Override
     public synchronized FakeVm create(VmSpec spec) {
@@ -52,10 +55,31 @@ final class FakeVmManager implements VmManager {
     }
 
     @Override
-    public synchronized void destroy(String name) {
-        if (vms.remove(name) == null) {
+    public void destroy(String name) {
+        FakeVm vm;
+        synchronized (this) {
+            vm = vms.remove(name);
+        }
+        if (vm == null) {
             throw new IllegalArgumentException("no VM " + name);
         }
+        try {
+            for (VmListener l : listeners) {
+                l.destroying(vm);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void addListener(VmListener listener) {
+        listeners.addIfAbsent(listener);
+    }
+
+    @Override
+    public void removeListener(VmListener listener) {
+        listeners.remove(listener);
     }
 
     @Override

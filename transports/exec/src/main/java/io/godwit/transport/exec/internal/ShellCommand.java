@@ -5,9 +5,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.ProcessBuilder.Redirect;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -20,6 +23,8 @@ final class ShellCommand {
 
     /** How much of the end of stderr a failure message quotes. */
     private static final int STDERR_TAIL = 400;
+    /** The bytes read from the end of stderr: enough for {@link #STDERR_TAIL} characters of UTF-8. */
+    private static final int TAIL_BYTES = STDERR_TAIL * 4;
 
     final String command;
     private final Process process;
@@ -112,17 +117,43 @@ final class ShellCommand {
         return new IOException(uri() + ": " + why + (err.isEmpty() ? "" : ": " + err));
     }
 
-    /** The last lines of stderr, joined with "; ". */
+    /**
+     * The end of stderr, its lines joined with "; ". Only the last {@link #TAIL_BYTES} bytes are read,
+     * however much the command wrote, and they are decoded leniently: a command's stderr need not be
+     * UTF-8, and its failure must still be told.
+     */
     private String stderrTail() {
-        try {
-            String text = Files.readString(stderr, StandardCharsets.UTF_8).strip();
-            if (text.length() > STDERR_TAIL) {
-                text = "..." + text.substring(text.length() - STDERR_TAIL);
+        try (FileChannel file = FileChannel.open(stderr, StandardOpenOption.READ)) {
+            long from = Math.max(0, file.size() - TAIL_BYTES);
+            ByteBuffer tail = ByteBuffer.allocate((int) (file.size() - from));
+            while (tail.hasRemaining() && file.read(tail, from + tail.position()) > 0) {
+                // positional reads until the buffer is full or the file ends
             }
-            return String.join("; ", text.lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
+            int start = from > 0 ? characterStart(tail.array(), tail.position()) : 0;
+            // new String replaces malformed input with U+FFFD; it never throws
+            String text = new String(tail.array(), start, tail.position() - start, StandardCharsets.UTF_8).strip();
+            boolean cut = from > 0;
+            if (text.length() > STDERR_TAIL) {
+                text = text.substring(text.length() - STDERR_TAIL);
+                cut = true;
+            }
+            if (!text.isEmpty() && Character.isLowSurrogate(text.charAt(0))) {
+                text = text.substring(1); // the cut fell inside a pair
+            }
+            String lines = String.join("; ", text.lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
+            return cut && !lines.isEmpty() ? "..." + lines : lines;
         } catch (IOException | RuntimeException e) {
             return "";
         }
+    }
+
+    /** The first byte of {@code b} that does not continue a UTF-8 character cut off by the tail's start. */
+    private static int characterStart(byte[] b, int length) {
+        int i = 0;
+        while (i < Math.min(3, length) && (b[i] & 0xC0) == 0x80) {
+            i++;
+        }
+        return i;
     }
 
     /** Kills the command and everything it started, so that no process holds the pipes open. */

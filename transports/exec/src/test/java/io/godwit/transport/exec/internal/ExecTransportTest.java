@@ -151,6 +151,41 @@ class ExecTransportTest extends TransportContract {
         }
     }
 
+    /**
+     * A chatty command: 3 GiB of stderr, more than one Java array holds (a sparse file: a hole, then
+     * its last words), so only a reader of the tail can quote it. The failure quotes the end, and
+     * building it allocates a bounded amount, whatever the command wrote.
+     */
+    @Test
+    void aFailureQuotesTheTailOfAHugeStderrAndReadsOnlyThat() throws Exception {
+        String command = "cat > /dev/null; echo first words >&2;"
+                + " echo the real reason | dd of=/dev/fd/3 bs=1M seek=3072 conv=notrunc 3>&2 2>/dev/null; exit 3";
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (MigrationChannel source = exec.connectOutgoing(command)) {
+            send(source, "all of it");
+            long before = threads.getCurrentThreadAllocatedBytes();
+            IOException e = assertThrows(IOException.class, source::shutdownOutput);
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            String prefix = "exec:" + command + ": exit status 3: ...";
+            assertTrue(e.getMessage().startsWith(prefix), e.getMessage());
+            String quoted = e.getMessage().substring(prefix.length());
+            assertTrue(quoted.endsWith("the real reason"), quoted);
+            assertTrue(quoted.length() <= 400 && !quoted.contains("first words"), quoted);
+            assertTrue(allocated < 4 << 20, "building the message allocated " + allocated + " bytes");
+        }
+    }
+
+    /** Stderr that is not UTF-8 is quoted with replacement characters, not dropped. */
+    @Test
+    void aFailureQuotesStderrThatIsNotUtf8() throws Exception {
+        try (MigrationChannel source = exec.connectOutgoing("cat > /dev/null; printf 'bad \\377\\376 bytes\\n' >&2; exit 2")) {
+            send(source, "all of it");
+            IOException e = assertThrows(IOException.class, source::shutdownOutput);
+            assertTrue(e.getMessage().endsWith(": exit status 2: bad \uFFFD\uFFFD bytes"), e.getMessage());
+        }
+    }
+
     @Test
     void aDestinationCommandThatFailsSaysWhy() throws Exception {
         String in = "gzip -dc " + dir.resolve("missing.gz");
