@@ -262,4 +262,35 @@ class PostcopyTest {
         dst.stop(RunState.PAUSED);
         assertTrue(dst.check().clean(), dst.check().toString());
     }
+
+    /** Destroying both VMs of a paused postcopy ends both migrations: no thread waits forever. */
+    @Test
+    void destroyingThePausedVmsEndsTheirMigrations() throws Exception {
+        pair("sweep", 64 << 20, 2);
+        bothPostcopy();
+        String uri = "cut:" + dir.resolve("d0.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        coordinator.startPostcopy("src");
+        await("dst", i -> i.status() == MigrationStatus.POSTCOPY_ACTIVE || i.status().isFinal());
+        cuttable.cutAfter(1 << 20);
+        await("src", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+        assertEquals(MigrationStatus.POSTCOPY_PAUSED, await("dst",
+                i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal()).status());
+        coordinator.recoverPostcopy("dst", "cut:" + dir.resolve("d1.sock")); // listening when destroyed
+        long t0 = System.nanoTime();
+        vms.destroy("dst");
+        vms.destroy("src");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (migrationThreads() > 0 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, migrationThreads(), "a migration thread outlived its VM");
+        assertTrue(ms < 15_000, "destroy took " + ms + " ms");
+    }
+
+    private static long migrationThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("mig-")).count();
+    }
 }
