@@ -406,6 +406,36 @@ class TwoHostsIT {
     }
 
     /**
+     * Postcopy with devices, from before the first pass (every page still to come): vhost writes rx
+     * buffers through its own mapping and virtio-blk's I/O thread through the DMA path while the
+     * guest faults its pages in; the device rings went before the guest ran. RAM, every packet in
+     * order and every disk block (shared storage) as the guest wrote it.
+     */
+    @Test
+    void postcopyWithVirtioNetAndVirtioBlk() throws Exception {
+        List<HostProcess> started = startHosts("source", "destination");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        String guest = "--memory 64M --vcpus 1 --workload sweep:32M --device virtio-net,rx-rate=2000"
+                + " --device virtio-blk,image=" + dir.resolve("shared.img");
+        String uri = "unix:" + dir.resolve("mig.sock");
+        source.run("vm_create guest " + guest + "; migrate_set_capability guest postcopy-ram on").ok();
+        destination.run("vm_create guest " + guest + " --incoming defer; migrate_set_capability guest postcopy-ram on; "
+                + "migrate_incoming guest " + uri).ok();
+        source.run("sleep 1; migrate -d guest " + uri + "; migrate_start_postcopy guest").ok();
+        Migration end = awaitMigration(source, Migration::isFinal, "the end of postcopy");
+        assertEquals("completed", end.status(), "source:\n" + end);
+        Migration in = awaitMigration(destination, Migration::isFinal, "the destination's end");
+        assertEquals("completed", in.status(), "destination:\n" + in);
+        assertTrue(in.number("postcopy requests") > 0, "the guest never faulted:\n" + in);
+        HostProcess.Result check = destination.runClient("sleep 1; stop; vm_check guest", Duration.ofSeconds(60));
+        assertEquals(0, check.exit(), "vm_check on the destination\n" + check);
+        assertClean(check);
+        assertContains(check.out(), "0 errors, used idx");
+        assertContains(check.out(), "as the guest wrote it");
+    }
+
+    /**
      * A guest that precopy never finishes (the full-speed sweep dirties RAM faster than any link here
      * sends it): after two passes, migrate_start_postcopy; the destination runs it at once and faults in
      * what it touches while the rest is pushed. The destination's oracle finds every page.
