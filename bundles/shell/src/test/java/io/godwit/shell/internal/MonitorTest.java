@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.godwit.privatefiles.internal.PrivateFiles;
 import io.godwit.shell.internal.MonitorClient.Answer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,19 +13,23 @@ import java.lang.reflect.Proxy;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.felix.gogo.runtime.CommandProcessorImpl;
 import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
 import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -304,6 +309,56 @@ class MonitorTest {
             channel.read(java.nio.ByteBuffer.allocate(5)); // the first frame has begun
         }
         assertTrue(probe.lost.await(5, TimeUnit.SECONDS));
+    }
+
+    /** The monitor is a full shell: its socket is owner-only whatever the umask, bound with nothing left beside it. */
+    @Test
+    void theSocketIsOwnerOnly() throws IOException {
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(listener.path())));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(listener.path()), files.toList(), "what the bind left in the socket's folder");
+        }
+    }
+
+    /**
+     * A client of another user is refused by its credentials (SO_PEERCRED), even where the operator
+     * opened the socket's mode: a real client process as user nobody gets a one-line error and status 1.
+     */
+    @Test
+    @Timeout(60)
+    void aClientOfAnotherUserIsRefused() throws Exception {
+        Assumptions.assumeTrue(PrivateFiles.ownUid().orElse(-1) == 0, "needs root to run a client as user nobody");
+        Path runuser = Path.of("/usr/sbin/runuser");
+        Assumptions.assumeTrue(Files.isExecutable(runuser), "needs runuser to run a client as user nobody");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        Files.setPosixFilePermissions(listener.path(), PosixFilePermissions.fromString("rw-rw-rw-"));
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        Path classes = Path.of(MonitorClient.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Process client = new ProcessBuilder(runuser.toString(), "-u", "nobody", "--", javaBin.toString(), "-cp",
+                classes.toString(), MonitorClient.class.getName(), listener.path().toString(), "vm_create intruder")
+                .redirectErrorStream(true).start();
+        String out = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, client.waitFor(), out);
+        assertEquals("Error: this monitor takes commands from its host's user root only, not from nobody\nexit 1\n",
+                out);
+        assertTrue(vms.get("intruder").isEmpty(), "the refused client's command ran");
+        assertEquals("hello\n", ask("hello").out());
+    }
+
+    /** Refused before its request is read: nothing of it runs. */
+    @Test
+    void aClientTheMonitorDoesNotAdmitRunsNothing() throws Exception {
+        var users = dir.getFileSystem().getUserPrincipalLookupService();
+        Path path = dir.resolve("other.sock");
+        try (MonitorListener other = new MonitorListener(path, processor, Duration.ZERO,
+                new MonitorPeers(users.lookupPrincipalByName("nobody"), null))) {
+            Answer a = MonitorClient.ask(path, "vm_create intruder");
+            assertEquals(1, a.exit());
+            assertTrue(a.err().startsWith("Error: this monitor takes commands from its host's user nobody only, not from "),
+                    a.err());
+            assertEquals(1, a.err().lines().count(), a.err());
+        }
+        assertTrue(vms.get("intruder").isEmpty(), "the refused client's command ran");
     }
 
     @Test
