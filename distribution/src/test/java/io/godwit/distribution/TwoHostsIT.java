@@ -352,8 +352,11 @@ class TwoHostsIT {
                 "needs root to run a client as user nobody");
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/runuser")) || Files.isExecutable(
                 Path.of("/sbin/runuser")), "needs runuser to run a client as user nobody");
-        HostProcess host = startHosts("host").getFirst();
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x")); // nobody may pass
+        Assumptions.assumeTrue(new ProcessBuilder("runuser", "-u", "nobody", "--", "test", "-r",
+                home.resolve("bin/godwit.jar").toString(), "-a", "-x", dir.toString()).start().waitFor() == 0,
+                "user nobody cannot reach the host's home or the test's folder in this build tree");
+        HostProcess host = startHosts("host").getFirst();
         HostProcess.Result byMode = host.runClientAs("nobody", "vm_create intruder", Duration.ofSeconds(60));
         assertEquals(2, byMode.exit(), byMode.toString());
         assertContains(byMode.err(), "Permission denied");

@@ -330,19 +330,51 @@ class MonitorTest {
         Assumptions.assumeTrue(PrivateFiles.ownUid().orElse(-1) == 0, "needs root to run a client as user nobody");
         Path runuser = Path.of("/usr/sbin/runuser");
         Assumptions.assumeTrue(Files.isExecutable(runuser), "needs runuser to run a client as user nobody");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
-        Files.setPosixFilePermissions(listener.path(), PosixFilePermissions.fromString("rw-rw-rw-"));
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        Path classes = Path.of(MonitorClient.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Process client = new ProcessBuilder(runuser.toString(), "-u", "nobody", "--", javaBin.toString(), "-cp",
-                classes.toString(), MonitorClient.class.getName(), listener.path().toString(), "vm_create intruder")
-                .redirectErrorStream(true).start();
-        String out = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, client.waitFor(), out);
-        assertEquals("Error: this monitor takes commands from its host's user root only, not from nobody\nexit 1\n",
-                out);
-        assertTrue(vms.get("intruder").isEmpty(), "the refused client's command ran");
-        assertEquals("hello\n", ask("hello").out());
+        // In /tmp, with a copy of the client's classes: user nobody may not be able to enter the build tree.
+        Path open = Files.createTempDirectory(Path.of("/tmp"), "godwit-peer-");
+        try {
+            Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path classes = copyClientClasses(open.resolve("classes"));
+            Path socket = open.resolve("m.sock");
+            try (MonitorListener host = new MonitorListener(socket, processor, Duration.ZERO)) {
+                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-")); // opened by hand
+                Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+                Process client = new ProcessBuilder(runuser.toString(), "-u", "nobody", "--", javaBin.toString(), "-cp",
+                        classes.toString(), MonitorClient.class.getName(), socket.toString(), "vm_create intruder")
+                        .redirectErrorStream(true).start();
+                String out = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(0, client.waitFor(), out);
+                assertEquals("Error: this monitor takes commands from its host's user root only, not from nobody\n"
+                        + "exit 1\n", out);
+                assertTrue(vms.get("intruder").isEmpty(), "the refused client's command ran");
+                assertEquals("hello\n", MonitorClient.ask(socket, "hello").out());
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(open)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    /** MonitorClient's class files under {@code root}, readable by everyone. */
+    private static Path copyClientClasses(Path root) throws Exception {
+        Path from = Path.of(MonitorClient.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .resolve(MonitorClient.class.getPackageName().replace('.', '/'));
+        Path to = Files.createDirectories(root.resolve(MonitorClient.class.getPackageName().replace('.', '/')));
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("MonitorClient")).toList()) {
+                Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x"
+                        : "rw-r--r--"));
+            }
+        }
+        return root;
     }
 
     /** Refused before its request is read: nothing of it runs. */
