@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
  * ({@code NAME.sock}, {@code NAME.ready}, {@code NAME.log}, {@code NAME.out}) lie in the test's
  * directory, so that a failed run leaves them to read.
  *
- * <p>The script {@code bin/godwit} execs the JVM, so the process started here is the host itself and
- * its pid is the host's (which the ready file confirms).
+ * <p>The process runs under umask 022 ({@code sh -c 'umask 022 && exec bin/godwit ...'}), and the
+ * script {@code bin/godwit} execs the JVM, so the process started here is the host itself and its
+ * pid is the host's (which the ready file confirms).
  */
 final class HostProcess {
 
@@ -183,12 +184,25 @@ final class HostProcess {
         return startClient(script).await(timeout);
     }
 
+    /**
+     * As {@link #runClient}, as another user ({@code runuser -u USER}, which needs root): how another
+     * user on the host tries the monitor. Its output files are written by this process, not the user.
+     */
+    Result runClientAs(String user, String script, Duration timeout) throws IOException, InterruptedException {
+        return startClient(script, List.of("runuser", "-u", user, "--")).await(timeout);
+    }
+
     /** Starts {@code bin/godwit --connect unix:SOCK -c SCRIPT} and returns at once. */
     Client startClient(String script) throws IOException {
+        return startClient(script, List.of());
+    }
+
+    private Client startClient(String script, List<String> asUser) throws IOException {
         int n = ++clients;
         Path out = dir.resolve(name + ".client-" + n + ".out");
         Path err = dir.resolve(name + ".client-" + n + ".err");
         ProcessBuilder builder = command(home, "--connect", monitor.uri(), "-c", script);
+        builder.command().addAll(0, asUser);
         builder.redirectOutput(out.toFile()).redirectError(err.toFile());
         Process process = started(builder);
         process.getOutputStream().close();
@@ -242,8 +256,12 @@ final class HostProcess {
         return "host " + name + " (pid " + pid() + ", monitor " + monitor + ")";
     }
 
+    /**
+     * {@code bin/godwit ARGS} under the usual umask 022, whatever the build's: a host must make its
+     * files owner-only by itself, and the tests see whether it does.
+     */
     private static ProcessBuilder command(Path home, String... args) {
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(List.of("sh", "-c", "umask 022 && exec \"$0\" \"$@\""));
         command.add(home.resolve("bin/godwit").toString());
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command);

@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -18,6 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -465,6 +468,62 @@ class TwoHostsIT {
         System.out.printf("TwoHostsIT.%s: postcopy total %d ms, downtime %d ms, observed %d ms, %d pages requested%n",
                 test, end.millis("total time"), end.millis("downtime"), end.millis("observed downtime"),
                 in.number("postcopy requests"));
+    }
+
+    /**
+     * Under the usual umask 022 (HostProcess starts hosts under it), what a host creates is its user's
+     * alone: the monitor socket, a RAM file, a disk image and the rdma registry folder. The migration
+     * that makes the registry folder ends with the destination's oracle.
+     */
+    @Test
+    void whatAHostCreatesIsOwnerOnly() throws Exception {
+        List<HostProcess> started = startHosts("source", "destination");
+        HostProcess source = started.get(0);
+        HostProcess destination = started.get(1);
+        assertEquals("rw-------", mode(dir.resolve("source.sock")), "the monitor socket");
+        String uri = createIncoming(destination, "rdma:127.0.0.1:0", " --mem-path " + dir.resolve("destination.ram"));
+        assertEquals("rw-------", mode(dir.resolve("destination.ram")), "the RAM file");
+        source.run("vm_create disk --memory 32M --workload sweep:4M,rate=1000 --device virtio-blk,image="
+                + dir.resolve("made.img")).ok();
+        assertEquals("rw-------", mode(dir.resolve("made.img")), "the disk image");
+        source.run("vm_create guest " + GUEST).ok();
+        assertContains(source.run("migrate guest " + uri).ok().out(), "Migration status: completed");
+        assertClean(destination.run("stop; vm_check guest").ok());
+        Path registry = Path.of("/dev/shm", "godwit-rdma-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        assertEquals("rwx------", mode(registry), "the rdma registry folder " + registry);
+    }
+
+    /**
+     * A monitor client of another user (nobody, through runuser) cannot connect to the owner-only
+     * socket; where the socket's mode was opened by hand, its credentials are refused with one line,
+     * and the host's log says so.
+     */
+    @Test
+    void aMonitorClientOfAnotherUserIsRefused() throws Exception {
+        Assumptions.assumeTrue(Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid")),
+                "needs root to run a client as user nobody");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/runuser")) || Files.isExecutable(
+                Path.of("/sbin/runuser")), "needs runuser to run a client as user nobody");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x")); // nobody may pass
+        Assumptions.assumeTrue(new ProcessBuilder("runuser", "-u", "nobody", "--", "test", "-r",
+                home.resolve("bin/godwit.jar").toString(), "-a", "-x", dir.toString()).start().waitFor() == 0,
+                "user nobody cannot reach the host's home or the test's folder in this build tree");
+        HostProcess host = startHosts("host").getFirst();
+        HostProcess.Result byMode = host.runClientAs("nobody", "vm_create intruder", Duration.ofSeconds(60));
+        assertEquals(2, byMode.exit(), byMode.toString());
+        assertContains(byMode.err(), "Permission denied");
+
+        Files.setPosixFilePermissions(dir.resolve("host.sock"), PosixFilePermissions.fromString("rw-rw-rw-"));
+        HostProcess.Result byUser = host.runClientAs("nobody", "vm_create intruder", Duration.ofSeconds(60));
+        assertEquals(1, byUser.exit(), byUser.toString());
+        assertEquals("Error: this monitor takes commands from its host's user root only, not from nobody\n",
+                byUser.err(), byUser.toString());
+        assertContains(host.diagnostics(), "refused a client: this monitor takes commands from its host's user root");
+        assertFalse(host.run("vm_list").ok().out().contains("intruder"), "the refused client's command ran");
+    }
+
+    private static String mode(Path p) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
     }
 
     // ---------------------------------------------------------------------------------------------

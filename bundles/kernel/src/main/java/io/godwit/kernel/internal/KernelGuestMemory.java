@@ -4,15 +4,17 @@ import io.godwit.api.memory.GuestMemory;
 import io.godwit.api.memory.GuestMemoryFault;
 import io.godwit.api.memory.MemoryReservation;
 import io.godwit.api.memory.RamBlock;
+import io.godwit.privatefiles.internal.PrivateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Guest RAM of one VM. One block today ({@code pc.ram}, at guest physical 0), in a shared arena so
@@ -21,6 +23,8 @@ import java.util.Optional;
 final class KernelGuestMemory implements GuestMemory, AutoCloseable {
 
     static final String MAIN_BLOCK = "pc.ram";
+
+    private static final Logger LOG = LoggerFactory.getLogger(KernelGuestMemory.class);
 
     private final Arena arena;
     private final List<KernelRamBlock> blocks;
@@ -41,8 +45,8 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
     }
 
     /**
-     * Maps {@code size} bytes: anonymous memory, or the file at {@code memPath} (created or grown to
-     * the size) mapped shared, so another process sees the same bytes.
+     * Maps {@code size} bytes: anonymous memory, or the file at {@code memPath} (created owner-only,
+     * or grown to the size) mapped shared, so another process of this user sees the same bytes.
      */
     static KernelGuestMemory map(long size, Path memPath, boolean prealloc) {
         Arena arena = Arena.ofShared();
@@ -58,9 +62,22 @@ final class KernelGuestMemory implements GuestMemory, AutoCloseable {
         }
     }
 
+    /**
+     * A missing file is created 0600 (the guest's memory is nobody else's to read); an existing one
+     * was the user's choice and keeps its mode, with a warning when others can reach it.
+     */
     private static MemorySegment mapFile(Path path, long size, Arena arena) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
+        PrivateFiles.Opened file;
+        try {
+            file = PrivateFiles.openReadWrite(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot map " + path + ": " + e.getMessage(), e);
+        }
+        if (!file.created()) {
+            PrivateFiles.exposure(path).ifPresent(how -> LOG.warn("RAM file {} is open to other users ({}): they can"
+                    + " read the guest's memory; Godwit leaves the mode of a file it did not create as it is", path, how));
+        }
+        try (FileChannel ch = file.channel()) {
             if (ch.size() < size) {
                 ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
             }

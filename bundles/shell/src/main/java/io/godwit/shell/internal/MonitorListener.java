@@ -1,8 +1,8 @@
 package io.godwit.shell.internal;
 
+import io.godwit.privatefiles.internal.PrivateSocket;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -12,6 +12,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.felix.service.command.CommandProcessor;
@@ -21,6 +22,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The monitor socket: a unix domain listener whose thread {@code monitor-accept} hands each
  * connection to a thread {@code monitor-session-<n>}, so commands from several clients run at once.
+ * The socket file is owner-only (0600) from the moment it appears ({@link PrivateSocket}), and each
+ * client's user is checked as it is accepted ({@link MonitorPeers}): a session of a client that may
+ * not give commands runs none, and the host's log says who was turned away.
  */
 final class MonitorListener implements AutoCloseable {
 
@@ -30,6 +34,7 @@ final class MonitorListener implements AutoCloseable {
     private final CommandProcessor processor;
     private final Duration drain;
     private final ServerSocketChannel server;
+    private final MonitorPeers peers;
     private final Thread acceptor;
     private final Map<Thread, MonitorSession> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger sessionCount = new AtomicInteger();
@@ -41,15 +46,19 @@ final class MonitorListener implements AutoCloseable {
      * @throws IOException when the path cannot be bound, or another live process listens on it
      */
     MonitorListener(Path path, CommandProcessor processor, Duration drain) throws IOException {
+        this(path, processor, drain, MonitorPeers.ofThisProcess());
+    }
+
+    /** As above, letting in the clients that {@code peers} admits. */
+    MonitorListener(Path path, CommandProcessor processor, Duration drain, MonitorPeers peers) throws IOException {
         this.path = path.toAbsolutePath();
         this.processor = processor;
         this.drain = drain;
+        this.peers = peers;
         removeStaleSocket(this.path);
-        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            server.bind(UnixDomainSocketAddress.of(this.path));
+            this.server = PrivateSocket.bind(this.path);
         } catch (IOException e) {
-            server.close();
             throw new IOException("cannot listen on " + this.path + ": " + e.getMessage(), e);
         }
         this.acceptor = new Thread(this::acceptLoop, "monitor-accept");
@@ -92,7 +101,9 @@ final class MonitorListener implements AutoCloseable {
                 LOG.error("monitor stops accepting on {}", path, e);
                 return;
             }
-            MonitorSession session = new MonitorSession(channel, processor);
+            Optional<String> refusal = peers.refusal(channel);
+            refusal.ifPresent(why -> LOG.warn("monitor on unix:{} refused a client: {}", path, why));
+            MonitorSession session = new MonitorSession(channel, processor, refusal.orElse(null));
             Thread thread = new Thread(
                     () -> {
                         try {

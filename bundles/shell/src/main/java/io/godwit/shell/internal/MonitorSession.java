@@ -30,10 +30,13 @@ final class MonitorSession implements Runnable {
 
     private final SocketChannel channel;
     private final CommandProcessor processor;
+    private final String refusal;
 
-    MonitorSession(SocketChannel channel, CommandProcessor processor) {
+    /** @param refusal why this client may not give commands (one line), or null when it may */
+    MonitorSession(SocketChannel channel, CommandProcessor processor, String refusal) {
         this.channel = channel;
         this.processor = processor;
+        this.refusal = refusal;
     }
 
     SocketChannel channel() {
@@ -44,18 +47,35 @@ final class MonitorSession implements Runnable {
     public void run() {
         try (channel) {
             FrameWriter frames = new FrameWriter(channel);
-            int status;
-            try {
-                status = execute(readScript(), frames);
-            } catch (IllegalArgumentException e) { // the request itself was bad
-                fail(frames, e);
-                status = 1;
-            }
-            frames.exit(status);
+            frames.exit(refusal == null ? serve(frames) : refuse(frames));
         } catch (IOException e) {
             // The client went away or we are shutting down: there is nobody left to tell.
             LOG.debug("monitor connection ended early: {}", e.toString());
         }
+    }
+
+    private int serve(FrameWriter frames) throws IOException {
+        try {
+            return execute(readScript(), frames);
+        } catch (IllegalArgumentException e) { // the request itself was bad
+            fail(frames, e);
+            return 1;
+        }
+    }
+
+    /**
+     * Reads the request as for any client and runs none of it. Read, because the client writes it
+     * before it reads the answer: closing on unread bytes would reset the connection, and the client
+     * would see "connection reset" where it should see why.
+     */
+    private int refuse(FrameWriter frames) throws IOException {
+        try {
+            readScript();
+        } catch (IllegalArgumentException ignored) {
+            // bad or not, it is not run
+        }
+        error(frames, refusal);
+        return 1;
     }
 
     private int execute(String script, FrameWriter frames) throws IOException {
@@ -85,7 +105,12 @@ final class MonitorSession implements Runnable {
     }
 
     private static void fail(FrameWriter frames, Throwable e) throws IOException {
-        byte[] line = ("Error: " + rootMessage(e) + "\n").getBytes(StandardCharsets.UTF_8);
+        error(frames, rootMessage(e));
+    }
+
+    /** Sends {@code Error: MESSAGE} as one stderr frame. */
+    static void error(FrameWriter frames, String message) throws IOException {
+        byte[] line = ("Error: " + message + "\n").getBytes(StandardCharsets.UTF_8);
         frames.frame(FrameWriter.ERR, line, 0, line.length);
     }
 

@@ -21,6 +21,20 @@ final class MonitorClient {
 
     private MonitorClient() {}
 
+    /**
+     * {@code MonitorClient SOCKET SCRIPT}: asks once and prints the answer's stderr, then
+     * {@code exit N}, or the failure; for tests that run a client as another user.
+     */
+    public static void main(String[] args) {
+        try {
+            Answer a = ask(Path.of(args[0]), args[1]);
+            System.out.print(a.err());
+            System.out.println("exit " + a.exit());
+        } catch (IOException e) {
+            System.out.println("failed: " + e);
+        }
+    }
+
     static Answer ask(Path socket, String script) throws IOException {
         return ask(socket, (script + "\n").getBytes(StandardCharsets.UTF_8), frame -> {});
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.godwit.privatefiles.internal.PrivateFiles;
 import io.godwit.shell.internal.MonitorClient.Answer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,19 +13,23 @@ import java.lang.reflect.Proxy;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.felix.gogo.runtime.CommandProcessorImpl;
 import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
 import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -304,6 +309,88 @@ class MonitorTest {
             channel.read(java.nio.ByteBuffer.allocate(5)); // the first frame has begun
         }
         assertTrue(probe.lost.await(5, TimeUnit.SECONDS));
+    }
+
+    /** The monitor is a full shell: its socket is owner-only whatever the umask, bound with nothing left beside it. */
+    @Test
+    void theSocketIsOwnerOnly() throws IOException {
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(listener.path())));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(listener.path()), files.toList(), "what the bind left in the socket's folder");
+        }
+    }
+
+    /**
+     * A client of another user is refused by its credentials (SO_PEERCRED), even where the operator
+     * opened the socket's mode: a real client process as user nobody gets a one-line error and status 1.
+     */
+    @Test
+    @Timeout(60)
+    void aClientOfAnotherUserIsRefused() throws Exception {
+        Assumptions.assumeTrue(PrivateFiles.ownUid().orElse(-1) == 0, "needs root to run a client as user nobody");
+        Path runuser = Path.of("/usr/sbin/runuser");
+        Assumptions.assumeTrue(Files.isExecutable(runuser), "needs runuser to run a client as user nobody");
+        // In /tmp, with a copy of the client's classes: user nobody may not be able to enter the build tree.
+        Path open = Files.createTempDirectory(Path.of("/tmp"), "godwit-peer-");
+        try {
+            Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path classes = copyClientClasses(open.resolve("classes"));
+            Path socket = open.resolve("m.sock");
+            try (MonitorListener host = new MonitorListener(socket, processor, Duration.ZERO)) {
+                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-")); // opened by hand
+                Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+                Process client = new ProcessBuilder(runuser.toString(), "-u", "nobody", "--", javaBin.toString(), "-cp",
+                        classes.toString(), MonitorClient.class.getName(), socket.toString(), "vm_create intruder")
+                        .redirectErrorStream(true).start();
+                String out = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(0, client.waitFor(), out);
+                assertEquals("Error: this monitor takes commands from its host's user root only, not from nobody\n"
+                        + "exit 1\n", out);
+                assertTrue(vms.get("intruder").isEmpty(), "the refused client's command ran");
+                assertEquals("hello\n", MonitorClient.ask(socket, "hello").out());
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(open)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    /** MonitorClient's class files under {@code root}, readable by everyone. */
+    private static Path copyClientClasses(Path root) throws Exception {
+        Path from = Path.of(MonitorClient.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .resolve(MonitorClient.class.getPackageName().replace('.', '/'));
+        Path to = Files.createDirectories(root.resolve(MonitorClient.class.getPackageName().replace('.', '/')));
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("MonitorClient")).toList()) {
+                Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x"
+                        : "rw-r--r--"));
+            }
+        }
+        return root;
+    }
+
+    /** Refused before its request is read: nothing of it runs. */
+    @Test
+    void aClientTheMonitorDoesNotAdmitRunsNothing() throws Exception {
+        var users = dir.getFileSystem().getUserPrincipalLookupService();
+        Path path = dir.resolve("other.sock");
+        try (MonitorListener other = new MonitorListener(path, processor, Duration.ZERO,
+                new MonitorPeers(users.lookupPrincipalByName("nobody"), null))) {
+            Answer a = MonitorClient.ask(path, "vm_create intruder");
+            assertEquals(1, a.exit());
+            assertTrue(a.err().startsWith("Error: this monitor takes commands from its host's user nobody only, not from "),
+                    a.err());
+            assertEquals(1, a.err().lines().count(), a.err());
+        }
+        assertTrue(vms.get("intruder").isEmpty(), "the refused client's command ran");
     }
 
     @Test

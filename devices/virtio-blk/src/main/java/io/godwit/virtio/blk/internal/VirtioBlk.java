@@ -6,13 +6,12 @@ import io.godwit.api.device.DeviceContext;
 import io.godwit.api.state.StateFormatException;
 import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
+import io.godwit.privatefiles.internal.PrivateFiles;
 import io.godwit.virtio.common.internal.EventNotifier;
 import io.godwit.virtio.common.internal.VirtioLoad;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -68,13 +67,22 @@ final class VirtioBlk implements Device {
         this.copy = new BlockCopy(opts.image(), image, blocks, backend);
     }
 
+    /**
+     * A missing image is created 0600 (the guest's disk is nobody else's to read), this one and a
+     * copy-storage destination's alike; an existing one was the user's choice and keeps its mode,
+     * with a warning when others can reach it.
+     */
     private static FileChannel open(BlkOptions o) {
         try {
-            boolean fresh = !Files.exists(o.image());
-            FileChannel ch = FileChannel.open(o.image(), StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
+            PrivateFiles.Opened opened = PrivateFiles.openReadWrite(o.image());
+            FileChannel ch = opened.channel();
+            if (!opened.created()) {
+                PrivateFiles.exposure(o.image()).ifPresent(how -> LOG.warn("image {} is open to other users ({}): they"
+                        + " can read the guest's disk; Godwit leaves the mode of a file it did not create as it is",
+                        o.image(), how));
+            }
             try {
-                if (fresh || ch.size() == 0) {
+                if (opened.created() || ch.size() == 0) {
                     ch.truncate(o.size());
                     ch.write(java.nio.ByteBuffer.allocate(1), o.size() - 1);
                 }

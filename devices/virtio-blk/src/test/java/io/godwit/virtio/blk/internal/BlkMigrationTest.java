@@ -23,6 +23,7 @@ import io.godwit.kernel.internal.BitmapTracker;
 import io.godwit.kernel.internal.VmManagerImpl;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +66,8 @@ class BlkMigrationTest {
         migrateUnderIo("virtio-blk,image=" + dir.resolve("src.img") + ",size=2097152",
                 "virtio-blk,image=" + dir.resolve("dst.img") + ",size=2097152", true);
         // The byte-for-byte comparison happened with the destination still paused (migrateUnderIo).
+        // The destination's image, made for the copy, holds the guest's disk: nobody else's to read.
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("dst.img"))));
     }
 
     @Test

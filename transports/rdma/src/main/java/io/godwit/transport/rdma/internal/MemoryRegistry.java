@@ -1,6 +1,7 @@
 package io.godwit.transport.rdma.internal;
 
 import io.godwit.api.memory.RamBlock;
+import io.godwit.privatefiles.internal.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,8 +19,10 @@ import org.slf4j.LoggerFactory;
  * The destination's registered regions on one channel (ibv_reg_mr / ibv_dereg_mr). Registering a
  * block pins it (every page faulted in for writing) and publishes it under a random 64-bit key: a key
  * file in the registry folder, a symbolic link to the block's shared file, named after this process and
- * the key. Deregistering removes the key files, so a stale key reaches nothing. The key is not a secret
- * (the folder is listable): the source's checks in {@link #open} are what keep its writes inside guest RAM.
+ * the key. Deregistering removes the key files, so a stale key reaches nothing. The folder is this
+ * user's and owner-only (0700) when Godwit creates it, so other users cannot list the keys, but the key
+ * is no secret: the source's checks in {@link #open} are what keep its writes inside guest RAM. (A
+ * symbolic link has no mode of its own: the folder's keeps it private.)
  */
 final class MemoryRegistry implements AutoCloseable {
 
@@ -52,7 +56,7 @@ final class MemoryRegistry implements AutoCloseable {
         long key = KEYS.nextLong();
         Path keyFile = folder.resolve(RegionDescriptor.keyFileName(PID, key));
         try {
-            Files.createDirectories(folder);
+            PrivateFiles.folder(folder);
             Files.createSymbolicLink(keyFile, file.toAbsolutePath());
         } catch (IOException e) {
             throw new IOException("rdma: cannot publish the key of RAM block '" + block.name() + "' in " + folder + ": "
@@ -90,18 +94,9 @@ final class MemoryRegistry implements AutoCloseable {
     }
 
     private static void checkOwner(Path p, String what, LinkOption... options) throws IOException {
-        Integer mine = ownUid();
-        if (mine != null && !mine.equals(Files.getAttribute(p, "unix:uid", options))) {
+        Optional<Integer> mine = PrivateFiles.ownUid();
+        if (mine.isPresent() && !mine.get().equals(Files.getAttribute(p, "unix:uid", options))) {
             throw new IOException(what + ": " + p + " belongs to another user");
-        }
-    }
-
-    /** This process's user id (the owner of /proc/self), or null where that cannot be read. */
-    private static Integer ownUid() {
-        try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return null;
         }
     }
 

@@ -7,6 +7,7 @@ import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.transport.TransportCapability;
+import io.godwit.privatefiles.internal.PrivateFiles;
 import io.godwit.transport.socket.internal.Sockets;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -20,6 +21,8 @@ import java.util.EnumSet;
 import java.util.Set;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The simulated RDMA transport, {@code rdma:HOST:PORT[,bandwidth=SIZE][,latency=N(ns|us|ms|s)]}: a
@@ -37,10 +40,14 @@ public class RdmaTransport implements Transport {
 
         /**
          * Where registered regions' key files live; both hosts must see it, as the same folder (the source
-         * looks keys up in its own). Empty: /dev/shm, else java.io.tmpdir.
+         * looks keys up in its own). It must be a folder of this user's, made owner-only (0700) when
+         * missing; an existing one keeps its mode. Empty: {@code godwit-rdma-<uid>} in /dev/shm, else in
+         * java.io.tmpdir.
          */
         String registry_dir() default "";
     }
+
+    private static final Logger LOG = LoggerFactory.getLogger(RdmaTransport.class);
 
     private final int connectTimeoutMs;
     private final Path registryFolder;
@@ -54,11 +61,17 @@ public class RdmaTransport implements Transport {
         this.connectTimeoutMs = connectTimeoutMs;
         this.registryFolder = registryFolder.toAbsolutePath();
         MemoryRegistry.removeStale(this.registryFolder);
+        PrivateFiles.exposure(this.registryFolder).ifPresent(how -> LOG.warn("rdma: registry folder {} is open to other"
+                + " users ({}): they can see which RAM files are registered; Godwit leaves the mode of a folder it did"
+                + " not create as it is", this.registryFolder, how));
     }
 
+    /** A folder of this user's own: in the shared /dev/shm itself, every user could list and remove the keys. */
     static Path defaultFolder() {
         Path shm = Path.of("/dev/shm");
-        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        return base.resolve("godwit-rdma-" + PrivateFiles.ownUid().map(String::valueOf)
+                .orElse(System.getProperty("user.name")));
     }
 
     @Override

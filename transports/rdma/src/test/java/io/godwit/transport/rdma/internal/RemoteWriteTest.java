@@ -9,16 +9,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.RemoteMemoryChannel;
 import io.godwit.api.transport.Transport;
+import io.godwit.privatefiles.internal.PrivateFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.SplittableRandom;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -238,6 +241,39 @@ class RemoteWriteTest {
         TestRdma.FileBlock half = new TestRdma.FileBlock("pc.ram", 0, ram.raw().asSlice(0, MIB), ram.file());
         IOException e = assertThrows(IOException.class, () -> destination.register(half));
         assertTrue(e.getMessage().contains("exactly"), e.getMessage());
+    }
+
+    /** Other users can neither list the keys nor see which RAM files they name: the folder is made 0700. */
+    @Test
+    void theRegistryFolderIsMadeOwnerOnly() throws Exception {
+        connect("");
+        destination.register(TestRdma.fileBlock(dir.resolve("o.ram"), MIB, arena));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys)));
+    }
+
+    /**
+     * A folder that another user made first at the registry's name (in the shared /dev/shm) could
+     * hide or swap the keys: nothing is registered there. Needs root, to give the folder away.
+     */
+    @Test
+    void aRegistryFolderOfAnotherUserIsRefused() throws Exception {
+        Assumptions.assumeTrue(PrivateFiles.ownUid().orElse(-1) == 0, "needs root to make a folder of another user");
+        Files.createDirectory(keys);
+        Files.setOwner(keys, keys.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+        connect("");
+        IOException e = assertThrows(IOException.class,
+                () -> destination.register(TestRdma.fileBlock(dir.resolve("n.ram"), MIB, arena)));
+        assertTrue(e.getMessage().contains("belongs to another user"), e.getMessage());
+        try (java.util.stream.Stream<Path> files = Files.list(keys)) {
+            assertEquals(0, files.count(), "a key published in the other user's folder");
+        }
+    }
+
+    /** The default folder is this user's own, not the shared /dev/shm where every user can list and remove keys. */
+    @Test
+    void theDefaultRegistryFolderIsPerUser() {
+        Path folder = RdmaTransport.defaultFolder();
+        assertEquals("godwit-rdma-" + PrivateFiles.ownUid().orElseThrow(), folder.getFileName().toString());
     }
 
     @Test

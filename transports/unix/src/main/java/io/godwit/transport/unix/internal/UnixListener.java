@@ -1,12 +1,10 @@
 package io.godwit.transport.unix.internal;
 
-import static java.net.StandardProtocolFamily.UNIX;
-
+import io.godwit.privatefiles.internal.PrivateSocket;
 import io.godwit.transport.socket.internal.SocketListener;
 import io.godwit.transport.socket.internal.Sockets;
 import java.io.IOException;
 import java.net.BindException;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -17,8 +15,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 
 /**
- * A listening unix socket. A socket file left behind by an earlier listener is removed before binding
- * (anything else at the path is refused); the listener removes its own socket file on close.
+ * A listening unix socket, owner-only (0600) from the moment it appears at its path, so that no other
+ * user can connect and feed the destination a stream ({@link PrivateSocket}). A socket file left
+ * behind by an earlier listener is removed before binding (anything else at the path is refused); the
+ * listener removes its own socket file on close.
  */
 final class UnixListener extends SocketListener {
 
@@ -38,13 +38,15 @@ final class UnixListener extends SocketListener {
 
     static UnixListener bind(Path path, int bufferBytes) throws IOException {
         String uri = "unix:" + path;
-        ServerSocketChannel server = ServerSocketChannel.open(UNIX);
+        ServerSocketChannel server = null;
         try {
             removeStaleSocket(path);
-            server.bind(UnixDomainSocketAddress.of(path));
+            server = PrivateSocket.bind(path);
             return new UnixListener(server, path, fileKey(path), bufferBytes);
         } catch (IOException e) {
-            Sockets.closeAfterFailure(server, e);
+            if (server != null) {
+                Sockets.closeAfterFailure(server, e);
+            }
             throw Sockets.describe(uri, e);
         }
     }

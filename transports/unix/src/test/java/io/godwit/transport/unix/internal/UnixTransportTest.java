@@ -15,7 +15,10 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -125,6 +128,18 @@ class UnixTransportTest extends TransportContract {
             }
         }
         assertFalse(Files.exists(path));
+    }
+
+    /** Whoever can connect feeds the destination a stream: the socket is owner-only whatever the umask. */
+    @Test
+    void theListeningSocketIsOwnerOnlyWithNothingLeftBeside() throws IOException {
+        Path path = dir.resolve("private.sock");
+        try (IncomingListener listener = unix.listenIncoming(path.toString())) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(path)));
+            try (Stream<Path> files = Files.list(dir)) {
+                assertEquals(List.of(path), files.toList(), "what the bind left in the socket's folder");
+            }
+        }
     }
 
     @Test
