@@ -2,13 +2,16 @@ package io.godwit.privatefiles.internal;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.Charset;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -65,6 +68,28 @@ public final class PrivateSocket {
         } finally {
             removeQuietly(temp);
             removeQuietly(folder);
+        }
+    }
+
+    /**
+     * Deletes a socket file left at {@code path} by a process that died, so that {@link #bind} can take
+     * the path; one that still answers belongs to a live process and is left alone (taking it over would
+     * cut that process off from its clients).
+     *
+     * @return true when a stale socket was deleted
+     * @throws IOException when the path is a file or folder, or a live process listens there
+     */
+    public static boolean removeStale(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        if (Files.isRegularFile(path) || Files.isDirectory(path)) {
+            throw new IOException("cannot listen on " + path + ": it exists and is not a socket");
+        }
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            throw new IOException("cannot listen on " + path + ": another process is listening there");
+        } catch (ConnectException stale) {
+            return Files.deleteIfExists(path);
         }
     }
 

@@ -2,13 +2,10 @@ package io.godwit.shell.internal;
 
 import io.godwit.privatefiles.internal.PrivateSocket;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -55,7 +52,9 @@ final class MonitorListener implements AutoCloseable {
         this.processor = processor;
         this.drain = drain;
         this.peers = peers;
-        removeStaleSocket(this.path);
+        if (PrivateSocket.removeStale(this.path)) {
+            LOG.info("removed stale monitor socket {}", this.path);
+        }
         try {
             this.server = PrivateSocket.bind(this.path);
         } catch (IOException e) {
@@ -69,25 +68,6 @@ final class MonitorListener implements AutoCloseable {
 
     Path path() {
         return path;
-    }
-
-    /**
-     * A socket file left by a host that died is deleted; one that still answers belongs to a live
-     * host and is left alone (taking it over would cut that host off from its scripts).
-     */
-    private static void removeStaleSocket(Path path) throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        if (Files.isRegularFile(path) || Files.isDirectory(path)) {
-            throw new IOException("cannot listen on " + path + ": it exists and is not a socket");
-        }
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
-            throw new IOException("cannot listen on " + path + ": another process is listening there");
-        } catch (ConnectException stale) {
-            Files.deleteIfExists(path);
-            LOG.info("removed stale monitor socket {}", path);
-        }
     }
 
     private void acceptLoop() {

@@ -6,6 +6,8 @@ import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
 import io.godwit.api.vm.VmManager;
 import io.godwit.api.vm.VmSpec;
+import io.godwit.api.qmp.QmpServers;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.felix.service.command.Descriptor;
@@ -31,7 +33,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
             "osgi.command.function=vm_destroy",
             "osgi.command.function=stop",
             "osgi.command.function=cont",
-            "osgi.command.function=vm_check"
+            "osgi.command.function=vm_check",
+            "osgi.command.function=qmp_add"
         })
 public final class VmCommands {
 
@@ -45,6 +48,10 @@ public final class VmCommands {
     /** Only {@code vm_create --incoming URI} needs it; the other commands work without the coordinator. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile MigrationService migration;
+
+    /** Only {@code --qmp} and {@code qmp_add} need it (the godwit-qmp bundle). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile QmpServers qmp;
 
     @Activate
     public VmCommands(@Reference VmManager vms) {
@@ -86,6 +93,10 @@ public final class VmCommands {
                             + " listens at once and prints where")
                     @Parameter(names = "--incoming", absentValue = "")
                     String incoming,
+            @Descriptor("serve QMP, the QEMU Machine Protocol, for this VM (QEMU's -qmp ADDRESS,server): unix:PATH"
+                            + " (owner-only) or tcp:HOST:PORT (port 0: any free port); qmp_add adds more")
+                    @Parameter(names = "--qmp", absentValue = "")
+                    String qmpAddress,
             @Descriptor("name of the new VM: letters, digits, '_', '.', '-'; then any number of --device"
                     + " TYPE[,key=value]... (QEMU's -device), e.g. --device virtio-net,rx-rate=1000")
                     String... name) {
@@ -93,6 +104,10 @@ public final class VmCommands {
         String vmName = VmArgs.requiredName("vm_create", "a NAME for the VM", devices.rest());
         String incomingUri = incoming.strip();
         MigrationService service = migration;
+        QmpServers qmpServers = qmp;
+        if (!qmpAddress.isBlank() && qmpServers == null) {
+            throw new IllegalStateException(NO_QMP);
+        }
         if (!incomingUri.isEmpty() && !incomingUri.equals(DEFER) && service == null) {
             throw new IllegalStateException("--incoming " + incomingUri + " needs the migration service, which is not"
                     + " running (is the godwit-coordinator bundle started?)");
@@ -129,10 +144,45 @@ public final class VmCommands {
                 + (vm.devices().isEmpty() ? "" : ", devices " + vm.devices().stream()
                         .map(d -> d.id() + " " + d.type()).collect(java.util.stream.Collectors.joining(", ")))
                 + ", " + vm.state();
+        if (!qmpAddress.isBlank()) {
+            created += "\n" + serveQmp(qmpServers, vm.name(), qmpAddress.strip());
+        }
         if (incomingUri.isEmpty() || incomingUri.equals(DEFER)) {
             return created;
         }
         return created + "\n" + listen(service, vm.name(), incomingUri);
+    }
+
+    static final String NO_QMP = "QMP needs the godwit-qmp bundle, which is not running";
+
+    /** As {@link #listen}: a VM whose QMP cannot listen is not created. */
+    private String serveQmp(QmpServers servers, String vm, String address) {
+        try {
+            return "QMP on " + servers.add(vm, address);
+        } catch (IOException | IllegalArgumentException e) {
+            destroyQuietly(vm);
+            throw new IllegalArgumentException(e.getMessage() + " (VM " + vm + " not created)", e);
+        }
+    }
+
+    private void destroyQuietly(String vm) {
+        try {
+            vms.destroy(vm);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt(); // the VM is gone or going; the caller's error says why
+        }
+    }
+
+    @Descriptor("serve QMP for a running VM on one more address (QEMU's -qmp): qmp_add [NAME] unix:PATH|tcp:HOST:PORT;"
+            + " info vms shows where each VM's QMP listens")
+    public String qmp_add(@Descriptor("[NAME] ADDRESS: the VM (may be left out when the host has one VM) and where to"
+                    + " listen, e.g. unix:/run/user/1000/a.qmp or tcp:127.0.0.1:4445") String... args) throws IOException {
+        QmpServers servers = qmp;
+        if (servers == null) {
+            throw new IllegalStateException(NO_QMP);
+        }
+        VmArgs.Named n = VmArgs.withOptionalName(vms, "qmp_add", "qmp_add [NAME] ADDRESS", 1, 1, args);
+        return "QMP on " + servers.add(n.vm().name(), n.rest().getFirst());
     }
 
     /** QEMU's {@code -incoming URI}: a VM that cannot listen is not created. */
@@ -140,11 +190,7 @@ public final class VmCommands {
         try {
             MigrationCommands.call(() -> service.incoming(vm, uri));
         } catch (IllegalArgumentException | IllegalStateException e) {
-            try {
-                vms.destroy(vm);
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt(); // the VM is gone or going; the error below says why
-            }
+            destroyQuietly(vm);
             throw MigrationCommands.withMessage(e, e.getMessage() + " (VM " + vm + " not created)");
         }
         return MigrationCommands.listening(service.info(vm), uri);

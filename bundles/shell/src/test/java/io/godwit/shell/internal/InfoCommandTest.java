@@ -86,7 +86,7 @@ class InfoCommandTest {
                         "cpus       info cpus [NAME]: each vCPU's thread, state, progress and rate",
                         "registers  info registers [NAME] [--vcpu N]: each vCPU's registers, or vCPU N's",
                         "status     info status [NAME]: the VM's run state and why (QEMU's info status)",
-                        "vms        info vms: every VM with its state, UUID and guest"),
+                        "vms        info vms: every VM with its state, UUID, QMP addresses and guest"),
                 info.info());
     }
 
@@ -131,8 +131,8 @@ class InfoCommandTest {
     void vmsShowsEveryVm() throws Exception {
         assertEquals("no VMs", info.info("vms"));
         FakeVm a = vms.add("a");
-        assertEquals("NAME  STATE    UUID                                  GUEST\n"
-                        + "a     running  " + a.uuid() + "  synthetic idle",
+        assertEquals("NAME  STATE    UUID                                  QMP  GUEST\n"
+                        + "a     running  " + a.uuid() + "  -    synthetic idle",
                 info.info("vms"));
     }
 }

@@ -26,11 +26,50 @@ class VmCommandsTest {
 
     /** vm_create with the options' absent values, as Gogo passes them. */
     private String create(String name) {
-        return commands.vm_create("128M", "1", "synthetic", "idle", "", false, "", false, "", name);
+        return commands.vm_create("128M", "1", "synthetic", "idle", "", false, "", false, "", "", name);
     }
 
     private static String error(Executable command) {
         return assertThrows(RuntimeException.class, command).getMessage();
+    }
+
+    /** A QMP bundle that listens where it is told, or cannot. */
+    private static final class Qmp implements io.godwit.api.qmp.QmpServers {
+        final java.util.Map<String, List<String>> added = new java.util.LinkedHashMap<>();
+
+        @Override
+        public String add(String vm, String address) throws java.io.IOException {
+            if (address.contains("taken")) {
+                throw new java.io.IOException("cannot listen on " + address + ": Address already in use");
+            }
+            added.computeIfAbsent(vm, v -> new java.util.ArrayList<>()).add(address);
+            return address;
+        }
+
+        @Override
+        public List<String> addresses(String vm) {
+            return added.getOrDefault(vm, List.of());
+        }
+    }
+
+    private String createWithQmp(String name, String qmp) {
+        return commands.vm_create("128M", "1", "synthetic", "idle", "", false, "", false, "", qmp, name);
+    }
+
+    @Test
+    void qmpServesTheNewVmOrTheVmIsNotCreated() throws Exception {
+        assertEquals(VmCommands.NO_QMP, error(() -> createWithQmp("a", "unix:/tmp/a.qmp")));
+        assertTrue(vms.get("a").isEmpty(), "no VM without its QMP");
+        assertEquals(VmCommands.NO_QMP, error(() -> commands.qmp_add("unix:/tmp/a.qmp")));
+        Qmp qmp = new Qmp();
+        commands.qmp = qmp;
+        assertEquals("cannot listen on unix:/taken: Address already in use (VM a not created)",
+                error(() -> createWithQmp("a", "unix:/taken")));
+        assertTrue(vms.get("a").isEmpty(), "a VM whose QMP cannot listen is not created");
+        assertEquals("created VM a: 128 MiB, 1 vCPU, synthetic idle, tracker pml, running\nQMP on unix:/tmp/a.qmp",
+                createWithQmp("a", "unix:/tmp/a.qmp"));
+        assertEquals("QMP on tcp:127.0.0.1:4445", commands.qmp_add("tcp:127.0.0.1:4445"));
+        assertEquals(List.of("unix:/tmp/a.qmp", "tcp:127.0.0.1:4445"), qmp.addresses("a"));
     }
 
     @Test
@@ -41,9 +80,9 @@ class VmCommandsTest {
     @Test
     void createTakesTheOptions() {
         assertEquals("created VM a: 2 GiB, 2 vCPUs, synthetic sweep, tracker pml, running",
-                commands.vm_create("2G", "2", "synthetic", "sweep", "pml", false, "", false, "", "a"));
+                commands.vm_create("2G", "2", "synthetic", "sweep", "pml", false, "", false, "", "", "a"));
         assertEquals("created VM b: 64 MiB, 1 vCPU, synthetic fill, tracker bitmap, prelaunch",
-                commands.vm_create("64", "1", "synthetic", "fill", "bitmap", true, "ram-b.img", false, "", "b"));
+                commands.vm_create("64", "1", "synthetic", "fill", "bitmap", true, "ram-b.img", false, "", "", "b"));
         Path memPath = vms.vm("b").spec().memPath();
         assertTrue(memPath.isAbsolute() && memPath.endsWith("ram-b.img"), memPath.toString());
         assertTrue(vms.vm("b").spec().startPaused());
@@ -52,20 +91,20 @@ class VmCommandsTest {
     @Test
     void createRefusesBadInputWithOneLine() {
         assertEquals("invalid size '12X': use a number with K, M, G or T (a bare number is MiB)",
-                error(() -> commands.vm_create("12X", "1", "synthetic", "idle", "bitmap", false, "", false, "", "a")));
+                error(() -> commands.vm_create("12X", "1", "synthetic", "idle", "bitmap", false, "", false, "", "", "a")));
         assertEquals("invalid vCPU count 'two': use a whole number from 1 to 64",
-                error(() -> commands.vm_create("1G", "two", "synthetic", "idle", "bitmap", false, "", false, "", "a")));
+                error(() -> commands.vm_create("1G", "two", "synthetic", "idle", "bitmap", false, "", false, "", "", "a")));
         assertEquals("vcpus must be between 1 and 64: 65",
-                error(() -> commands.vm_create("1G", "65", "synthetic", "idle", "bitmap", false, "", false, "", "a")));
+                error(() -> commands.vm_create("1G", "65", "synthetic", "idle", "bitmap", false, "", false, "", "", "a")));
         assertEquals("unknown CPU backend 'riscv': installed are synthetic",
-                error(() -> commands.vm_create("1G", "1", "riscv", "idle", "bitmap", false, "", false, "", "a")));
+                error(() -> commands.vm_create("1G", "1", "riscv", "idle", "bitmap", false, "", false, "", "", "a")));
         assertEquals("unknown dirty tracker 'wp': installed are bitmap, pml",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "wp", false, "", false, "", "a")));
+                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "wp", false, "", false, "", "", "a")));
         assertEquals("vm_create needs a NAME for the VM", error(() -> create(null)));
         assertEquals("vm_create needs a NAME for the VM",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "")));
+                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "")));
         assertEquals("unknown option '--bogus' for vm_create (see help vm_create)",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "a", "--bogus")));
+                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "", "a", "--bogus")));
         assertTrue(vms.list().isEmpty());
     }
 
@@ -74,17 +113,17 @@ class VmCommandsTest {
         create("a");
         assertEquals("a VM named 'a' already exists", error(() -> create("a")));
         assertEquals("cannot map 34359738368 bytes: the host has 16 GiB",
-                error(() -> commands.vm_create("32G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "b")));
+                error(() -> commands.vm_create("32G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "", "b")));
         assertEquals("unknown workload 'spin'",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "spin", "bitmap", false, "", false, "", "b")));
+                error(() -> commands.vm_create("1G", "1", "synthetic", "spin", "bitmap", false, "", false, "", "", "b")));
         assertTrue(error(() -> create("bad/name")).startsWith("bad VM name 'bad/name'"));
     }
 
     @Test
     void listIsATableWithNumbersRightAligned() {
         assertEquals("no VMs", commands.vm_list());
-        commands.vm_create("2G", "2", "synthetic", "sweep", "bitmap", false, "", false, "", "a");
-        commands.vm_create("128", "12", "synthetic", "idle", "bitmap", true, "", false, "", "bee");
+        commands.vm_create("2G", "2", "synthetic", "sweep", "bitmap", false, "", false, "", "", "a");
+        commands.vm_create("128", "12", "synthetic", "idle", "bitmap", true, "", false, "", "", "bee");
         assertEquals(String.join("\n",
                         "NAME  STATE       MEMORY  VCPUS  CPU        WORKLOAD  TRACKER",
                         "a     running      2 GiB      2  synthetic  sweep     bitmap",

@@ -1,0 +1,96 @@
+package io.godwit.qmp.internal;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.godwit.api.memory.PostcopyStats;
+import io.godwit.api.migration.MigrationInfo;
+import io.godwit.api.migration.MigrationStatus;
+
+/**
+ * {@code query-migrate}'s answer, QEMU's {@code MigrationInfo}: members QEMU would leave out are left
+ * out (a time not known yet, an error that did not happen), and no migration at all is {@code {}} as in
+ * QEMU. Godwit's own figures go under {@code x-godwit}, which QEMU's clients ignore.
+ */
+final class MigrateInfoJson {
+
+    private MigrateInfoJson() {}
+
+    static ObjectNode of(MigrationInfo info) {
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        MigrationStatus s = info.status();
+        if (s == MigrationStatus.NONE) {
+            return out;
+        }
+        out.put("status", s.qemuName());
+        putKnown(out, "total-time", info.totalTimeMs());
+        putKnown(out, "setup-time", info.setupTimeMs());
+        // QEMU shows the downtime once it is known (completed, postcopy), the estimate before
+        boolean downtimeKnown = s == MigrationStatus.COMPLETED || s.qemuName().startsWith("postcopy");
+        putKnown(out, downtimeKnown ? "downtime" : "expected-downtime",
+                downtimeKnown ? info.downtimeMs() : info.expectedDowntimeMs());
+        if (info.ram().total() > 0) {
+            out.set("ram", ram(info));
+        }
+        if (info.throttlePercent() > 0) {
+            out.put("cpu-throttle-percentage", info.throttlePercent());
+        }
+        if (info.error() != null) {
+            out.put("error-desc", info.error());
+        }
+        PostcopyStats p = info.postcopy();
+        if (!p.vcpuBlocktimeMs().isEmpty()) { // the destination of a postcopy
+            out.put("postcopy-blocktime", p.blocktimeMs());
+            ArrayNode perVcpu = out.putArray("postcopy-vcpu-blocktime");
+            p.vcpuBlocktimeMs().forEach(perVcpu::add);
+        }
+        out.set("x-godwit", godwit(info));
+        return out;
+    }
+
+    private static void putKnown(ObjectNode out, String name, long value) {
+        if (value >= 0) {
+            out.put(name, value);
+        }
+    }
+
+    private static ObjectNode ram(MigrationInfo info) {
+        MigrationInfo.RamStats r = info.ram();
+        ObjectNode ram = JsonNodeFactory.instance.objectNode()
+                .put("transferred", r.transferred())
+                .put("remaining", r.remaining())
+                .put("total", r.total())
+                .put("duplicate", r.duplicate())
+                .put("normal", r.normal())
+                .put("normal-bytes", r.normalBytes())
+                .put("dirty-pages-rate", r.dirtyPagesRate())
+                .put("mbps", r.mbps())
+                .put("dirty-sync-count", r.dirtySyncCount())
+                .put("pages-per-second", r.pagesPerSecond());
+        if (postcopyRan(info.postcopy())) {
+            ram.put("postcopy-requests", info.postcopy().requests());
+        }
+        return ram;
+    }
+
+    private static boolean postcopyRan(PostcopyStats p) {
+        return p.requests() > 0 || p.faults() > 0 || !p.vcpuBlocktimeMs().isEmpty();
+    }
+
+    private static ObjectNode godwit(MigrationInfo info) {
+        ObjectNode g = JsonNodeFactory.instance.objectNode();
+        putKnown(g, "observed-downtime", info.observedDowntimeMs());
+        if (info.listenUri() != null) {
+            g.put("listen-uri", info.listenUri());
+        }
+        if (info.stall() != null) {
+            g.put("stall", info.stall());
+        }
+        PostcopyStats p = info.postcopy();
+        if (postcopyRan(p)) {
+            g.put("postcopy-faults", p.faults()).put("postcopy-dropped", p.dropped());
+            putKnown(g, "postcopy-latency-median-us", p.latencyMedianUs());
+        }
+        return g;
+    }
+}
