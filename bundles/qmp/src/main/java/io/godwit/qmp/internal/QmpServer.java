@@ -133,7 +133,7 @@ final class QmpServer {
         }
     }
 
-    /** Stops accepting, ends every session (what is queued for it is sent within {@code drain}), deletes the socket file. */
+    /** Stops accepting, deletes the socket file, ends every session (what is queued for it is sent within {@code drain}). */
     void close(Duration drain) {
         try {
             server.close();
@@ -145,14 +145,14 @@ final class QmpServer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        live.forEach(s -> s.end(drain));
-        if (socketFile != null) {
+        if (socketFile != null) { // first: once a client sees its connection end, the file is gone
             try {
                 Files.deleteIfExists(socketFile);
             } catch (IOException e) {
                 LOG.warn("cannot delete QMP socket {}: {}", socketFile, e.toString());
             }
         }
+        live.forEach(s -> s.end(drain));
         LOG.info("QMP of VM {} on {} closed", vm, address);
     }
 }
