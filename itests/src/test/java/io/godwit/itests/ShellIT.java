@@ -98,7 +98,7 @@ public class ShellIT extends GodwitTestSupport {
         assertEquals(2, vm.cpus().size());
 
         String list = shell.run("info vms");
-        assertTrue(list, Pattern.compile("(?m)^a\\s+running\\s+" + vm.uuid() + "\\s+sweep over 64 MiB in 2 ranges$")
+        assertTrue(list, Pattern.compile("(?m)^a\\s+running\\s+" + vm.uuid() + "\\s+-\\s+sweep over 64 MiB in 2 ranges$")
                 .matcher(list).find());
         assertEquals("VM status: running", shell.run("info status"));
 
@@ -177,6 +177,38 @@ public class ShellIT extends GodwitTestSupport {
         String check = shell.run("vm_check c");
         assertTrue(check, check.contains("pages checked: 4096"));
         assertTrue(check, Pattern.compile("bad pages:\\s+0\\b").matcher(check).find());
+    }
+
+    /**
+     * QMP in Felix with the real services: the qmp bundle's server answers over tcp, reaches the
+     * coordinator (which binds QMP's migration listener: no DS cycle between the two) and Gogo.
+     */
+    @Test
+    public void qmpServesAVmThroughTheRealServices() throws Exception {
+        String created = shell.run("vm_create q --memory 16M --qmp tcp:127.0.0.1:0");
+        java.util.regex.Matcher port = Pattern.compile("QMP on tcp:127\\.0\\.0\\.1:(\\d+)").matcher(created);
+        assertTrue(created, port.find());
+        assertTrue(shell.run("info vms"), shell.run("info vms").contains("tcp:127.0.0.1:" + port.group(1)));
+        ServiceReference<?>[] listeners = context.getServiceReferences(
+                io.godwit.api.migration.MigrationListener.class.getName(), null);
+        assertTrue("the qmp bundle registers a migration listener", listeners != null && java.util.Arrays.stream(listeners)
+                .anyMatch(r -> r.getBundle().getSymbolicName().equals("io.godwit.qmp")));
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", Integer.parseInt(port.group(1)))) {
+            java.io.BufferedReader in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            java.io.OutputStream out = socket.getOutputStream();
+            assertTrue(in.readLine().startsWith("{\"QMP\":{\"version\":{\"qemu\":"));
+            out.write(("{\"execute\":\"qmp_capabilities\"}\n"
+                    + "{\"execute\":\"query-migrate-capabilities\"}\n"
+                    + "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"vm_list\"}}\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals("{\"return\":{}}", in.readLine());
+            String caps = in.readLine();
+            assertTrue(caps, caps.startsWith("{\"return\":[{\"capability\":\"events\",\"state\":false}"));
+            String hmp = in.readLine();
+            assertTrue(hmp, hmp.startsWith("{\"return\":\"NAME") && hmp.contains("\\nq "));
+        }
+        assertEquals("destroyed VM q", shell.run("vm_destroy q"));
     }
 
     private void assertError(String line, String expected) {

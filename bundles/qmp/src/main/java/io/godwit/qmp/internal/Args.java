@@ -125,11 +125,6 @@ final class Args {
         return items;
     }
 
-    /** The names given, for commands that take a flat set of optional members (migrate-set-parameters). */
-    Iterator<String> names() {
-        return node.fieldNames();
-    }
-
     /** Refuses what the command did not read: QEMU's visitors do the same after a command's arguments. */
     void done() {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {

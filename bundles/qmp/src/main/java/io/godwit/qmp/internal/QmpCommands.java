@@ -13,7 +13,6 @@ import io.godwit.api.vm.VcpuInfo;
 import io.godwit.api.vm.Vm;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -62,10 +61,6 @@ final class QmpCommands {
         table.put("migrate-set-parameters", m::setParameters);
         table.put("query-migrate-parameters", noArgs(m::parameters));
         table.put("query-migrate", noArgs(m::info));
-    }
-
-    Set<String> names() {
-        return table.keySet();
     }
 
     /**

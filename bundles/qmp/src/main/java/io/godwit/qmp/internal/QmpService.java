@@ -25,6 +25,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.felix.service.command.CommandProcessor;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -41,8 +42,13 @@ import org.slf4j.LoggerFactory;
  * also watches the VMs' run states for STOP, RESUME and SHUTDOWN: the VM API tells of no run state change,
  * so that thread reads each VM's state every {@link #RUN_STATE_POLL} (and at once after QMP's own stop
  * and cont). A VM's servers close when the VM is destroyed, after a SHUTDOWN event.
+ *
+ * <p>The listener is registered by hand, not as this component's service: the coordinator binds its
+ * listeners as it activates, and this component binds the coordinator as it activates; as a DS service
+ * each would wait for the other (SCR: "getService() resulted in a cycle"). A plain registration is
+ * there once this component is active, and the coordinator's dynamic reference picks it up then.
  */
-@Component(service = {QmpServers.class, MigrationListener.class})
+@Component(service = QmpServers.class)
 public final class QmpService implements QmpServers, MigrationListener, QmpHost {
 
     static final Duration RUN_STATE_POLL = Duration.ofMillis(20);
@@ -69,6 +75,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     private final VmListener onDestroy = this::destroying;
     private final Thread eventThread;
     private volatile boolean running = true;
+    private ServiceRegistration<MigrationListener> registration;
 
     /** One VM's servers, and the run state its clients last heard of. */
     private static final class VmQmp {
@@ -83,6 +90,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     @Activate
     public QmpService(@Reference VmManager vms, BundleContext context) {
         this(vms, QmpVersion.of(context.getBundle().getVersion()));
+        registration = context.registerService(MigrationListener.class, this, null);
     }
 
     QmpService(VmManager vms, QmpVersion version) {
@@ -96,6 +104,9 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
 
     @Deactivate
     void deactivate() throws InterruptedException {
+        if (registration != null) {
+            registration.unregister();
+        }
         vms.removeListener(onDestroy);
         running = false;
         eventThread.interrupt();
@@ -153,7 +164,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     public void runStateMayHaveChanged(String vm) {
         VmQmp q = perVm.get(vm);
         if (q != null) {
-            vms.get(vm).ifPresent(v -> checkRunState(vm, q, v));
+            vms.get(vm).ifPresent(v -> checkRunState(q, v));
         }
     }
 
@@ -198,7 +209,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
                 for (; e != null; e = events.poll()) {
                     e.run();
                 }
-                perVm.forEach((name, q) -> vms.get(name).ifPresent(v -> checkRunState(name, q, v)));
+                perVm.forEach((name, q) -> vms.get(name).ifPresent(v -> checkRunState(q, v)));
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -208,7 +219,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     }
 
     /** QEMU's order: SHUTDOWN, then STOP, when the guest shut itself down. */
-    private void checkRunState(String vm, VmQmp q, Vm v) {
+    private void checkRunState(VmQmp q, Vm v) {
         synchronized (q) {
             RunState now = v.state();
             if (now == q.last) {
