@@ -135,6 +135,44 @@ class QmpMigrationTest {
     }
 
     @Test
+    void queryMigrateAnswersWhileAMigrationWaitsAndMigrateContinueFinishesIt() throws Exception {
+        try (QmpClient src = QmpClient.ready(dir.resolve("src.qmp"));
+                QmpClient poller = QmpClient.ready(dir.resolve("src.qmp"))) {
+            src.ok("migrate-set-capabilities", "{\"capabilities\": [{\"capability\": \"events\", \"state\": true},"
+                    + " {\"capability\": \"pause-before-switchover\", \"state\": true}]}");
+            String uri = "unix:" + dir.resolve("wait.sock");
+            coordinator.incoming("dst", uri);
+            src.ok("migrate", "{\"uri\": \"" + uri + "\"}");
+            String status;
+            do {
+                status = src.event("MIGRATION").get("data").get("status").asText();
+            } while (!status.equals("pre-switchover") && !status.equals("failed"));
+            assertEquals("pre-switchover", status);
+            JsonNode info = poller.ok("query-migrate", null); // another client, while the migration waits
+            assertEquals("pre-switchover", info.get("status").asText(), info.toString());
+            assertTrue(info.get("ram").get("transferred").asLong() > 0, info.toString());
+            assertTrue(info.get("total-time").asLong() >= 0, info.toString());
+            assertFalse(info.has("downtime"), "not known before the switchover: " + info);
+            src.ok("migrate-continue", "{\"state\": \"pre-switchover\"}");
+            do {
+                status = src.event("MIGRATION").get("data").get("status").asText();
+            } while (!status.equals("completed") && !status.equals("failed"));
+            assertEquals("completed", status, poller.ok("query-migrate", null).toString());
+        }
+        awaitRunning("dst");
+        vms.get("dst").orElseThrow().stop(RunState.PAUSED);
+        assertTrue(vms.get("dst").orElseThrow().check().clean());
+    }
+
+    private void awaitRunning(String vm) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (vms.get(vm).orElseThrow().state() != RunState.RUNNING && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(RunState.RUNNING, vms.get(vm).orElseThrow().state());
+    }
+
+    @Test
     void withoutTheEventsCapabilityNoMigrationEvents() throws Exception {
         try (QmpClient src = QmpClient.ready(dir.resolve("src.qmp"))) {
             String uri = "unix:" + dir.resolve("quiet.sock");
@@ -146,6 +184,7 @@ class QmpMigrationTest {
                 info = src.ok("query-migrate", null);
             } while (!List.of("completed", "failed", "cancelled").contains(info.get("status").asText()));
             assertEquals("completed", info.get("status").asText(), info.toString());
+            awaitRunning("dst");
             src.ok("query-name", null); // anything queued before this reply has been read
             assertTrue(src.events.stream().noneMatch(e -> e.get("event").asText().startsWith("MIGRATION")),
                     src.events.toString());
