@@ -241,6 +241,29 @@ class QmpProtocolTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(30) // a client that holds up the events thread would hang the other one
+    void aClientThatNeverReadsIsCutOffAndHoldsUpNobody() throws Exception {
+        try (QmpClient deaf = QmpClient.ready(socket); QmpClient other = QmpClient.ready(socket)) {
+            int events = 50_000; // far more than the socket buffers and the queue of 4096 hold
+            int batch = 1000; // fewer than the queue holds: the client that reads keeps up
+            for (int pass = 1; pass <= events; pass++) {
+                qmp.passStarted("a", pass, System.currentTimeMillis()); // as the coordinator calls it
+                if (pass % batch == 0) {
+                    JsonNode last = other.event("MIGRATION_PASS");
+                    while (last.get("data").get("pass").asInt() < pass) {
+                        last = other.event("MIGRATION_PASS"); // every event reaches the client that reads
+                    }
+                    other.events.clear();
+                }
+            }
+            assertTrue(deaf.closedByServer(), "the client that did not read was cut off");
+            assertTrue(deaf.events.size() < events, "it got what was queued before: " + deaf.events.size());
+            assertEquals("a", other.ok("query-name", null).get("name").asText());
+            assertEquals(RunState.RUNNING, vm.state());
+        }
+    }
+
+    @Test
     void quitEndsTheVmAfterItsReplyWithShutdown() throws Exception {
         try (QmpClient c = QmpClient.ready(socket); QmpClient other = QmpClient.ready(socket)) {
             assertEquals("{}", c.ok("quit", null).toString());
