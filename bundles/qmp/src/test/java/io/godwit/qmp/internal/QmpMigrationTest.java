@@ -164,6 +164,39 @@ class QmpMigrationTest {
         assertTrue(vms.get("dst").orElseThrow().check().clean());
     }
 
+    @Test
+    void postcopyOverQmpShowsQemusPostcopyMembers() throws Exception {
+        try (QmpClient src = QmpClient.ready(dir.resolve("src.qmp"));
+                QmpClient dst = QmpClient.ready(dir.resolve("dst.qmp"))) {
+            String caps = "{\"capabilities\": [{\"capability\": \"events\", \"state\": true},"
+                    + " {\"capability\": \"postcopy-ram\", \"state\": true}]}";
+            src.ok("migrate-set-capabilities", caps);
+            dst.ok("migrate-set-capabilities", caps);
+            String uri = "unix:" + dir.resolve("pc.sock");
+            dst.ok("migrate-incoming", "{\"uri\": \"" + uri + "\"}");
+            src.ok("migrate", "{\"uri\": \"" + uri + "\"}");
+            src.ok("migrate-start-postcopy", null); // before the first pass: every page is still to come
+            String status;
+            do {
+                status = dst.event("MIGRATION").get("data").get("status").asText();
+            } while (!status.equals("completed") && !status.equals("failed"));
+            JsonNode in = dst.ok("query-migrate", null);
+            assertEquals("completed", status, in.toString());
+            assertTrue(in.get("postcopy-blocktime").asLong() >= 0, in.toString());
+            assertEquals(2, in.get("postcopy-vcpu-blocktime").size(), "one per vCPU: " + in);
+            assertTrue(in.get("x-godwit").has("postcopy-faults"), in.toString());
+            do {
+                status = src.event("MIGRATION").get("data").get("status").asText();
+            } while (!status.equals("completed") && !status.equals("failed"));
+            assertEquals("completed", status);
+            JsonNode out = src.ok("query-migrate", null);
+            assertTrue(out.has("downtime"), out.toString());
+        }
+        awaitRunning("dst");
+        vms.get("dst").orElseThrow().stop(RunState.PAUSED);
+        assertTrue(vms.get("dst").orElseThrow().check().clean());
+    }
+
     private void awaitRunning(String vm) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 30_000;
         while (vms.get(vm).orElseThrow().state() != RunState.RUNNING && System.currentTimeMillis() < deadline) {

@@ -278,6 +278,18 @@ class QmpProtocolTest {
     }
 
     @Test
+    void theShellsVmDestroyIsAShutdownByTheHostsUi() throws Exception {
+        try (QmpClient c = QmpClient.ready(socket)) {
+            vms.destroy("a");
+            JsonNode shutdown = c.event("SHUTDOWN");
+            assertEquals("{\"guest\":false,\"reason\":\"host-ui\"}", shutdown.get("data").toString());
+            assertTrue(c.closedByServer());
+        }
+        assertFalse(Files.exists(socket));
+        assertTrue(qmp.addresses("a").isEmpty());
+    }
+
+    @Test
     void badAddressesAreRefusedWithOneLine() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> qmp.add("a", "udp:x"));
         assertEquals("a QMP address is unix:PATH or tcp:HOST:PORT, not 'udp:x'", e.getMessage());
