@@ -38,6 +38,9 @@ final class MigrateInfoJson {
         if (info.error() != null) {
             out.put("error-desc", info.error());
         }
+        if (info.listenUri() != null) {
+            socketAddress(info.listenUri(), out);
+        }
         PostcopyStats p = info.postcopy();
         if (!p.vcpuBlocktimeMs().isEmpty()) { // the destination of a postcopy
             out.put("postcopy-blocktime", p.blocktimeMs());
@@ -46,6 +49,20 @@ final class MigrateInfoJson {
         }
         out.set("x-godwit", godwit(info));
         return out;
+    }
+
+    /**
+     * QEMU's {@code socket-address} of an incoming migration, {@code [SocketAddress]}: where it listens,
+     * with a port 0 resolved (QEMU's inet port is a string). Other schemes have no SocketAddress form.
+     */
+    private static void socketAddress(String uri, ObjectNode out) {
+        if (uri.startsWith("unix:")) {
+            out.putArray("socket-address").addObject().put("type", "unix").put("path", uri.substring("unix:".length()));
+        } else if (uri.startsWith("tcp:") && uri.lastIndexOf(':') > "tcp:".length()) {
+            int colon = uri.lastIndexOf(':');
+            out.putArray("socket-address").addObject().put("type", "inet")
+                    .put("host", uri.substring("tcp:".length(), colon)).put("port", uri.substring(colon + 1));
+        }
     }
 
     private static void putKnown(ObjectNode out, String name, long value) {

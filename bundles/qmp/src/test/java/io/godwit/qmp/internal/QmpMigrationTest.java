@@ -87,6 +87,9 @@ class QmpMigrationTest {
             String uri = "unix:" + dir.resolve("mig.sock");
             dst.ok("migrate-incoming", "{\"uri\": \"" + uri + "\"}");
             assertEquals("MIGRATION", dst.event("MIGRATION").get("event").asText());
+            JsonNode waiting = dst.ok("query-migrate", null);
+            assertEquals("[{\"type\":\"unix\",\"path\":\"" + dir.resolve("mig.sock") + "\"}]",
+                    waiting.get("socket-address").toString(), waiting.toString());
             src.ok("migrate", "{\"uri\": \"" + uri + "\", \"detach\": true}");
 
             List<String> statuses = new ArrayList<>();
@@ -218,11 +221,10 @@ class QmpMigrationTest {
             } while (!List.of("completed", "failed", "cancelled").contains(info.get("status").asText()));
             assertEquals("completed", info.get("status").asText(), info.toString());
             awaitRunning("dst");
+            assertEquals("STOP", src.event("STOP").get("event").asText(), "STOP is not gated");
             src.ok("query-name", null); // anything queued before this reply has been read
             assertTrue(src.events.stream().noneMatch(e -> e.get("event").asText().startsWith("MIGRATION")),
                     src.events.toString());
-            assertTrue(src.events.stream().anyMatch(e -> e.get("event").asText().equals("STOP")),
-                    "STOP is not gated: " + src.events);
         }
         vms.get("dst").orElseThrow().stop(RunState.PAUSED);
         assertTrue(vms.get("dst").orElseThrow().check().clean());
