@@ -134,8 +134,9 @@ final class IncomingMigration implements Runnable {
             setStatus(MigrationStatus.ACTIVE);
             FrameReader reader = new FrameReader(channel, READ_BUFFER);
             reader.readStreamHeader();
-            readHello(reader);
-            ram = new RamLoader(vm.memory(), fresh, registerMemory());
+            Hello hello = readHello(reader);
+            boolean verify = hello.getCapabilitiesList().contains(MigrationCapability.VERIFY_RAM.qemuName());
+            ram = new RamLoader(vm.memory(), fresh, registerMemory(), verify);
             loader = new StreamLoader(this, reader, ram);
             resume(loader.load());
         } catch (Throwable e) {

@@ -197,9 +197,12 @@ final class StreamLoader {
         if (postcopyRunning && ram.postcopyMissing() > 0) {
             throw new WireException("postcopy completed with " + ram.postcopyMissing() + " pages never sent");
         }
-        if (!c.getRamHash().isEmpty()) {
-            byte[] mine = RamHash.of(vm.memory());
-            if (!Arrays.equals(mine, c.getRamHash().toByteArray())) {
+        if (!c.getRamHash().isEmpty() || ram.digests != null) {
+            if (ram.digests == null || c.getRamHash().isEmpty()) {
+                throw new WireException("verify-ram: the hello and the completion disagree on whether it is on");
+            }
+            in.stats.verifyNanos = ram.digests.nanos();
+            if (!Arrays.equals(ram.digests.value(), c.getRamHash().toByteArray())) {
                 throw new MigrationFailure("verify-ram: the destination's RAM differs from the source's");
             }
         }

@@ -64,8 +64,9 @@ final class Switchover {
         Complete.Builder complete = Complete.newBuilder()
                 .setSourceWasRunning(m.wasRunning)
                 .setSourceStopMicros(stopMicros);
-        if (m.settings.capability(MigrationCapability.VERIFY_RAM)) {
-            complete.setRamHash(ByteString.copyFrom(RamHash.of(m.vm.memory())));
+        if (m.digests != null) {
+            complete.setRamHash(ByteString.copyFrom(m.digests.value())); // every page's digest, as last sent
+            m.stats.verifyNanos = m.digests.nanos();
         }
         m.checkCancel();
         m.pastPointOfNoReturn = true; // from here the destination may start the guest
