@@ -144,7 +144,11 @@ final class TamperingTransport implements Transport {
                         done = true;
                     }
                 }
-                flushHeld();
+                if (type == FrameType.SECTION_END.code()) {
+                    flushHeld();
+                }
+                // Other frames (PING, SWITCHOVER_START) may pass the held batch: the destination takes
+                // RAM batches up to the end of RAM, and RAM batches keep their order among themselves.
                 send(f, 0, f.length);
             }
 
