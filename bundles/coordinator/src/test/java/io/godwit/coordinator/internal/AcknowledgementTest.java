@@ -147,15 +147,15 @@ class AcknowledgementTest {
     }
 
     /**
-     * Accepts one channel that reads the given bytes, as much as each read asks for, then the end of
-     * the stream; each return-path frame the destination writes goes to {@code answers}.
+     * Accepts one channel that reads the given bytes (up to 8 KiB a read: this whole stream at once),
+     * then the end of the stream; each return-path frame the destination writes goes to {@code answers}.
      */
     private static final class StreamListener implements IncomingListener {
-        private final ByteBuffer stream;
+        private final java.nio.channels.ReadableByteChannel stream;
         private final java.util.function.Consumer<ReturnMessage> answers;
 
         StreamListener(byte[] stream, java.util.function.Consumer<ReturnMessage> answers) {
-            this.stream = ByteBuffer.wrap(stream);
+            this.stream = Channels.newChannel(new java.io.ByteArrayInputStream(stream));
             this.answers = answers;
         }
 
@@ -178,14 +178,8 @@ class AcknowledgementTest {
                 public void shutdownOutput() {}
 
                 @Override
-                public int read(ByteBuffer dst) {
-                    if (!stream.hasRemaining()) {
-                        return -1;
-                    }
-                    int n = Math.min(dst.remaining(), stream.remaining());
-                    dst.put(stream.slice(stream.position(), n));
-                    stream.position(stream.position() + n);
-                    return n;
+                public int read(ByteBuffer dst) throws IOException {
+                    return stream.read(dst);
                 }
 
                 @Override
