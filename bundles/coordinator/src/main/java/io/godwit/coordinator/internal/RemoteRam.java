@@ -56,7 +56,8 @@ final class RemoteRam {
     private final DirtyBitmap zeroSent;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean anyZeroSent;
-    private long posted;
+    /** Read by the return path's thread too (in-flight bytes). */
+    private volatile long posted;
     private long committed;
     private long completed;
     private long zeroMark = -1;
