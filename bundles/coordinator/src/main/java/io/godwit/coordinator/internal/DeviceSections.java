@@ -79,12 +79,14 @@ final class DeviceSections {
      *
      * @return the last section id used
      */
-    static int send(Vm vm, FrameWriter writer, int lastSection, MigrationStats stats) throws IOException {
+    static int send(Vm vm, FrameWriter writer, int lastSection, MigrationStats stats, SaveCosts costs)
+            throws IOException {
         int section = lastSection;
         List<VmDevice> devices = vm.devices();
         long t0 = System.nanoTime();
         for (int i = 0; i < devices.size(); i++) {
             VmDevice d = devices.get(i);
+            long started = System.nanoTime();
             StateEncoder out = new StateEncoder();
             try {
                 d.device().saveState(out);
@@ -95,9 +97,10 @@ final class DeviceSections {
             if (data.length > WireLimits.MAX_STATE_BYTES) {
                 throw new MigrationFailure(d.label() + ": state of " + data.length + " bytes is too large");
             }
-            writer.writeMessage(FrameType.STATE, StateSection.newBuilder()
-                    .setSectionId(++section).setName(NAME).setInstance(i)
-                    .setVersion(d.device().stateVersion()).setData(ByteString.copyFrom(data)).build());
+            StateSection s = StateSection.newBuilder().setSectionId(++section).setName(NAME).setInstance(i)
+                    .setVersion(d.device().stateVersion()).setData(ByteString.copyFrom(data)).build();
+            costs.deviceSaved(d, System.nanoTime() - started); // the next estimates' (not the socket's time)
+            writer.writeMessage(FrameType.STATE, s);
         }
         stats.deviceSaveNanos = System.nanoTime() - t0;
         return section;

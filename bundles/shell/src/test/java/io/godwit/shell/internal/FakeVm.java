@@ -134,6 +134,11 @@ final class FakeVm implements Vm {
     }
 
     @Override
+    public long timeVcpuStateSaves(java.util.function.IntFunction<StateOutput> outputs) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
     public String describeVcpu(int index) {
         return "pc=0x" + Integer.toHexString(0x1000 * (index + 1)) + "\nx1=0x0";
     }
