@@ -50,8 +50,8 @@ final class DeviceSections {
             DeviceInfo theirs = hello.getDevices(i);
             VmDevice d = mine.get(i);
             if (!theirs.getId().equals(d.id()) || !theirs.getType().equals(d.type())) {
-                throw new MigrationFailure("the source's device " + i + " is " + theirs.getId() + " ("
-                        + theirs.getType() + "), this VM's is " + d.id() + " (" + d.type() + ")");
+                throw new MigrationFailure("the source's device " + i + " is " + Printable.quote(theirs.getId()) + " ("
+                        + Printable.quote(theirs.getType()) + "), this VM's is " + d.id() + " (" + d.type() + ")");
             }
             checkVersion(d, theirs.getVersion());
         }

@@ -72,7 +72,7 @@ final class StreamLoader {
 
     private void sectionStart(SectionStart s) throws WireException {
         if (s.getSectionId() != OutgoingMigration.RAM_SECTION || !s.getName().equals("ram") || s.getVersion() != 1) {
-            throw new WireException("unknown section '" + s.getName() + "' id " + Integer.toUnsignedString(s.getSectionId())
+            throw new WireException("unknown section '" + Printable.quote(s.getName()) + "' id " + Integer.toUnsignedString(s.getSectionId())
                     + " version " + Integer.toUnsignedString(s.getVersion()));
         }
         if (ramOpen || ramDone) {
@@ -99,14 +99,14 @@ final class StreamLoader {
             return;
         }
         if (!ramDone) {
-            throw new WireException("state of '" + s.getName() + "' before the end of RAM");
+            throw new WireException("state of '" + Printable.quote(s.getName()) + "' before the end of RAM");
         }
         if (s.getName().equals(DeviceSections.NAME)) {
             DeviceSections.load(vm, s, deviceLoaded);
             return;
         }
         if (!s.getName().equals("cpu")) {
-            throw new WireException("unknown state section '" + s.getName() + "'");
+            throw new WireException("unknown state section '" + Printable.quote(s.getName()) + "'");
         }
         int i = s.getInstance();
         if (i < 0 || i >= cpuLoaded.length || cpuLoaded[i]) {

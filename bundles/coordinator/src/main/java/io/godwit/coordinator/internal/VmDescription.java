@@ -58,7 +58,8 @@ final class VmDescription {
             if (!theirs.getName().equals(b.name()) || theirs.getSize() != b.size() || theirs.getBase() != b.base()) {
                 throw new MigrationFailure(String.format(
                         "RAM block '%s' of %d bytes at 0x%x does not match this VM's '%s' of %d bytes at 0x%x",
-                        theirs.getName(), theirs.getSize(), theirs.getBase(), b.name(), b.size(), b.base()));
+                        Printable.quote(theirs.getName()), theirs.getSize(), theirs.getBase(), b.name(), b.size(),
+                        b.base()));
             }
         }
         if (hello.getVcpus() != vm.spec().vcpus()) {
@@ -66,8 +67,8 @@ final class VmDescription {
                     + vm.spec().vcpus());
         }
         if (!hello.getCpuBackend().equals(vm.spec().cpuBackend()) || !hello.getWorkload().equals(vm.spec().workload())) {
-            throw new MigrationFailure("the source runs " + hello.getCpuBackend() + " '" + hello.getWorkload()
-                    + "', this VM " + vm.spec().cpuBackend() + " '" + vm.spec().workload() + "'");
+            throw new MigrationFailure("the source runs " + Printable.quote(hello.getCpuBackend()) + " '"
+                    + Printable.quote(hello.getWorkload()) + "', this VM " + vm.spec().cpuBackend() + " '" + vm.spec().workload() + "'");
         }
         for (int i = 0; i < hello.getVcpuStateVersionsCount(); i++) {
             int theirs = hello.getVcpuStateVersions(i); // a uint32: compared unsigned, 2^31 is newer, not older
