@@ -60,22 +60,25 @@ class StateCodecTest {
         assertTrue(assertThrows(StateFormatException.class, lazy::finish).getMessage().contains("did not read"));
     }
 
+    /** Reads state laid out as sample() is, and checks it was read whole. */
+    private static void load(byte[] state) {
+        StateDecoder d = new StateDecoder("dev", state);
+        d.readInt();
+        d.readLong();
+        d.readBoolean();
+        d.readDouble();
+        d.readString(16);
+        d.readBytes(16);
+        d.subsection("extra").ifPresent(StateInput::readInt);
+        d.finish();
+    }
+
     @Test
     void truncationAndOversizeAreRefused() {
         byte[] full = sample();
         for (int cut = 1; cut < full.length; cut++) {
             byte[] part = Arrays.copyOf(full, cut);
-            assertThrows(StateFormatException.class, () -> {
-                StateDecoder d = new StateDecoder("dev", part);
-                d.readInt();
-                d.readLong();
-                d.readBoolean();
-                d.readDouble();
-                d.readString(16);
-                d.readBytes(16);
-                d.subsection("extra").orElseThrow().readInt();
-                d.finish();
-            }, "cut at " + cut);
+            assertThrows(StateFormatException.class, () -> load(part), "cut at " + cut);
         }
         StateDecoder d = new StateDecoder("dev", sample());
         d.readInt();
@@ -107,15 +110,7 @@ class StateCodecTest {
                 byte[] b = full.clone();
                 java.nio.ByteBuffer.wrap(b).putInt(at, value);
                 try {
-                    StateDecoder d = new StateDecoder("dev", b);
-                    d.readInt();
-                    d.readLong();
-                    d.readBoolean();
-                    d.readDouble();
-                    d.readString(16);
-                    d.readBytes(16);
-                    d.subsection("extra").ifPresent(StateInput::readInt);
-                    d.finish();
+                    load(b);
                 } catch (StateFormatException e) {
                     refused++;
                     assertTrue(e.getMessage().startsWith("dev"), e.getMessage());
