@@ -65,6 +65,8 @@ class HostileStreamFuzzTest {
      * million cases run in well under an hour on two busy cores.
      */
     private static final int REUSE = 64;
+    /** A long run says how far it got this often, so a run stopped early still has figures. */
+    private static final int PROGRESS_EVERY = 100_000;
     /** A case that has not ended after this long hangs: the watchdog cancels it. */
     private static final long HANG_MILLIS = 10_000;
     /**
@@ -178,6 +180,10 @@ class HostileStreamFuzzTest {
         int uses = 0;
         try {
             for (int i = 0; i < MUTATIONS; i++) {
+                if (i > 0 && i % PROGRESS_EVERY == 0) {
+                    System.out.printf("fuzz: %d of %d cases after %d s: %s%n", i, MUTATIONS,
+                            (System.nanoTime() - t0) / 1_000_000_000L, t);
+                }
                 if (i > 0 && i % HOST_EVERY == 0) {
                     dst = retire(dst);
                     coordinator.deactivate();
