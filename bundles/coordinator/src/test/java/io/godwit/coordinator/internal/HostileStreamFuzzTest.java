@@ -49,8 +49,8 @@ import org.junit.jupiter.api.Timeout;
 class HostileStreamFuzzTest {
 
     /**
-     * Mutated streams per run, and a fifth as many corrupted return paths (1000 and 200 take about 10 s
-     * here); a failure names the case's seed. The campaign, outside the suite (README, "Tests and
+     * Mutated streams per run, and a fifth as many corrupted return paths (1000 and 200 take 25 to 60 s
+     * here, on two cores shared with other work); a failure names the case's seed. The campaign, outside the suite (README, "Tests and
      * benchmarks"): {@code -Dgodwit.fuzz.mutations=1000000} on the first test alone.
      */
     private static final int MUTATIONS = Integer.getInteger("godwit.fuzz.mutations", 1000);
@@ -62,7 +62,7 @@ class HostileStreamFuzzTest {
      * first stream goes through {@link Coordinator#incoming} (its thread, its fresh memory); the
      * retries are fed to an {@link IncomingMigration} on the test's thread, as the coordinator would
      * start it for a retry: a case then costs no VM and no thread hand-off, which is what lets a
-     * million cases run in well under an hour on two busy cores.
+     * million cases run in about 16 minutes on two busy cores.
      */
     private static final int REUSE = 64;
     /** A long run says how far it got this often, so a run stopped early still has figures. */
