@@ -136,7 +136,7 @@ final class IncomingMigration implements Runnable {
             returnPath = new FrameWriter(channel);
         }
         VmDescription.check(hello, vm);
-        LOG.info("{}: receiving VM {} ({} bytes of RAM)", vm.name(), Printable.of(hello.getVmName()), vm.memory().size());
+        LOG.info("{}: receiving VM {} ({} bytes of RAM)", vm.name(), Printable.quote(hello.getVmName()), vm.memory().size());
         return hello;
     }
 

@@ -87,7 +87,8 @@ final class ReturnPath implements Runnable {
             case LOADED -> loaded = true;
             case MEMORY_REGISTERED -> memoryRegions = m.getMemoryRegionsList().stream()
                     .map(com.google.protobuf.ByteString::toByteArray).toList();
-            case RESUMED -> resumedMicros = m.getTimeMicros();
+            // Resumed whatever its clock says: a negative time would read as "not resumed" (-1).
+            case RESUMED -> resumedMicros = Math.max(0, m.getTimeMicros());
             case PONG -> {
                 // A PING carries its send time; the smallest round trip seen is the link's, the
                 // larger ones include queueing behind pages in flight, which the estimate counts apart.
