@@ -58,10 +58,12 @@ final class RamLoader {
 
     void load(FrameReader reader, Frame frame) throws IOException {
         RamBatch batch = reader.readBatchHeader(frame);
-        if (batch.getBlock() >= blocks.size()) {
-            throw new WireException("RAM batch names block " + batch.getBlock() + " of " + blocks.size());
+        int index = batch.getBlock(); // a uint32: 2^31 and above read as negative
+        if (index < 0 || index >= blocks.size()) {
+            throw new WireException("RAM batch names block " + Integer.toUnsignedString(index) + " of "
+                    + blocks.size());
         }
-        RamBlock block = blocks.get(batch.getBlock());
+        RamBlock block = blocks.get(index);
         checkIndices(batch.getNormalList(), block);
         checkIndices(batch.getZeroList(), block);
         if (postcopy != null) {
