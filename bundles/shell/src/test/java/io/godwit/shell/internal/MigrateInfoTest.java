@@ -72,6 +72,7 @@ class MigrateInfoTest {
         assertEquals(String.join("\n",
                         "downtime-limit: 300 ms",
                         "max-bandwidth: 104857600 bytes/s (100 MiB/s)",
+                        "max-postcopy-bandwidth: 0 (unlimited)",
                         "cpu-throttle-initial: 20 %",
                         "cpu-throttle-increment: 10 %",
                         "max-cpu-throttle: 99 %",
