@@ -20,6 +20,8 @@ import java.util.Objects;
  *     the source only the requests it served are counted
  * @param stall why the precopy is not converging, once it stalled (see the {@code stall-action}
  *     parameter), or null
+ * @param verifyRamMs with {@code verify-ram}, the time this side spent on its page digests (taken as
+ *     pages are sent or loaded); -1 when off or not known yet
  */
 public record MigrationInfo(
         MigrationStatus status,
@@ -33,7 +35,8 @@ public record MigrationInfo(
         String listenUri,
         String error,
         io.godwit.api.memory.PostcopyStats postcopy,
-        String stall) {
+        String stall,
+        long verifyRamMs) {
 
     public MigrationInfo {
         Objects.requireNonNull(status, "status");
@@ -46,7 +49,7 @@ public record MigrationInfo(
             long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
             String error) {
         this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
-                throttlePercent, listenUri, error, io.godwit.api.memory.PostcopyStats.none(), null);
+                throttlePercent, listenUri, error, io.godwit.api.memory.PostcopyStats.none(), null, -1);
     }
 
     /** No migration has run. */

@@ -9,6 +9,11 @@ public enum MigrationParameter {
     DOWNTIME_LIMIT("downtime-limit", "ms", 300, 0, 2_000_000),
     /** Bandwidth cap for precopy in bytes per second; 0 means unlimited (QEMU 7.2 defaults to 128 MiB/s). */
     MAX_BANDWIDTH("max-bandwidth", "bytes/s", 0, 0, Long.MAX_VALUE),
+    /**
+     * QEMU's: bandwidth cap for postcopy's background page stream in bytes per second; 0 means
+     * unlimited (the default). Pages the destination asked for go first either way.
+     */
+    MAX_POSTCOPY_BANDWIDTH("max-postcopy-bandwidth", "bytes/s", 0, 0, Long.MAX_VALUE),
     /** First throttle step of auto-converge, in percent. */
     CPU_THROTTLE_INITIAL("cpu-throttle-initial", "%", 20, 1, 99),
     /** Throttle increment of auto-converge, in percent. */

@@ -8,6 +8,7 @@ import io.godwit.api.state.StateInput;
 import io.godwit.api.state.StateOutput;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.IntFunction;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -112,6 +113,16 @@ public interface Vm {
 
     /** A register dump of vCPU {@code index}, for {@code info registers}. */
     String describeVcpu(int index);
+
+    /**
+     * Saves every vCPU's state into {@code outputs.apply(index)} while the guest may run, each on its
+     * own vCPU's thread at its next quantum boundary (a parked vCPU's on the caller's thread), and
+     * returns the CPU time the saves themselves took, in ns, summed: what {@link #saveVcpuState} will
+     * cost a stop-and-copy, measured before it (CPU time, not wall time: running vCPUs compete for the
+     * host's CPUs, stopped ones do not). Each state is consistent for its vCPU, not with the others':
+     * it is for measuring, never for migrating. Blocks the caller for about one quantum.
+     */
+    long timeVcpuStateSaves(IntFunction<StateOutput> outputs) throws InterruptedException;
 
     /** The VM's devices in creation order (the order their state migrates in). */
     default List<VmDevice> devices() {

@@ -32,9 +32,18 @@ public final class FrameReader {
         this.buf = ByteBuffer.allocateDirect(Math.max(bufferSize, 64 << 10)).limit(0);
     }
 
-    /** Bytes consumed from the channel so far. */
+    /** Bytes read from the channel so far, including those still waiting in the buffer. */
     public long bytesRead() {
         return read;
+    }
+
+    /**
+     * Bytes handed to the caller so far: those read from the channel less those still waiting in the
+     * buffer. Between frames, the end of the last frame read; the frames after it may be buffered
+     * already, and a destination that acknowledges must not count them (it has not applied them).
+     */
+    public long bytesConsumed() {
+        return read - buf.remaining();
     }
 
     /** Reads and checks the stream header; returns the stream version. */

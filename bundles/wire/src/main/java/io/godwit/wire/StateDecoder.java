@@ -43,7 +43,7 @@ public final class StateDecoder implements StateInput {
             fields.limit(end);
             int n = all.getInt();
             if (n < 0 || n > MAX_SUBSECTIONS) {
-                throw fail("bad subsection count " + n);
+                throw fail("has a bad subsection count " + Integer.toUnsignedString(n));
             }
             for (int i = 0; i < n; i++) {
                 String name = utf8(all, MAX_NAME);
@@ -74,8 +74,11 @@ public final class StateDecoder implements StateInput {
                 case StateEncoder.BYTES, StateEncoder.STRING -> {
                     need(b, 5);
                     int len = b.getInt(b.position() + 1);
-                    if (len < 0) {
-                        throw fail("has a field of negative length");
+                    // Compared with what is left, not added to the tag's 5 bytes: near 2^31 the sum
+                    // would overflow to a negative size that passes every check.
+                    if (len < 0 || len > b.remaining() - 5) {
+                        throw fail("has a field of " + Integer.toUnsignedString(len) + " bytes where "
+                                + (b.remaining() - 5) + " are left");
                     }
                     yield 5 + len;
                 }
@@ -139,7 +142,7 @@ public final class StateDecoder implements StateInput {
         expect(StateEncoder.BYTES, "bytes");
         int len = fields.getInt();
         if (len < 0 || len > maxLength) {
-            throw fail("has a byte field of " + len + " bytes, more than " + maxLength);
+            throw fail("has a byte field of " + Integer.toUnsignedString(len) + " bytes, more than " + maxLength);
         }
         byte[] out = new byte[len];
         fields.get(out);
@@ -154,8 +157,11 @@ public final class StateDecoder implements StateInput {
 
     private String utf8(ByteBuffer b, int maxLength) {
         int len = b.getInt();
-        if (len < 0 || len > maxLength || len > b.remaining()) {
-            throw fail("has a string of " + len + " bytes, more than " + maxLength);
+        if (len < 0 || len > maxLength) {
+            throw fail("has a string of " + Integer.toUnsignedString(len) + " bytes, more than " + maxLength);
+        }
+        if (len > b.remaining()) {
+            throw fail("has a string of " + len + " bytes where " + b.remaining() + " are left");
         }
         ByteBuffer s = b.slice(b.position(), len);
         b.position(b.position() + len);

@@ -216,4 +216,47 @@ class HostileStreamTest {
             assertTrue(e.getMessage().contains("not a varint"), e.getMessage());
         }
     }
+
+    /**
+     * Boundary values in the two lengths the reader itself reads, the frame length (a big-endian
+     * int) of every type and a RAM batch's header length (a varint, minimal or overlong): a frame is
+     * read, or refused with a WireException or an end of stream; nothing else escapes.
+     */
+    @Test
+    void boundaryLengthsAreRefusedAsWireErrors() throws IOException {
+        long[] values = {0, 1, -1, Integer.MAX_VALUE, 1L << 31, (1L << 32) - 1, 1L << 32, Long.MAX_VALUE, Long.MIN_VALUE};
+        for (FrameType type : FrameType.values()) {
+            for (long v : values) {
+                FrameReader r = reader(ByteBuffer.allocate(17 + 64).put(header(type.code(), (int) v)).array());
+                r.readStreamHeader();
+                try {
+                    Frame f = r.next();
+                    r.skipPayload();
+                    assertTrue(f.length() <= type.maxLength(), type + " " + v);
+                } catch (WireException | EOFException e) {
+                    // refused, or the stream ended inside the frame
+                }
+            }
+        }
+        for (long v : values) {
+            for (boolean overlong : new boolean[] {false, true}) {
+                ByteArrayOutputStream varint = new ByteArrayOutputStream();
+                long x = v;
+                for (int i = 0; ; i++) {
+                    boolean more = (x & ~0x7fL) != 0 || overlong && i < 9;
+                    varint.write((int) (x & 0x7f) | (more ? 0x80 : 0));
+                    x >>>= 7;
+                    if (!more) {
+                        break;
+                    }
+                }
+                byte[] payload = java.util.Arrays.copyOf(varint.toByteArray(), varint.size() + 8);
+                byte[] h = header(FrameType.RAM_PAGES.code(), payload.length);
+                FrameReader r = reader(ByteBuffer.allocate(h.length + payload.length).put(h).put(payload).array());
+                r.readStreamHeader();
+                Frame f = r.next();
+                assertThrows(WireException.class, () -> r.readBatchHeader(f), v + (overlong ? " overlong" : ""));
+            }
+        }
+    }
 }

@@ -1,12 +1,26 @@
 package io.godwit.coordinator.internal;
 
-import java.util.LinkedList;
+import java.util.ArrayDeque;
 
 /**
- * The sustained bandwidth, from bytes the destination acknowledged having received over the return
+ * The sustained bandwidth, from bytes the destination acknowledged having applied over the return
  * path (or, without one, bytes written). Acknowledged bytes are what arrived and was processed, so a
  * burst into kernel socket buffers does not inflate the figure the way QEMU's 100 ms write window
  * does (QEMU 7.2 overshot its downtime limit by up to 4x on this machine for that reason).
+ *
+ * <p>It must follow a link that degrades, within a second or two:
+ * <ul>
+ *   <li>A window measures the link only if the link was the bottleneck. One that carried
+ *       {@link #MIN_BYTES} or more counts; so does one that carried less while data waited for the
+ *       link throughout (at least {@link #MIN_BYTES} unacknowledged at each of its samples): a trickle.
+ *       One that carried little with nothing waiting only says the source had little to send.</li>
+ *   <li>Windows age: the estimate is the slowest of the last {@value #WINDOWS} that closed within
+ *       {@link #MAX_AGE_NANOS}, or the newest one when none is that recent (the link has not been
+ *       measured since, so nothing says it changed).</li>
+ *   <li>A link so slow that no acknowledgement comes (a destination stuck in one large frame) closes
+ *       no window: while data waits and nothing was acknowledged for a window's time, what was
+ *       acknowledged over the last {@link #STALL_SPAN_NANOS}, by our clock, bounds the rate.</li>
+ * </ul>
  *
  * <p>Samples come from one thread (return path or migration thread); readers may be any thread.
  */
@@ -14,42 +28,114 @@ final class Bandwidth {
 
     /** One rate per window this long; long enough to smooth socket-buffer bursts. */
     private static final long WINDOW_NANOS = 300_000_000L;
-    private static final long MIN_BYTES = 64 << 10;
+    /** A window with less than this counts only if data waited throughout; in flight, "data waited". */
+    static final long MIN_BYTES = 64 << 10;
     /** The estimate is the slowest of the last few windows: the downtime is a promise. */
     private static final int WINDOWS = 3;
+    /** A window older than this (by the local clock) no longer counts once a newer one exists. */
+    private static final long MAX_AGE_NANOS = 1_500_000_000L;
+    /** The span of the stall bound, and how far back {@link #recent} reaches. */
+    private static final long STALL_SPAN_NANOS = 1_000_000_000L;
+    /** Spacing of {@link #recent}'s entries: at most a hundred per span. */
+    private static final long RECENT_EVERY_NANOS = 10_000_000L;
 
     private final double[] rates = new double[WINDOWS];
+    private final long[] closedNanos = new long[WINDOWS];
     private int filled;
     private int next;
-    private long windowStartNanos = Long.MIN_VALUE;
-    private long windowStartBytes;
+    private boolean started;
+    /** The open window: where it started by the destination's clock, and its bytes then. */
+    private long startNanos;
+    private long startBytes;
+    /** Data waited for the link at every sample of the open window so far. */
+    private boolean busy;
+    private long lastBytes;
+    private long lastLocalNanos;
+    /** Acknowledged bytes by our clock, {local nanos, bytes}, oldest first, over the last span and one before. */
+    private final ArrayDeque<long[]> recent = new ArrayDeque<>();
 
-    /** Records that {@code bytes} in total had arrived at time {@code nanos} (one clock for all samples). */
-    synchronized void sample(long nanos, long bytes) {
-        if (windowStartNanos == Long.MIN_VALUE) {
-            windowStartNanos = nanos;
-            windowStartBytes = bytes;
+    /**
+     * Records that {@code bytes} in total had arrived at time {@code nanos} (one clock for all of the
+     * destination's samples), seen here at {@code localNanos}.
+     *
+     * @param waiting at least {@link #MIN_BYTES} were sent and not yet acknowledged (false when unknown)
+     */
+    synchronized void sample(long nanos, long bytes, long localNanos, boolean waiting) {
+        lastBytes = Math.max(lastBytes, bytes);
+        lastLocalNanos = localNanos;
+        remember(localNanos);
+        if (!started) {
+            open(nanos, bytes, waiting);
+            started = true;
             return;
         }
-        long dt = nanos - windowStartNanos;
-        long db = bytes - windowStartBytes;
-        if (dt >= WINDOW_NANOS) {
-            if (db >= MIN_BYTES) {
-                rates[next] = db * 1e9 / dt;
-                next = (next + 1) % WINDOWS;
-                filled = Math.min(WINDOWS, filled + 1);
+        busy &= waiting;
+        long dt = nanos - startNanos;
+        if (dt < WINDOW_NANOS) {
+            return;
+        }
+        long db = bytes - startBytes;
+        if (db >= MIN_BYTES || busy) {
+            rates[next] = Math.max(0, db) * 1e9 / dt;
+            closedNanos[next] = localNanos;
+            next = (next + 1) % WINDOWS;
+            filled = Math.min(WINDOWS, filled + 1);
+        }
+        open(nanos, bytes, waiting);
+    }
+
+    private void remember(long localNanos) {
+        if (recent.isEmpty() || localNanos - recent.peekLast()[0] >= RECENT_EVERY_NANOS) {
+            recent.addLast(new long[] {localNanos, lastBytes});
+        } else {
+            recent.peekLast()[1] = lastBytes;
+        }
+        while (recent.size() > 1) { // drop the oldest while the next one still reaches a span back
+            long[] oldest = recent.pollFirst();
+            if (localNanos - recent.peekFirst()[0] < STALL_SPAN_NANOS) {
+                recent.addFirst(oldest);
+                break;
             }
-            windowStartNanos = nanos;
-            windowStartBytes = bytes;
         }
     }
 
-    /** Bytes per second: the slowest of the last windows, or 0 before the first full window. */
-    synchronized double bytesPerSecond() {
-        double min = 0;
+    private void open(long nanos, long bytes, boolean waiting) {
+        startNanos = nanos;
+        startBytes = bytes;
+        busy = waiting;
+    }
+
+    /**
+     * Bytes per second at {@code localNanos} (0 for a link that stalled), or -1 before anything was
+     * measured.
+     *
+     * @param inFlight bytes sent and not yet acknowledged now (0 when unknown)
+     */
+    synchronized double bytesPerSecond(long localNanos, long inFlight) {
+        double min = Double.MAX_VALUE;
         for (int i = 0; i < filled; i++) {
-            min = i == 0 ? rates[i] : Math.min(min, rates[i]);
+            if (localNanos - closedNanos[i] <= MAX_AGE_NANOS) {
+                min = Math.min(min, rates[i]);
+            }
         }
-        return min;
+        if (min == Double.MAX_VALUE && filled > 0) {
+            min = rates[(next + WINDOWS - 1) % WINDOWS]; // all aged: the newest, the link's last measure
+        }
+        if (started && inFlight >= MIN_BYTES && localNanos - lastLocalNanos >= WINDOW_NANOS) {
+            min = Math.min(min, stalledRate(localNanos));
+        }
+        return min == Double.MAX_VALUE ? -1 : min;
+    }
+
+    /** What was acknowledged over the last span (or since the first sample), per second. */
+    private double stalledRate(long localNanos) {
+        long[] from = recent.peekFirst();
+        for (long[] e : recent) {
+            if (localNanos - e[0] < STALL_SPAN_NANOS) {
+                break;
+            }
+            from = e;
+        }
+        return (lastBytes - from[1]) * 1e9 / Math.max(1, localNanos - from[0]);
     }
 }

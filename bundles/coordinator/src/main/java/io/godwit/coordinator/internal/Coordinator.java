@@ -41,6 +41,8 @@ public class Coordinator implements MigrationService, Events {
 
     private final VmManager vms;
     private final TransportRegistry transports = new TransportRegistry();
+    /** What device saves took in stop-and-copies on this host, for the next downtime estimates. */
+    private final SaveCosts saveCosts = new SaveCosts();
     private final List<MigrationListener> listeners = new CopyOnWriteArrayList<>();
     /**
      * Per VM object, not per name: a VM destroyed and created again under the same name starts with
@@ -166,7 +168,7 @@ public class Coordinator implements MigrationService, Events {
         Transport t = transport(uri);
         TransportCheck.check(uriText, m.settings::capability, t.capabilities(uri.address()));
         Postcopy.checkCapabilities(m.settings);
-        OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this);
+        OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this, saveCosts);
         m.start(uri.scheme(), t, out);
     }
 

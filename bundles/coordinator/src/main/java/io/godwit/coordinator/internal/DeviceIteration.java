@@ -128,7 +128,7 @@ final class DeviceIteration {
         List<VmDevice> devices = vm.devices();
         int i = s.getInstance();
         if (i < 0 || i >= devices.size()) {
-            throw new WireException("iterative state for device " + i + " is unexpected");
+            throw new WireException("iterative state for device " + Integer.toUnsignedString(i) + " is unexpected");
         }
         VmDevice d = devices.get(i);
         IterativeState state = d.device().iterativeState()
@@ -139,8 +139,7 @@ final class DeviceIteration {
             state.load(in);
             in.finish();
         } catch (RuntimeException e) {
-            String why = String.valueOf(e.getMessage());
-            throw new MigrationFailure(why.startsWith(d.label()) ? why : d.label() + ": " + why, e);
+            throw DeviceSections.loadFailed(d, e);
         }
     }
 }

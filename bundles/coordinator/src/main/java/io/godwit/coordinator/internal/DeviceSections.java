@@ -2,6 +2,7 @@ package io.godwit.coordinator.internal;
 
 import com.google.protobuf.ByteString;
 import io.godwit.api.device.VmDevice;
+import io.godwit.api.state.StateFormatException;
 import io.godwit.api.vm.Vm;
 import io.godwit.wire.FrameType;
 import io.godwit.wire.FrameWriter;
@@ -14,6 +15,8 @@ import io.godwit.wire.proto.Hello;
 import io.godwit.wire.proto.StateSection;
 import java.io.IOException;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Device state in the stream, as QEMU's vmstate sections: the hello lists every device (id, type,
@@ -24,6 +27,8 @@ final class DeviceSections {
 
     /** The section name of device state; the instance is the device's index in the VM. */
     static final String NAME = "dev";
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceSections.class);
 
     private DeviceSections() {}
 
@@ -45,8 +50,8 @@ final class DeviceSections {
             DeviceInfo theirs = hello.getDevices(i);
             VmDevice d = mine.get(i);
             if (!theirs.getId().equals(d.id()) || !theirs.getType().equals(d.type())) {
-                throw new MigrationFailure("the source's device " + i + " is " + theirs.getId() + " ("
-                        + theirs.getType() + "), this VM's is " + d.id() + " (" + d.type() + ")");
+                throw new MigrationFailure("the source's device " + i + " is " + Printable.quote(theirs.getId()) + " ("
+                        + Printable.quote(theirs.getType()) + "), this VM's is " + d.id() + " (" + d.type() + ")");
             }
             checkVersion(d, theirs.getVersion());
         }
@@ -56,9 +61,25 @@ final class DeviceSections {
         int max = d.device().stateVersion();
         int min = d.device().minimumStateVersion();
         if (version < min || version > max) {
-            throw new MigrationFailure(d.label() + ": state version " + version + " is not supported (this host"
+            throw new MigrationFailure(d.label() + ": state version " + Integer.toUnsignedString(version)
+                    + " is not supported (this host"
                     + " loads " + min + " to " + max + ")");
         }
+    }
+
+    /**
+     * A device's load that failed, as one line naming the device. A refusal (StateFormatException, as
+     * the device contract asks) says what was wrong with the state; anything else is the device's own
+     * bug, whatever the stream held: its class is named and its stack trace logged, so that it is
+     * seen and fixed rather than passing for a refusal.
+     */
+    static MigrationFailure loadFailed(VmDevice d, RuntimeException e) {
+        if (e instanceof StateFormatException || e instanceof MigrationFailure) {
+            String why = String.valueOf(e.getMessage());
+            return new MigrationFailure(why.startsWith(d.label()) ? why : d.label() + ": " + why, e);
+        }
+        LOG.error("{}: loading its state threw {}", d.label(), e.getClass().getName(), e);
+        return new MigrationFailure(d.label() + ": loading its state failed: " + e, e);
     }
 
     /**
@@ -79,12 +100,14 @@ final class DeviceSections {
      *
      * @return the last section id used
      */
-    static int send(Vm vm, FrameWriter writer, int lastSection, MigrationStats stats) throws IOException {
+    static int send(Vm vm, FrameWriter writer, int lastSection, MigrationStats stats, SaveCosts costs)
+            throws IOException {
         int section = lastSection;
         List<VmDevice> devices = vm.devices();
         long t0 = System.nanoTime();
         for (int i = 0; i < devices.size(); i++) {
             VmDevice d = devices.get(i);
+            long started = System.nanoTime();
             StateEncoder out = new StateEncoder();
             try {
                 d.device().saveState(out);
@@ -95,9 +118,10 @@ final class DeviceSections {
             if (data.length > WireLimits.MAX_STATE_BYTES) {
                 throw new MigrationFailure(d.label() + ": state of " + data.length + " bytes is too large");
             }
-            writer.writeMessage(FrameType.STATE, StateSection.newBuilder()
-                    .setSectionId(++section).setName(NAME).setInstance(i)
-                    .setVersion(d.device().stateVersion()).setData(ByteString.copyFrom(data)).build());
+            StateSection s = StateSection.newBuilder().setSectionId(++section).setName(NAME).setInstance(i)
+                    .setVersion(d.device().stateVersion()).setData(ByteString.copyFrom(data)).build();
+            costs.deviceSaved(d, System.nanoTime() - started); // the next estimates' (not the socket's time)
+            writer.writeMessage(FrameType.STATE, s);
         }
         stats.deviceSaveNanos = System.nanoTime() - t0;
         return section;
@@ -108,7 +132,7 @@ final class DeviceSections {
         List<VmDevice> devices = vm.devices();
         int i = s.getInstance();
         if (i < 0 || i >= devices.size() || loaded[i]) {
-            throw new WireException("device state for instance " + i + " is unexpected");
+            throw new WireException("device state for instance " + Integer.toUnsignedString(i) + " is unexpected");
         }
         VmDevice d = devices.get(i);
         checkVersion(d, s.getVersion());
@@ -117,8 +141,7 @@ final class DeviceSections {
             d.device().loadState(decoder, s.getVersion());
             decoder.finish();
         } catch (RuntimeException e) {
-            String why = String.valueOf(e.getMessage());
-            throw new MigrationFailure(why.startsWith(d.label()) ? why : d.label() + ": " + why, e);
+            throw loadFailed(d, e);
         }
         loaded[i] = true;
     }

@@ -9,5 +9,6 @@ interface Events {
 
     void pass(String vm, long pass);
 
-    void stalled(String vm, String why);
+    /** A precopy stopped converging (see StallWatch). */
+    default void stalled(String vm, String why) {}
 }

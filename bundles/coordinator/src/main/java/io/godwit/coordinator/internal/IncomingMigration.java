@@ -64,6 +64,11 @@ final class IncomingMigration implements Runnable {
     private long lastAck;
     private long lastAckNanos = System.nanoTime();
 
+    /** With the default capabilities (no postcopy-ram): the fuzz and protocol tests' destination. */
+    IncomingMigration(Vm vm, IncomingListener listener, boolean fresh, Events events) {
+        this(vm, listener, fresh, new MigrationSettings(), events);
+    }
+
     IncomingMigration(Vm vm, IncomingListener listener, boolean fresh, MigrationSettings settings, Events events) {
         this.vm = vm;
         this.settings = settings;
@@ -134,8 +139,9 @@ final class IncomingMigration implements Runnable {
             setStatus(MigrationStatus.ACTIVE);
             FrameReader reader = new FrameReader(channel, READ_BUFFER);
             reader.readStreamHeader();
-            readHello(reader);
-            ram = new RamLoader(vm.memory(), fresh, registerMemory());
+            Hello hello = readHello(reader);
+            boolean verify = hello.getCapabilitiesList().contains(MigrationCapability.VERIFY_RAM.qemuName());
+            ram = new RamLoader(vm.memory(), fresh, registerMemory(), verify);
             loader = new StreamLoader(this, reader, ram);
             resume(loader.load());
         } catch (Throwable e) {
@@ -162,7 +168,7 @@ final class IncomingMigration implements Runnable {
             throw new MigrationFailure("the source has capability postcopy-ram on and this destination does not"
                     + " (migrate_set_capability " + vm.name() + " postcopy-ram on, before migrate_incoming)");
         }
-        LOG.info("{}: receiving VM {} ({} bytes of RAM)", vm.name(), Printable.of(hello.getVmName()), vm.memory().size());
+        LOG.info("{}: receiving VM {} ({} bytes of RAM)", vm.name(), Printable.quote(hello.getVmName()), vm.memory().size());
         return hello;
     }
 
@@ -184,30 +190,40 @@ final class IncomingMigration implements Runnable {
         return true;
     }
 
-    /** What arrived: stream bytes, and pages written remotely once their batch header was read. */
-    private long received(FrameReader reader) {
-        return reader.bytesRead() + (ram != null ? ram.remoteBytes : 0);
+    /**
+     * What this destination has applied, the figure every acknowledgement carries: the stream up to the
+     * end of the last frame read, every frame before it processed (pages in guest memory, zero pages
+     * filled, states loaded), plus the pages of the remote batches committed. Called between frames.
+     * Frames read ahead into the reader's buffer do not count: the source's zero-page fence takes an
+     * acknowledgement as a promise that every zero index it covers is applied ({@link RemoteRam}).
+     */
+    private long applied(FrameReader reader) {
+        return reader.bytesConsumed() + (ram != null ? ram.remoteBytes : 0);
     }
 
-    /** Answers a PING with what arrived so far; called by the stream loader. */
+    /** Answers a PING with what is applied so far, the PING included; called by the stream loader. */
     void pong(Command ping, FrameReader reader) throws IOException {
-        lastAck = received(reader);
+        lastAck = applied(reader);
         lastAckNanos = System.nanoTime();
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue())
                 .setBytesReceived(lastAck).setMonotonicNanos(lastAckNanos));
     }
 
-    /** Acknowledges what arrived every few MiB, for the source's bandwidth estimate. */
+    /**
+     * Acknowledges what is applied every few MiB, for the source's bandwidth estimate and its fences;
+     * called by the stream loader after each frame it processed.
+     */
     void maybeAck(FrameReader reader, RamLoader ram) throws IOException {
-        long read = received(reader);
-        stats.transferred = read;
+        long applied = applied(reader);
+        stats.transferred = applied;
         stats.normal = ram.normal;
         stats.duplicate = ram.duplicate;
         long now = System.nanoTime();
-        if (read != lastAck && (read - lastAck >= ACK_EVERY_BYTES || now - lastAckNanos >= ACK_EVERY_NANOS)) {
-            lastAck = read;
+        if (applied != lastAck
+                && (applied - lastAck >= ACK_EVERY_BYTES || now - lastAckNanos >= ACK_EVERY_NANOS)) {
+            lastAck = applied;
             lastAckNanos = now;
-            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(read)
+            send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(applied)
                     .setMonotonicNanos(now));
         }
     }

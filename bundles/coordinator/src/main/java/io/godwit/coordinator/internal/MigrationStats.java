@@ -37,6 +37,8 @@ final class MigrationStats {
     volatile long recoveries;
     volatile long missingAtRecovery;
     volatile long sentAtRecovery;
+    /** verify-ram: time this side spent on page digests, in ns; -1 when off. */
+    volatile long verifyNanos = -1;
     /** Why the precopy stopped converging, once it did. */
     volatile String stall;
 
@@ -78,7 +80,8 @@ final class MigrationStats {
         var ram = new MigrationInfo.RamStats(transferred, remainingPages * 4096, totalBytes, duplicate, normal,
                 normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
-                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall);
+                downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall,
+                verifyNanos < 0 ? -1 : verifyNanos / 1_000_000);
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {

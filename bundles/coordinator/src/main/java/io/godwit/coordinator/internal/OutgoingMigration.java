@@ -34,11 +34,14 @@ final class OutgoingMigration implements Runnable {
     private static final long MIN_SYNC_INTERVAL_NANOS = 20_000_000L;
     /** How long an empty pass waits for the destination before the next sync. */
     private static final long IDLE_PASS_WAIT_MS = 20;
+    /** How often the vCPU state saves are measured again (each costs the migration about a quantum). */
+    private static final long SAVE_COST_EVERY_NANOS = 1_000_000_000L;
 
     final Vm vm;
     final MigrationSettings settings;
     final MigrationStats stats = new MigrationStats();
     final Bandwidth bandwidth = new Bandwidth();
+    final SaveCosts saveCosts;
     private final Transport transport;
     private final String address;
     private final Events events;
@@ -58,7 +61,10 @@ final class OutgoingMigration implements Runnable {
     private volatile MigrationChannel channel;
     volatile FrameWriter writer;
     volatile ReturnPath returnPath;
+    /** Read by the return path's thread too (in-flight bytes). */
     volatile RamSender sender;
+    /** verify-ram's page digests, updated as pages are sent; null when off. */
+    PageDigests digests;
     /** Postcopy recovery: where {@code migrate -r} asked to resume, taken by the paused migration thread. */
     private final java.util.concurrent.SynchronousQueue<Runnable> resumeRequests = new java.util.concurrent.SynchronousQueue<>();
     DeviceIteration deviceIteration;
@@ -70,9 +76,14 @@ final class OutgoingMigration implements Runnable {
     long lastSyncMs;
     private long lastSyncNanos;
     private long sentAtLastSync;
+    /** What saving every vCPU's state takes, measured while the guest runs ({@link SaveCosts}). */
+    private long vcpuSaveNanos;
+    private long vcpuSaveMeasuredNanos;
 
-    OutgoingMigration(Vm vm, Transport transport, String address, MigrationSettings settings, Events events) {
+    OutgoingMigration(Vm vm, Transport transport, String address, MigrationSettings settings, Events events,
+            SaveCosts saveCosts) {
         this.vm = vm;
+        this.saveCosts = saveCosts;
         this.transport = transport;
         this.address = address;
         this.settings = settings;
@@ -188,7 +199,7 @@ final class OutgoingMigration implements Runnable {
             writer.writeStreamHeader();
             writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_RESUME).build());
             writer.flush();
-            returnPath = new ReturnPath(vm.name(), c, bandwidth);
+            returnPath = new ReturnPath(vm.name(), c, bandwidth, this::sentBytes);
             returnPath.expectRecvBitmap(bitmap.pages());
             returnPath.start();
             sender = new RamSender(vm.memory(), writer, stats, rateLimit, null);
@@ -277,11 +288,12 @@ final class OutgoingMigration implements Runnable {
         writer.writeStreamHeader();
         writer.writeMessage(FrameType.HELLO, VmDescription.hello(vm, settings.enabledCapabilities()));
         if (settings.capability(MigrationCapability.RETURN_PATH)) {
-            returnPath = new ReturnPath(vm.name(), channel, bandwidth);
+            returnPath = new ReturnPath(vm.name(), channel, bandwidth, this::sentBytes);
             returnPath.start();
             measureRoundTrip();
         }
         vm.dirtyLogging().start();
+        measureSaveCost();
         bitmap = new DirtyBitmap(vm.memory().pages());
         bitmap.setAll(); // the setup sync: everything is dirty once
         stats.syncCount = 1;
@@ -293,7 +305,8 @@ final class OutgoingMigration implements Runnable {
         deviceIteration = new DeviceIteration(vm, settings.capability(MigrationCapability.COPY_STORAGE));
         deviceIteration.setup(writer);
         rateLimit = new RateLimit(settings);
-        sender = new RamSender(vm.memory(), writer, stats, rateLimit, remoteRam());
+        digests = settings.capability(MigrationCapability.VERIFY_RAM) ? new PageDigests(vm.memory().pages()) : null;
+        sender = new RamSender(vm.memory(), writer, stats, rateLimit, remoteRam(), digests);
         stats.setupMs = stats.elapsedMs();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
@@ -330,9 +343,13 @@ final class OutgoingMigration implements Runnable {
         }
     }
 
-    /** Bytes of the migration sent so far: the stream's and, over remote memory writes, the pages written. */
+    /**
+     * Bytes of the migration sent so far: the stream's and, over remote memory writes, the pages
+     * written. Called on the migration thread and the return path's.
+     */
     long sentBytes() {
-        return sender != null ? sender.sentBytes() : writer.bytesWritten();
+        RamSender s = sender;
+        return s != null ? s.sentBytes() : writer.bytesWritten();
     }
 
     /** A PING through the destination: the round trip is part of every downtime, and a refused hello shows here. */
@@ -479,6 +496,9 @@ final class OutgoingMigration implements Runnable {
             stats.dirtyPagesRate = (long) (harvested * 1e9 / dt);
         }
         lastSyncNanos = t1;
+        if (stats.status == MigrationStatus.ACTIVE && t1 - vcpuSaveMeasuredNanos >= SAVE_COST_EVERY_NANOS) {
+            measureSaveCost();
+        }
         stats.syncCount++;
         stats.remainingPages = bitmap.count();
         sentAtLastSync = stats.normal + stats.duplicate;
@@ -487,26 +507,45 @@ final class OutgoingMigration implements Runnable {
 
     void sampleWrittenIfNoReturnPath() {
         if (returnPath == null) {
-            bandwidth.sample(System.nanoTime(), sentBytes());
+            long now = System.nanoTime();
+            bandwidth.sample(now, sentBytes(), now, false); // what waits for the link is not known
         }
+    }
+
+    /** Measures what saving the vCPUs' state takes now (SaveCosts): at setup, then every second. */
+    private void measureSaveCost() throws InterruptedException {
+        vcpuSaveNanos = SaveCosts.vcpusNanos(vm);
+        vcpuSaveMeasuredNanos = System.nanoTime();
     }
 
     /** The convergence inputs now: pending bytes include what is written but not yet acknowledged. */
     PassSnapshot snapshot() {
-        double bw = bandwidth.bytesPerSecond();
-        if (bw <= 0) {
-            long ms = Math.max(1, stats.elapsedMs() - Math.max(0, stats.setupMs));
-            bw = sentBytes() * 1000.0 / ms; // no full window yet: the average so far
-        }
         long inFlight = returnPath != null ? Math.max(0, sentBytes() - returnPath.acked()) : 0;
+        double bw = bandwidth.bytesPerSecond(System.nanoTime(), inFlight);
+        if (bw < 0) {
+            // No window yet: the average since setup of what the destination applied (bytes in socket
+            // buffers are not bandwidth), or, without a return path, of what was written.
+            long ms = Math.max(1, stats.elapsedMs() - Math.max(0, stats.setupMs));
+            bw = (returnPath != null ? returnPath.acked() : sentBytes()) * 1000.0 / ms;
+        }
         long pending = stats.remainingPages * 4096 + inFlight
                 + (deviceIteration != null ? deviceIteration.pendingBytes() : 0);
         long rttMs = returnPath != null ? returnPath.rttMillis(1) : 1;
         // The final sync (it includes every vhost log scan), the round trip, and the vCPU and device
-        // states: saves measured at 0.3 to 2 us each (benchmarks/run devices), so 1 ms each is generous.
-        long fixed = lastSyncMs + rttMs + vm.spec().vcpus() + vm.devices().size();
+        // state saves as measured (SaveCosts), in whole ms.
+        long saves = vcpuSaveNanos + saveCosts.devicesNanos(vm, vcpuSaveNanos / Math.max(1, vm.spec().vcpus()));
+        long fixed = lastSyncMs + rttMs + (saves + 999_999) / 1_000_000 + verifyMs();
         return new PassSnapshot(stats.syncCount, pending, fixed, bw, stats.dirtyPagesRate * 4096.0,
                 settings.parameter(MigrationParameter.DOWNTIME_LIMIT), vm.throttle(), stats.elapsedMs());
+    }
+
+    /**
+     * What verify-ram adds to the stop-and-copy: the digests of the pages still dirty, at the cost per
+     * page measured so far (1 us before that), on this side; the destination's, on pages it loads as
+     * they arrive, is part of the rate it acknowledges.
+     */
+    private long verifyMs() {
+        return digests == null ? 0 : (long) Math.ceil(stats.remainingPages * digests.nanosPerPage(1000) / 1e6);
     }
 
     /** Ends the migration; on failure or cancel the source runs on as it did before. */

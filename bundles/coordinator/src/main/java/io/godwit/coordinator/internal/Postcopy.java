@@ -58,6 +58,7 @@ final class Postcopy {
         Switchover.sendState(m);
         m.vm.dirtyLogging().stop(); // the source's guest never runs again here: nothing can dirty its RAM
         m.checkCancel();
+        m.rateLimit.postcopy(); // the background push is capped by max-postcopy-bandwidth, if set
         m.pastPointOfNoReturn = true; // the destination may start the guest from here
         m.writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_RUN)
                 .setValue(m.wasRunning ? 1 : 0).setTimeMicros(stopMicros).build());

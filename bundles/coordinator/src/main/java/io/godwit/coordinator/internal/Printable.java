@@ -1,31 +1,31 @@
 package io.godwit.coordinator.internal;
 
 /**
- * Text that came from the peer, made safe to print. Error messages quote what a stream said (a
- * subsection name, a VM name, the other side's own error), and a hostile stream could put terminal
- * escape sequences there that {@code info migrate} or the log would then replay on someone's
- * terminal. Control characters (C0, DEL, C1) become {@code \xNN}; everything else is kept.
+ * Text that came from the peer, made safe to print and bounded. Error messages quote what a stream
+ * said (a subsection name, a VM name, the other side's own error), and a hostile stream could put
+ * terminal escape sequences, bidi overrides or invisible characters there that {@code info migrate}
+ * or the log would then replay on someone's terminal ({@link io.godwit.api.text.Printable}), or a
+ * string of a megabyte (a hello may be 1 MiB, a state section's name 16 MiB).
  */
 final class Printable {
 
+    /** A whole message, with what it quotes. */
+    static final int MAX_MESSAGE = 1000;
+    /** One string of the peer's quoted in a message: a name, a workload. */
+    static final int MAX_QUOTED = 200;
+
     private Printable() {}
 
+    /** A message for {@code info migrate} or the log: escaped, at most {@value #MAX_MESSAGE} characters. */
     static String of(String text) {
-        if (text == null || text.chars().noneMatch(Printable::control)) {
-            return text;
-        }
-        StringBuilder b = new StringBuilder(text.length() + 16);
-        text.chars().forEach(c -> {
-            if (control(c)) {
-                b.append(String.format("\\x%02x", c));
-            } else {
-                b.append((char) c);
-            }
-        });
-        return b.toString();
+        return io.godwit.api.text.Printable.bound(io.godwit.api.text.Printable.escape(text), MAX_MESSAGE);
     }
 
-    private static boolean control(int c) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+    /**
+     * One string of the peer's, to quote in a message or log line: escaped, at most
+     * {@value #MAX_QUOTED} characters, so that the message around it still shows whole.
+     */
+    static String quote(String peer) {
+        return io.godwit.api.text.Printable.bound(io.godwit.api.text.Printable.escape(peer), MAX_QUOTED);
     }
 }

@@ -31,6 +31,8 @@ final class RamLoader {
     private final boolean registered;
     long normal;
     long duplicate;
+    /** verify-ram's digests of the pages as loaded, or null when off. */
+    final PageDigests digests;
     /** Bytes of pages committed by remote batches. */
     long remoteBytes;
     /** Postcopy: pages are placed through it, once each, never straight into guest memory. */
@@ -42,6 +44,12 @@ final class RamLoader {
      * @param registered true when the memory was registered for the source's remote writes
      */
     RamLoader(GuestMemory memory, boolean fresh, boolean registered) {
+        this(memory, fresh, registered, false);
+    }
+
+    /** @param verify verify-ram: each page's digest is taken from guest memory once it is loaded */
+    RamLoader(GuestMemory memory, boolean fresh, boolean registered, boolean verify) {
+        this.digests = verify ? new PageDigests(memory.pages()) : null;
         this.blocks = memory.blocks();
         this.received = new DirtyBitmap(memory.pages());
         this.fresh = fresh;
@@ -50,10 +58,12 @@ final class RamLoader {
 
     void load(FrameReader reader, Frame frame) throws IOException {
         RamBatch batch = reader.readBatchHeader(frame);
-        if (batch.getBlock() >= blocks.size()) {
-            throw new WireException("RAM batch names block " + batch.getBlock() + " of " + blocks.size());
+        int index = batch.getBlock(); // a uint32: 2^31 and above read as negative
+        if (index < 0 || index >= blocks.size()) {
+            throw new WireException("RAM batch names block " + Integer.toUnsignedString(index) + " of "
+                    + blocks.size());
         }
-        RamBlock block = blocks.get(batch.getBlock());
+        RamBlock block = blocks.get(index);
         checkIndices(batch.getNormalList(), block);
         checkIndices(batch.getZeroList(), block);
         if (postcopy != null) {
@@ -75,6 +85,7 @@ final class RamLoader {
             }
             reader.readPages(raw.asSlice(first * RamBlock.PAGE_SIZE, (long) run * RamBlock.PAGE_SIZE));
             received.setRange(block.firstPage() + first, block.firstPage() + first + run);
+            digestRun(block, raw, first, run);
             i += run;
         }
         normal += batch.getNormalCount();
@@ -116,12 +127,25 @@ final class RamLoader {
         }
         for (long index : pages) {
             received.set(block.firstPage() + index);
+            digestRun(block, block.raw(), index, 1);
         }
         remoteBytes += (long) pages.size() * RamBlock.PAGE_SIZE;
     }
 
+    /** verify-ram: the digests of pages just loaded, from where they landed in guest memory. */
+    private void digestRun(RamBlock block, MemorySegment raw, long first, int run) {
+        if (digests != null) {
+            for (int i = 0; i < run; i++) {
+                digests.page(block.firstPage() + first + i, raw, (first + i) * RamBlock.PAGE_SIZE);
+            }
+        }
+    }
+
     private void loadZeros(RamBatch batch, RamBlock block, MemorySegment raw) {
         for (long index : batch.getZeroList()) {
+            if (digests != null) {
+                digests.zero(block.firstPage() + index); // a skipped zero page is zero: fresh RAM
+            }
             if (!fresh || received.test(block.firstPage() + index)) {
                 long off = index * RamBlock.PAGE_SIZE;
                 if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) != -1) {

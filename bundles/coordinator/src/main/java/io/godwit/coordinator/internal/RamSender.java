@@ -35,6 +35,8 @@ final class RamSender {
     private final MigrationStats stats;
     private final RateLimit rateLimit;
     private final RemoteRam remote;
+    /** verify-ram: each page's digest as it is sent, or null when off. */
+    private final PageDigests digests;
     private final ByteBuffer[] buffers = new ByteBuffer[WireLimits.MAX_BATCH_NORMAL];
     private final long[] runOffsets = new long[WireLimits.MAX_BATCH_REMOTE];
     private final int[] runPageCounts = new int[WireLimits.MAX_BATCH_REMOTE];
@@ -51,7 +53,14 @@ final class RamSender {
 
     /** @param remote the remote memory path, or null to send page bytes in the stream */
     RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit, RemoteRam remote) {
+        this(memory, writer, stats, rateLimit, remote, null);
+    }
+
+    /** @param digests verify-ram's page digests to update as pages go, or null */
+    RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit, RemoteRam remote,
+            PageDigests digests) {
         this.remote = remote;
+        this.digests = digests;
         this.maxNormal = remote != null ? WireLimits.MAX_BATCH_REMOTE : WireLimits.MAX_BATCH_NORMAL;
         this.blocks = memory.blocks();
         this.writer = writer;
@@ -121,10 +130,18 @@ final class RamSender {
         MemorySegment raw = block.raw();
         if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1) {
             batch.addZero(index);
+            if (digests != null) {
+                digests.zero(page);
+            }
             stats.duplicate++;
             return batch.getZeroCount() >= WireLimits.MAX_BATCH_ZERO;
         }
         batch.addNormal(index);
+        if (digests != null) {
+            // The bytes the write takes later may be newer: then the guest dirtied the page, which goes
+            // again, with its digest, by the final pass at the latest.
+            digests.page(page, raw, off);
+        }
         stats.normal++;
         if (index == lastNormal + 1 && runPages > 0) {
             runPages++;

@@ -4,7 +4,8 @@ import io.godwit.api.migration.MigrationParameter;
 
 /**
  * QEMU's max-bandwidth: a budget of limit/10 bytes per 100 ms slot; a sender over budget sleeps to
- * the end of the slot. The limit is read live each slot. Lifted for stop-and-copy.
+ * the end of the slot. The limit is read live each slot. Lifted for stop-and-copy; in postcopy the
+ * limit is max-postcopy-bandwidth instead.
  */
 final class RateLimit {
 
@@ -14,6 +15,7 @@ final class RateLimit {
     private long slotStart = System.nanoTime();
     private long slotBytes;
     private boolean lifted;
+    private MigrationParameter parameter = MigrationParameter.MAX_BANDWIDTH;
 
     RateLimit(MigrationSettings settings) {
         this.settings = settings;
@@ -23,10 +25,16 @@ final class RateLimit {
         lifted = true;
     }
 
+    /** From now on the limit is max-postcopy-bandwidth (0: none). */
+    void postcopy() {
+        lifted = false;
+        parameter = MigrationParameter.MAX_POSTCOPY_BANDWIDTH;
+    }
+
     /** Accounts {@code bytes} just sent and sleeps when the slot's budget is spent. */
     void sent(long bytes) throws InterruptedException {
         slotBytes += bytes;
-        long limit = settings.parameter(MigrationParameter.MAX_BANDWIDTH);
+        long limit = settings.parameter(parameter);
         if (lifted || limit <= 0) {
             return;
         }

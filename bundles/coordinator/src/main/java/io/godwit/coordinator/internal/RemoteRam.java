@@ -23,13 +23,16 @@ import java.util.List;
  * <p>Order between the two paths: a header is written only after its batch's writes and all earlier
  * ones completed, so a later zero index can never be overtaken by an older write. The other way, a
  * page sent as a zero index and then written remotely, the destination must have applied the zero
- * first: such a write waits for a fence, the destination's acknowledgement of every header so far.
+ * first: such a write waits for a fence, the destination's acknowledgement of every header so far. An
+ * acknowledgement counts only frames the destination applied, not those it read ahead into its buffer
+ * ({@code IncomingMigration.applied}); one that counted those could let a write land before the zero
+ * fill that then wipes it.
  *
  * <p>Runs on the migration thread only.
  */
 final class RemoteRam {
 
-    /** Waits until the destination acknowledged {@code mark} bytes (stream bytes plus committed pages). */
+    /** Waits until the destination acknowledged applying {@code mark} bytes (stream bytes plus committed pages). */
     interface Fence {
         void await(long mark) throws IOException, InterruptedException;
     }
@@ -53,7 +56,8 @@ final class RemoteRam {
     private final DirtyBitmap zeroSent;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean anyZeroSent;
-    private long posted;
+    /** Read by the return path's thread too (in-flight bytes). */
+    private volatile long posted;
     private long committed;
     private long completed;
     private long zeroMark = -1;

@@ -18,6 +18,8 @@ final class ReturnPath implements Runnable {
 
     private final MigrationChannel channel;
     private final Bandwidth bandwidth;
+    /** Bytes of the migration sent so far (the source's count, read on this thread). */
+    private final java.util.function.LongSupplier sent;
     private final Thread thread;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final CountDownLatch pong = new CountDownLatch(1);
@@ -44,9 +46,10 @@ final class ReturnPath implements Runnable {
     private final java.util.LinkedHashSet<Long> pings = new java.util.LinkedHashSet<>();
     private static final int MAX_PINGS = 256;
 
-    ReturnPath(String vm, MigrationChannel channel, Bandwidth bandwidth) {
+    ReturnPath(String vm, MigrationChannel channel, Bandwidth bandwidth, java.util.function.LongSupplier sent) {
         this.channel = channel;
         this.bandwidth = bandwidth;
+        this.sent = sent;
         this.thread = Thread.ofPlatform().daemon().name("mig-" + vm + "-rp").unstarted(this);
     }
 
@@ -93,7 +96,8 @@ final class ReturnPath implements Runnable {
             case LOADED -> loaded = true;
             case MEMORY_REGISTERED -> memoryRegions = m.getMemoryRegionsList().stream()
                     .map(com.google.protobuf.ByteString::toByteArray).toList();
-            case RESUMED -> resumedMicros = m.getTimeMicros();
+            // Resumed whatever its clock says: a negative time would read as "not resumed" (-1).
+            case RESUMED -> resumedMicros = Math.max(0, m.getTimeMicros());
             case POSTCOPY_RUNNING -> postcopyRunningMicros = m.getTimeMicros();
             case RECV_BITMAP -> recvBitmap(m);
             case RESUME_ACK -> {
@@ -134,15 +138,17 @@ final class ReturnPath implements Runnable {
     }
 
     /**
-     * What arrived, by the destination's own clock: the source's reader may be descheduled and read
+     * What the destination applied, by its own clock: the source's reader may be descheduled and read
      * several ACKs at once, which would make a rate from arrival times here burst far above the link.
+     * Whether data was waiting for the link then tells a trickle from a source with little to send.
      */
     private void ack(ReturnMessage m) {
         synchronized (ackLock) {
             acked = Math.max(acked, m.getBytesReceived());
             ackLock.notifyAll();
         }
-        bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived());
+        boolean waiting = sent.getAsLong() - m.getBytesReceived() >= Bandwidth.MIN_BYTES;
+        bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived(), System.nanoTime(), waiting);
     }
 
     /** Records a PING's send stamp before it is sent. Keeps the last {@value #MAX_PINGS} unanswered ones. */

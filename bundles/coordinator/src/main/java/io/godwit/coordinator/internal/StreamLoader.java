@@ -137,8 +137,8 @@ final class StreamLoader {
 
     private void sectionStart(SectionStart s) throws WireException {
         if (s.getSectionId() != OutgoingMigration.RAM_SECTION || !s.getName().equals("ram") || s.getVersion() != 1) {
-            throw new WireException("unknown section '" + s.getName() + "' id " + s.getSectionId() + " version "
-                    + s.getVersion());
+            throw new WireException("unknown section '" + Printable.quote(s.getName()) + "' id " + Integer.toUnsignedString(s.getSectionId())
+                    + " version " + Integer.toUnsignedString(s.getVersion()));
         }
         if (ramOpen || ramDone) {
             throw new WireException("the RAM section was opened twice");
@@ -148,7 +148,8 @@ final class StreamLoader {
 
     private void sectionEnd(SectionEnd e) throws WireException {
         if (!ramOpen || e.getSectionId() != OutgoingMigration.RAM_SECTION) {
-            throw new WireException("section footer for section " + e.getSectionId() + " does not match");
+            throw new WireException("section footer for section " + Integer.toUnsignedString(e.getSectionId())
+                    + " does not match");
         }
         if (!switchedOver || missing != null && !postcopyRunning) {
             throw new WireException("the RAM section ended before the switchover");
@@ -163,18 +164,18 @@ final class StreamLoader {
             return;
         }
         if (!ramDone && (missing == null || postcopyRunning)) {
-            throw new WireException("state of '" + s.getName() + "' before the end of RAM");
+            throw new WireException("state of '" + Printable.quote(s.getName()) + "' before the end of RAM");
         }
         if (s.getName().equals(DeviceSections.NAME)) {
             DeviceSections.load(vm, s, deviceLoaded);
             return;
         }
         if (!s.getName().equals("cpu")) {
-            throw new WireException("unknown state section '" + s.getName() + "'");
+            throw new WireException("unknown state section '" + Printable.quote(s.getName()) + "'");
         }
         int i = s.getInstance();
         if (i < 0 || i >= cpuLoaded.length || cpuLoaded[i]) {
-            throw new WireException("vCPU state for instance " + i + " is unexpected");
+            throw new WireException("vCPU state for instance " + Integer.toUnsignedString(i) + " is unexpected");
         }
         StateDecoder decoder = new StateDecoder("vCPU " + i, s.getData().toByteArray());
         vm.loadVcpuState(i, decoder, s.getVersion());
@@ -197,9 +198,12 @@ final class StreamLoader {
         if (postcopyRunning && ram.postcopyMissing() > 0) {
             throw new WireException("postcopy completed with " + ram.postcopyMissing() + " pages never sent");
         }
-        if (!c.getRamHash().isEmpty()) {
-            byte[] mine = RamHash.of(vm.memory());
-            if (!Arrays.equals(mine, c.getRamHash().toByteArray())) {
+        if (!c.getRamHash().isEmpty() || ram.digests != null) {
+            if (ram.digests == null || c.getRamHash().isEmpty()) {
+                throw new WireException("verify-ram: the hello and the completion disagree on whether it is on");
+            }
+            in.stats.verifyNanos = ram.digests.nanos();
+            if (!Arrays.equals(ram.digests.value(), c.getRamHash().toByteArray())) {
                 throw new MigrationFailure("verify-ram: the destination's RAM differs from the source's");
             }
         }

@@ -64,8 +64,9 @@ final class Switchover {
         Complete.Builder complete = Complete.newBuilder()
                 .setSourceWasRunning(m.wasRunning)
                 .setSourceStopMicros(stopMicros);
-        if (m.settings.capability(MigrationCapability.VERIFY_RAM)) {
-            complete.setRamHash(ByteString.copyFrom(RamHash.of(m.vm.memory())));
+        if (m.digests != null) {
+            complete.setRamHash(ByteString.copyFrom(m.digests.value())); // every page's digest, as last sent
+            m.stats.verifyNanos = m.digests.nanos();
         }
         m.checkCancel();
         m.pastPointOfNoReturn = true; // from here the destination may start the guest
@@ -91,7 +92,7 @@ final class Switchover {
     static void sendState(OutgoingMigration m) throws IOException {
         int last = sendCpus(m);
         m.deviceIteration.complete(m.writer); // the disks' last dirty blocks, devices drained
-        DeviceSections.send(m.vm, m.writer, last, m.stats);
+        DeviceSections.send(m.vm, m.writer, last, m.stats, m.saveCosts);
         LOG.debug("{}: device state saved in {} us", m.vm.name(), m.stats.deviceSaveNanos / 1000);
     }
 
@@ -104,11 +105,15 @@ final class Switchover {
             if (data.length > WireLimits.MAX_STATE_BYTES) {
                 throw new MigrationFailure("vCPU " + i + " state of " + data.length + " bytes is too large");
             }
-            m.writer.writeMessage(FrameType.STATE, StateSection.newBuilder()
-                    .setSectionId(++sections).setName("cpu").setInstance(i)
-                    .setVersion(m.vm.vcpuStateVersion(i)).setData(ByteString.copyFrom(data)).build());
+            m.writer.writeMessage(FrameType.STATE, cpuSection(m.vm, i, ++sections, data));
         }
         return sections;
+    }
+
+    /** vCPU {@code i}'s STATE section (also built, and thrown away, when {@link SaveCosts} measures). */
+    static StateSection cpuSection(io.godwit.api.vm.Vm vm, int i, int sectionId, byte[] data) {
+        return StateSection.newBuilder().setSectionId(sectionId).setName("cpu").setInstance(i)
+                .setVersion(vm.vcpuStateVersion(i)).setData(ByteString.copyFrom(data)).build();
     }
 
     /** With a return path, the migration completes only when the destination runs the guest. */

@@ -45,7 +45,8 @@ final class VmDescription {
      */
     static void check(Hello hello, Vm vm) {
         if (hello.getPageSize() != RamBlock.PAGE_SIZE) {
-            throw new MigrationFailure("the source's page size " + hello.getPageSize() + " is not 4096");
+            throw new MigrationFailure("the source's page size " + Integer.toUnsignedString(hello.getPageSize())
+                    + " is not 4096");
         }
         List<RamBlock> mine = vm.memory().blocks();
         if (hello.getBlocksCount() > WireLimits.MAX_BLOCKS || hello.getBlocksCount() != mine.size()) {
@@ -57,19 +58,22 @@ final class VmDescription {
             if (!theirs.getName().equals(b.name()) || theirs.getSize() != b.size() || theirs.getBase() != b.base()) {
                 throw new MigrationFailure(String.format(
                         "RAM block '%s' of %d bytes at 0x%x does not match this VM's '%s' of %d bytes at 0x%x",
-                        theirs.getName(), theirs.getSize(), theirs.getBase(), b.name(), b.size(), b.base()));
+                        Printable.quote(theirs.getName()), theirs.getSize(), theirs.getBase(), b.name(), b.size(),
+                        b.base()));
             }
         }
         if (hello.getVcpus() != vm.spec().vcpus()) {
-            throw new MigrationFailure("the source has " + hello.getVcpus() + " vCPUs, this VM " + vm.spec().vcpus());
+            throw new MigrationFailure("the source has " + Integer.toUnsignedString(hello.getVcpus()) + " vCPUs, this VM "
+                    + vm.spec().vcpus());
         }
         if (!hello.getCpuBackend().equals(vm.spec().cpuBackend()) || !hello.getWorkload().equals(vm.spec().workload())) {
-            throw new MigrationFailure("the source runs " + hello.getCpuBackend() + " '" + hello.getWorkload()
-                    + "', this VM " + vm.spec().cpuBackend() + " '" + vm.spec().workload() + "'");
+            throw new MigrationFailure("the source runs " + Printable.quote(hello.getCpuBackend()) + " '"
+                    + Printable.quote(hello.getWorkload()) + "', this VM " + vm.spec().cpuBackend() + " '" + vm.spec().workload() + "'");
         }
         for (int i = 0; i < hello.getVcpuStateVersionsCount(); i++) {
-            if (hello.getVcpuStateVersions(i) > vm.vcpuStateVersion(Math.min(i, vm.spec().vcpus() - 1))) {
-                throw new MigrationFailure("vCPU " + i + " state version " + hello.getVcpuStateVersions(i)
+            int theirs = hello.getVcpuStateVersions(i); // a uint32: compared unsigned, 2^31 is newer, not older
+            if (Integer.compareUnsigned(theirs, vm.vcpuStateVersion(Math.min(i, vm.spec().vcpus() - 1))) > 0) {
+                throw new MigrationFailure("vCPU " + i + " state version " + Integer.toUnsignedString(theirs)
                         + " is newer than this host supports");
             }
         }

@@ -98,6 +98,80 @@ class VmLifecycleTest {
         assertTrue(vm.check().clean());
     }
 
+    @Test
+    void timedSavesTakeEachRunningVcpusStateOnItsOwnThreadAndTheGuestRunsOn() throws Exception {
+        Vm vm = host.create("t", 16 << 20, 3, "sweep");
+        awaitProgress(vm, 1000);
+        java.util.List<java.util.List<String>> fields = new java.util.ArrayList<>();
+        String[] threads = new String[3];
+        for (int i = 0; i < 3; i++) {
+            fields.add(new java.util.concurrent.CopyOnWriteArrayList<>());
+        }
+        long nanos = vm.timeVcpuStateSaves(i -> new RecordingOutput(fields.get(i), threads, i));
+        assertTrue(nanos > 0, "the saves took " + nanos + " ns");
+        for (int i = 0; i < 3; i++) {
+            assertFalse(fields.get(i).isEmpty(), "vCPU " + i + " saved nothing");
+            assertEquals("vcpu-t-" + i, threads[i], "vCPU " + i + " saved on its own thread");
+        }
+        assertEquals(RunState.RUNNING, vm.state());
+        awaitProgress(vm, totalProgress(vm)); // the guest runs on
+
+        vm.stop(RunState.PAUSED); // parked: saved on the caller's thread, as saveVcpuState would
+        java.util.List<String> parked = new java.util.ArrayList<>();
+        vm.timeVcpuStateSaves(i -> new RecordingOutput(i == 0 ? parked : new java.util.ArrayList<>(), threads, i));
+        assertEquals(Thread.currentThread().getName(), threads[0]);
+        java.util.List<String> saved = new java.util.ArrayList<>();
+        vm.saveVcpuState(0, new RecordingOutput(saved, new String[3], 0));
+        assertEquals(saved, parked, "the same state as a migration's save");
+    }
+
+    /** Records each field written, and the thread that wrote the first. */
+    private record RecordingOutput(java.util.List<String> fields, String[] threads, int index)
+            implements io.godwit.api.state.StateOutput {
+        private void add(Object v) {
+            if (fields.isEmpty()) {
+                threads[index] = Thread.currentThread().getName();
+            }
+            fields.add(String.valueOf(v));
+        }
+
+        @Override
+        public void writeBoolean(boolean value) {
+            add(value);
+        }
+
+        @Override
+        public void writeInt(int value) {
+            add(value);
+        }
+
+        @Override
+        public void writeLong(long value) {
+            add(value);
+        }
+
+        @Override
+        public void writeDouble(double value) {
+            add(value);
+        }
+
+        @Override
+        public void writeBytes(byte[] value) {
+            add(java.util.Arrays.toString(value));
+        }
+
+        @Override
+        public void writeString(String value) {
+            add(value);
+        }
+
+        @Override
+        public void subsection(String name, java.util.function.Consumer<io.godwit.api.state.StateOutput> body) {
+            add(name);
+            body.accept(this);
+        }
+    }
+
     /** Parked and halted vCPUs wait: they must not wake each other in turn (they once did, burning a core). */
     @Test
     void parkedAndHaltedVcpusDoNotSpin() throws Exception {

@@ -1,12 +1,17 @@
 package io.godwit.shell.internal;
 
+import io.godwit.api.text.Printable;
 import io.godwit.api.vm.Vm;
 import io.godwit.api.vm.VmManager;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** {@code info console [NAME]}: what the guest wrote to its UART so far (kept by the host per VM). */
+/**
+ * {@code info console [NAME]}: what the guest wrote to its UART so far (kept by the host per VM, and
+ * migrated with it). The guest's bytes are not the operator's terminal's commands: escape sequences,
+ * other control characters, bidi and invisible characters are shown escaped, lines are kept.
+ */
 @Component(service = InfoSubject.class)
 public final class ConsoleInfo implements InfoSubject {
 
@@ -31,6 +36,6 @@ public final class ConsoleInfo implements InfoSubject {
     public Object show(String... args) {
         Vm vm = VmArgs.resolve(vms, "info console", args);
         String text = vm.console();
-        return text.isEmpty() ? "(no console output)" : text.stripTrailing();
+        return text.isEmpty() ? "(no console output)" : Printable.escapeKeepingLines(text).stripTrailing();
     }
 }

@@ -42,6 +42,7 @@ final class MigrationReport {
             ram(out, r);
         }
         postcopy(out, i.postcopy());
+        time(out, "verify-ram", i.verifyRamMs(), " (page digests on this side, taken as pages went)");
         if (i.stall() != null) {
             line(out, "stall", i.stall());
         }

@@ -16,8 +16,8 @@ final class MigrationSettings {
 
     /** The parameters' names, for help texts. */
     static final String PARAMETERS =
-            "downtime-limit, max-bandwidth, cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle,"
-                    + " stall-action, stall-passes, stall-seconds";
+            "downtime-limit, max-bandwidth, max-postcopy-bandwidth, cpu-throttle-initial, cpu-throttle-increment,"
+                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds";
 
     private MigrationSettings() {}
 
@@ -61,11 +61,11 @@ final class MigrationSettings {
                 throw new IllegalArgumentException("invalid stall-action '" + text + "': use one of "
                         + String.join(", ", MigrationParameter.STALL_ACTIONS) + " (postcopy is recommended)");
             }
-        } else if (p == MigrationParameter.MAX_BANDWIDTH) {
+        } else if (p == MigrationParameter.MAX_BANDWIDTH || p == MigrationParameter.MAX_POSTCOPY_BANDWIDTH) {
             try {
                 value = Sizes.parse(text);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("invalid max-bandwidth '" + text + "': use bytes per second with"
+                throw new IllegalArgumentException("invalid " + p + " '" + text + "': use bytes per second with"
                         + " K, M, G or T, e.g. 100M (a bare number is MiB/s; 0 means unlimited)");
             }
         } else {
@@ -93,7 +93,7 @@ final class MigrationSettings {
         if (p == MigrationParameter.STALL_ACTION) {
             return MigrationParameter.STALL_ACTIONS.get((int) value);
         }
-        if (p == MigrationParameter.MAX_BANDWIDTH) {
+        if (p == MigrationParameter.MAX_BANDWIDTH || p == MigrationParameter.MAX_POSTCOPY_BANDWIDTH) {
             return value == 0 ? "0 (unlimited)" : value + " bytes/s (" + Sizes.format(value) + "/s)";
         }
         return value + " " + p.unit();

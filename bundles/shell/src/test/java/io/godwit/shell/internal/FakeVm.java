@@ -21,6 +21,7 @@ final class FakeVm implements Vm {
     volatile String detail = "";
     volatile OracleVerdict verdict = new OracleVerdict(32, 0, List.of(), "32 pages, 1 range, one edge");
     final List<VcpuInfo> cpus = new ArrayList<>();
+    volatile String console = "";
 
     FakeVm(VmSpec spec) {
         this.spec = spec;
@@ -30,6 +31,11 @@ final class FakeVm implements Vm {
             cpus.add(new VcpuInfo(i, "vcpu-" + spec.name() + "-" + i, 100 + i, "running", 1000L * (i + 1), "writes",
                     12.5 * (i + 1)));
         }
+    }
+
+    @Override
+    public String console() {
+        return console;
     }
 
     @Override
@@ -130,6 +136,11 @@ final class FakeVm implements Vm {
 
     @Override
     public void loadVcpuState(int index, StateInput in, int version) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long timeVcpuStateSaves(java.util.function.IntFunction<StateOutput> outputs) {
         throw new UnsupportedOperationException();
     }
 

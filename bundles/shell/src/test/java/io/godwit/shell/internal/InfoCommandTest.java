@@ -135,4 +135,15 @@ class InfoCommandTest {
                         + "a     running  " + a.uuid() + "  -    synthetic idle",
                 info.info("vms"));
     }
+
+    /** A guest (or the host it came from) writes terminal sequences to its UART: shown, not obeyed. */
+    @Test
+    void consoleShowsTheGuestsEscapesAndBidiCharactersEscapedAndKeepsItsLines() throws Exception {
+        info.addSubject(new ConsoleInfo(vms));
+        vms.add("g");
+        assertEquals("(no console output)", info.info("console", "g"));
+        ((FakeVm) vms.get("g").orElseThrow()).console = "hash: 0fdb\r\nok \u001b[2J\u001b]0;owned\u0007\n"
+                + "\u202eevil\u200b\r\n";
+        assertEquals("hash: 0fdb\nok \\x1b[2J\\x1b]0;owned\\x07\n\\u202eevil\\u200b", info.info("console", "g"));
+    }
 }

@@ -60,7 +60,8 @@ class MigrateInfoTest {
                         "pause-before-switchover: off",
                         "verify-ram: off",
                         "auto-converge: off",
-                        "copy-storage: off"),
+                        "copy-storage: off",
+                        "postcopy-ram: off"),
                 info.info("migrate_capabilities"));
     }
 
@@ -71,9 +72,13 @@ class MigrateInfoTest {
         assertEquals(String.join("\n",
                         "downtime-limit: 300 ms",
                         "max-bandwidth: 104857600 bytes/s (100 MiB/s)",
+                        "max-postcopy-bandwidth: 0 (unlimited)",
                         "cpu-throttle-initial: 20 %",
                         "cpu-throttle-increment: 10 %",
-                        "max-cpu-throttle: 99 %"),
+                        "max-cpu-throttle: 99 %",
+                        "stall-action: none",
+                        "stall-passes: 10 passes",
+                        "stall-seconds: 30 s"),
                 info.info("migrate_parameters", "a"));
     }
 }

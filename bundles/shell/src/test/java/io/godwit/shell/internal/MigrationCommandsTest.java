@@ -180,7 +180,7 @@ class MigrationCommandsTest {
     @Test
     void setParameterErrorsNameTheParameterAndItsUnit() {
         vms.add("a");
-        assertEquals("unknown migration parameter 'downtime': known are downtime-limit, max-bandwidth, "
+        assertEquals("unknown migration parameter 'downtime': known are downtime-limit, max-bandwidth, max-postcopy-bandwidth, "
                 + "cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle, stall-action, stall-passes, stall-seconds",
                 error(() -> commands.migrate_set_parameter("downtime", "1")));
         assertEquals("invalid downtime-limit 'fast': use a whole number of milliseconds",

@@ -99,6 +99,9 @@ class MigrationEquivalenceTest {
         to.machine.vms.create(io.godwit.api.vm.VmSpec.builder("g").memory(RAM).cpu("riscv").workload(PROGRAM)
                 .incoming("defer").build());
         from.coordinator.setCapability("g", MigrationCapability.POSTCOPY_RAM, postcopy);
+        // The background push at 2 MiB/s: the guest runs ahead of it and faults in what it touches.
+        from.coordinator.setParameter("g", io.godwit.api.migration.MigrationParameter.MAX_POSTCOPY_BANDWIDTH,
+                postcopy ? 2 << 20 : 0);
         to.coordinator.setCapability("g", MigrationCapability.POSTCOPY_RAM, postcopy);
         to.coordinator.incoming("g", uri);
         String listen = to.coordinator.info("g").listenUri();

@@ -15,7 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The rdma transport with counters: bytes posted as one-sided writes and bytes written to the control
  * channels by sources, so a test sees which path the pages took. Optionally closes the source's
- * channel once a number of bytes were posted: the source dies mid-write.
+ * channel once a number of bytes were posted: the source dies mid-write. Optionally slows the
+ * destination per read: each read of its control channel first sleeps, so the source's stream piles
+ * up and every read fills the destination's buffer with frames it has not applied yet.
  */
 final class CountingTransport implements Transport {
 
@@ -23,6 +25,7 @@ final class CountingTransport implements Transport {
     final AtomicLong connects = new AtomicLong();
     final AtomicLong streamed = new AtomicLong();
     volatile long closeSourceAfterPosted = Long.MAX_VALUE;
+    volatile long destinationReadDelayNanos;
     private final Transport rdma;
 
     CountingTransport(Transport rdma) {
@@ -37,19 +40,37 @@ final class CountingTransport implements Transport {
     @Override
     public MigrationChannel connectOutgoing(String address) throws IOException {
         connects.incrementAndGet();
-        return new Counted((RemoteMemoryChannel) rdma.connectOutgoing(address));
+        return new Counted((RemoteMemoryChannel) rdma.connectOutgoing(address), false);
     }
 
     @Override
     public IncomingListener listenIncoming(String address) throws IOException {
-        return rdma.listenIncoming(address);
+        IncomingListener l = rdma.listenIncoming(address);
+        return new IncomingListener() {
+            @Override
+            public String uri() {
+                return l.uri();
+            }
+
+            @Override
+            public MigrationChannel accept() throws IOException {
+                return new Counted((RemoteMemoryChannel) l.accept(), true);
+            }
+
+            @Override
+            public void close() throws IOException {
+                l.close();
+            }
+        };
     }
 
     private final class Counted implements RemoteMemoryChannel {
         private final RemoteMemoryChannel c;
+        private final boolean destination;
 
-        Counted(RemoteMemoryChannel c) {
+        Counted(RemoteMemoryChannel c, boolean destination) {
             this.c = c;
+            this.destination = destination;
         }
 
         @Override
@@ -63,20 +84,26 @@ final class CountingTransport implements Transport {
         @Override
         public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
             long n = c.write(srcs, offset, length);
-            streamed.addAndGet(n);
+            countStreamed(n);
             return n;
         }
 
         @Override
         public int write(ByteBuffer src) throws IOException {
             int n = c.write(src);
-            streamed.addAndGet(n);
+            countStreamed(n);
             return n;
         }
 
         @Override
         public long write(ByteBuffer[] srcs) throws IOException {
             return write(srcs, 0, srcs.length);
+        }
+
+        private void countStreamed(long n) {
+            if (!destination) {
+                streamed.addAndGet(n);
+            }
         }
 
         @Override
@@ -111,6 +138,10 @@ final class CountingTransport implements Transport {
 
         @Override
         public int read(ByteBuffer dst) throws IOException {
+            long delay = destinationReadDelayNanos;
+            if (destination && delay > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(delay); // a destination slowed per read
+            }
             return c.read(dst);
         }
 
