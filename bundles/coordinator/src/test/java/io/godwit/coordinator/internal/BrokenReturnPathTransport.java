@@ -1,24 +1,19 @@
 package io.godwit.coordinator.internal;
 
-import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
-import io.godwit.api.transport.Transport;
-import io.godwit.api.transport.TransportCapability;
 import io.godwit.wire.FrameType;
 import io.godwit.wire.proto.ReturnMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Set;
 
 /**
  * {@link UnixTestTransport} whose destination side breaks its return path right after it sent LOADED:
  * the socket is closed, and every later write throws, as when the source dies or a migrate_cancel
  * closes the channel at that moment. It reads the frames the destination writes to know when.
  */
-final class BrokenReturnPathTransport implements Transport {
+final class BrokenReturnPathTransport extends ForwardingTransport {
 
-    private final UnixTestTransport unix = new UnixTestTransport();
     private volatile boolean broke;
 
     /** True once a LOADED went out and the path was broken behind it. */
@@ -27,64 +22,17 @@ final class BrokenReturnPathTransport implements Transport {
     }
 
     @Override
-    public Set<TransportCapability> capabilities() {
-        return unix.capabilities();
-    }
-
-    @Override
-    public MigrationChannel connectOutgoing(String address) throws IOException {
-        return unix.connectOutgoing(address);
-    }
-
-    @Override
-    public IncomingListener listenIncoming(String address) throws IOException {
-        IncomingListener inner = unix.listenIncoming(address);
-        return new IncomingListener() {
-            @Override
-            public String uri() {
-                return "broken:" + address;
-            }
-
-            @Override
-            public MigrationChannel accept() throws IOException {
-                return new Breaking(inner.accept());
-            }
-
-            @Override
-            public void close() throws IOException {
-                inner.close();
-            }
-        };
+    MigrationChannel incoming(MigrationChannel channel) {
+        return new Breaking(channel);
     }
 
     /** The destination's channel: passes writes through, parsing them as frames, until LOADED went out. */
-    private final class Breaking implements MigrationChannel {
-        private final MigrationChannel ch;
+    private final class Breaking extends ForwardingChannel {
         private final ByteArrayOutputStream written = new ByteArrayOutputStream();
         private boolean broken;
 
         Breaking(MigrationChannel ch) {
-            this.ch = ch;
-        }
-
-        @Override
-        public String name() {
-            return "broken:" + ch.name();
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            return ch.read(dst);
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            return (int) write(new ByteBuffer[] {src}, 0, 1);
-        }
-
-        @Override
-        public long write(ByteBuffer[] srcs) throws IOException {
-            return write(srcs, 0, srcs.length);
+            super(ch);
         }
 
         @Override
@@ -99,13 +47,13 @@ final class BrokenReturnPathTransport implements Transport {
                 copy.get(bytes);
                 written.write(bytes);
                 while (srcs[i].hasRemaining()) {
-                    n += ch.write(srcs[i]);
+                    n += inner.write(srcs[i]);
                 }
             }
             if (loadedWritten()) {
                 broken = true;
                 broke = true;
-                ch.close();
+                inner.close();
             }
             return n;
         }
@@ -127,21 +75,6 @@ final class BrokenReturnPathTransport implements Transport {
                 }
             }
             return false;
-        }
-
-        @Override
-        public void shutdownOutput() throws IOException {
-            ch.shutdownOutput();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return ch.isOpen();
-        }
-
-        @Override
-        public void close() throws IOException {
-            ch.close();
         }
     }
 }

@@ -1,12 +1,8 @@
 package io.godwit.coordinator.internal;
 
-import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
-import io.godwit.api.transport.Transport;
-import io.godwit.api.transport.TransportCapability;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -14,9 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * when it has written {@code bytes} more is closed under the writer (both directions break, as when
  * the network goes), and the write throws.
  */
-final class CuttableTransport implements Transport {
+final class CuttableTransport extends ForwardingTransport {
 
-    private final UnixTestTransport unix = new UnixTestTransport();
     private final AtomicLong budget = new AtomicLong(Long.MAX_VALUE);
     private final AtomicLong cuts = new AtomicLong();
 
@@ -30,64 +25,18 @@ final class CuttableTransport implements Transport {
     }
 
     @Override
-    public Set<TransportCapability> capabilities() {
-        return unix.capabilities();
-    }
-
-    @Override
-    public MigrationChannel connectOutgoing(String address) throws IOException {
-        MigrationChannel ch = unix.connectOutgoing(address);
-        return new MigrationChannel() {
-            @Override
-            public String name() {
-                return "cut:" + address;
-            }
-
-            @Override
-            public int read(ByteBuffer dst) throws IOException {
-                return ch.read(dst);
-            }
-
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-                return (int) write(new ByteBuffer[] {src}, 0, 1);
-            }
-
-            @Override
-            public long write(ByteBuffer[] srcs) throws IOException {
-                return write(srcs, 0, srcs.length);
-            }
-
+    MigrationChannel outgoing(MigrationChannel channel) {
+        return new ForwardingChannel(channel) {
             @Override
             public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-                long n = ch.write(srcs, offset, length);
+                long n = inner.write(srcs, offset, length);
                 if (budget.addAndGet(-n) < 0 && budget.getAndSet(Long.MAX_VALUE) < 0) {
                     cuts.incrementAndGet();
-                    ch.close();
+                    inner.close();
                     throw new IOException("injected: the link is cut");
                 }
                 return n;
             }
-
-            @Override
-            public void shutdownOutput() throws IOException {
-                ch.shutdownOutput();
-            }
-
-            @Override
-            public boolean isOpen() {
-                return ch.isOpen();
-            }
-
-            @Override
-            public void close() throws IOException {
-                ch.close();
-            }
         };
-    }
-
-    @Override
-    public IncomingListener listenIncoming(String address) throws IOException {
-        return unix.listenIncoming(address);
     }
 }

@@ -1,15 +1,11 @@
 package io.godwit.coordinator.internal;
 
-import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
-import io.godwit.api.transport.Transport;
-import io.godwit.api.transport.TransportCapability;
 import io.godwit.wire.FrameType;
 import io.godwit.wire.StreamHeader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Set;
 
 /**
  * {@link UnixTestTransport} whose source channel tampers with the stream at the frame level (type
@@ -18,11 +14,10 @@ import java.util.Set;
  * of RAM (an earlier one would be healed by the pages' later copies), or an early batch sent again at
  * the end of RAM so that its pages' older copies land last.
  */
-final class TamperingTransport implements Transport {
+final class TamperingTransport extends ForwardingTransport {
 
     enum Tamper { FLIP, DROP, REPLAY }
 
-    private final UnixTestTransport unix = new UnixTestTransport();
     private final Tamper tamper;
     /** REPLAY: which RAM batch (counted from 1) goes again at the end. */
     private final int batch;
@@ -39,43 +34,12 @@ final class TamperingTransport implements Transport {
     }
 
     @Override
-    public Set<TransportCapability> capabilities() {
-        return unix.capabilities();
-    }
-
-    @Override
-    public IncomingListener listenIncoming(String address) throws IOException {
-        return unix.listenIncoming(address);
-    }
-
-    @Override
-    public MigrationChannel connectOutgoing(String address) throws IOException {
-        MigrationChannel ch = unix.connectOutgoing(address);
-        return new MigrationChannel() {
+    MigrationChannel outgoing(MigrationChannel ch) {
+        return new ForwardingChannel(ch) {
             private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
             private boolean headerPassed;
             private int batches;
             private byte[] replay;
-
-            @Override
-            public String name() {
-                return "tamper:" + address;
-            }
-
-            @Override
-            public int read(ByteBuffer dst) throws IOException {
-                return ch.read(dst);
-            }
-
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-                return (int) write(new ByteBuffer[] {src}, 0, 1);
-            }
-
-            @Override
-            public long write(ByteBuffer[] srcs) throws IOException {
-                return write(srcs, 0, srcs.length);
-            }
 
             @Override
             public synchronized long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
@@ -178,21 +142,6 @@ final class TamperingTransport implements Transport {
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
-            }
-
-            @Override
-            public void shutdownOutput() throws IOException {
-                ch.shutdownOutput();
-            }
-
-            @Override
-            public boolean isOpen() {
-                return ch.isOpen();
-            }
-
-            @Override
-            public void close() throws IOException {
-                ch.close();
             }
         };
     }
