@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  * link, and with auto-converge beside it. Prints the tables and the targets of the benchmark issues
  * with PASS or MISS.
  *
- * <p>Usage: {@code MigrationBench --dist DIR --probe JAR [--runs N] [--quick] [--scenarios A,B] [--keep-logs DIR]}.
+ * <p>Usage: {@code MigrationBench --dist DIR --probe JAR [--runs N] [--quick] [--scenarios A,B] [--keep-logs DIR]
+ * [--postcopy-at-sync N]}.
  * The hosts run from a temporary copy of the distribution (with the probe in its {@code bundle/}),
  * which is deleted at the end, also after a failure or Ctrl-C.
  */
@@ -41,8 +42,8 @@ public final class MigrationBench {
     static final String VM = "guest";
 
     /**
-     * Dirty sync count at which the postcopy scenarios call {@code migrate_start_postcopy}: 1 at setup,
-     * 2 after the full pass, 4 after two dirty passes (the third is cut at its first batch).
+     * Dirty sync count at which the postcopy scenarios call {@code migrate_start_postcopy} by default:
+     * 1 at setup, 2 after the full pass, 4 after two dirty passes (the third is cut at its first batch).
      */
     static final int POSTCOPY_AT_SYNC = 4;
 
@@ -113,6 +114,7 @@ public final class MigrationBench {
     private final Path dist;
     private final Path probe;
     private final int runs;
+    private final int postcopyAtSync;
     private final boolean quick;
     private final List<Scenario> chosen;
     private final Path work;
@@ -125,8 +127,9 @@ public final class MigrationBench {
     private int seq;
     private volatile boolean cleaned;
 
-    MigrationBench(Path dist, Path probe, int runs, boolean quick, List<Scenario> chosen, Path keepLogs)
-            throws IOException {
+    MigrationBench(Path dist, Path probe, int runs, boolean quick, List<Scenario> chosen, Path keepLogs,
+            int postcopyAtSync) throws IOException {
+        this.postcopyAtSync = postcopyAtSync;
         this.keepLogs = keepLogs;
         this.dist = dist;
         this.probe = probe;
@@ -141,6 +144,7 @@ public final class MigrationBench {
         Path dist = null;
         Path probe = null;
         int runs = 1;
+        int postcopyAtSync = POSTCOPY_AT_SYNC;
         boolean quick = false;
         String only = null;
         Path keepLogs = null;
@@ -152,12 +156,13 @@ public final class MigrationBench {
                 case "--quick" -> quick = true;
                 case "--scenarios" -> only = args[++i];
                 case "--keep-logs" -> keepLogs = Path.of(args[++i]);
+                case "--postcopy-at-sync" -> postcopyAtSync = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        if (dist == null || probe == null || runs < 1) {
-            throw new IllegalArgumentException(
-                    "usage: MigrationBench --dist DIR --probe JAR [--runs N] [--quick] [--scenarios A,B] [--keep-logs DIR]");
+        if (dist == null || probe == null || runs < 1 || postcopyAtSync < 1) {
+            throw new IllegalArgumentException("usage: MigrationBench --dist DIR --probe JAR [--runs N] [--quick]"
+                    + " [--scenarios A,B] [--keep-logs DIR] [--postcopy-at-sync N]");
         }
         List<Scenario> chosen = new ArrayList<>(scenarios(quick));
         if (only != null) {
@@ -168,7 +173,7 @@ public final class MigrationBench {
                         + scenarios(false).stream().map(Scenario::id).toList() + ", not " + only);
             }
         }
-        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs);
+        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs, postcopyAtSync);
         Runtime.getRuntime().addShutdownHook(new Thread(bench::cleanup, "bench-cleanup"));
         int status;
         try {
@@ -187,6 +192,14 @@ public final class MigrationBench {
         System.out.printf("Godwit migration benchmark, %s, %d cores, load average %s, %d run%s per scenario%s%n",
                 started, Runtime.getRuntime().availableProcessors(), loadBefore, runs, runs == 1 ? "" : "s",
                 quick ? " (quick: smaller guests, targets not judged)" : "");
+        if (chosen.stream().anyMatch(s -> s.mode() == Mode.POSTCOPY)) {
+            System.out.printf("postcopy: migrate_start_postcopy at dirty sync count %d (%s)%n", postcopyAtSync,
+                    switch (postcopyAtSync) {
+                        case 1 -> "before the first pass: pure postcopy";
+                        case 2 -> "after the full pass";
+                        default -> "after the full pass and " + (postcopyAtSync - 2) + " dirty passes";
+                    });
+        }
         copyHome();
         src = new Host("source");
         dst = new Host("destination");
@@ -254,7 +267,7 @@ public final class MigrationBench {
             }
             src.must("migrate_set_parameter " + VM + " downtime-limit " + LIMIT_MS);
             Call migrate = src.start("migrate " + VM + " " + uri);
-            Call switched = postcopy ? src.start("bench:pass_wait " + VM + " " + POSTCOPY_AT_SYNC + " "
+            Call switched = postcopy ? src.start("bench:pass_wait " + VM + " " + postcopyAtSync + " "
                     + s.giveUpSeconds() + "; migrate_start_postcopy " + VM) : null;
             if (switched != null && (!switched.await(s.giveUpSeconds() + 30) || switched.exit() != 0)) {
                 migrate.await(1);
@@ -492,9 +505,9 @@ public final class MigrationBench {
         }
         if (!Double.isNaN(r.requests)) {
             b.append(String.format(Locale.ROOT, "; %.2f x the raw pass (%.0f ms); postcopy-active %.0f ms, %.0f pages"
-                    + " requested, blocked %.0f ms, fault latency median %.0f us; guest %.0f/s before, %.0f/s in"
+                    + " requested, blocked %.0f ms, fault latency median %.0f us; guest %.2f M/s before, %.2f M/s in"
                     + " postcopy", r.totalMs / r.rawMs, r.rawMs, r.postcopyMs, r.requests, r.blocktimeMs, r.latencyUs,
-                    r.rateBefore, r.rateDuring));
+                    r.rateBefore / 1e6, r.rateDuring / 1e6));
         }
         return b.toString();
     }
@@ -536,7 +549,7 @@ public final class MigrationBench {
     private void printBusyTable() {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"busy guest", "runs", "total ms", "x raw pass", "downtime ms", "observed ms",
-            "postcopy ms", "requested", "blocked ms", "fault us", "guest /s before", "in postcopy", "ratio",
+            "postcopy ms", "requested", "blocked ms", "fault us", "guest M/s before", "in postcopy", "%",
             "throttle %", "verdict"});
         for (var e : results.entrySet()) {
             Scenario s = e.getKey();
@@ -551,8 +564,9 @@ public final class MigrationBench {
                 pc ? stat2(done, r -> r.totalMs / r.rawMs) : "", stat(done, r -> r.downtimeMs),
                 stat(done, r -> r.observedMs), pc ? stat(done, r -> r.postcopyMs) : "",
                 pc ? stat(done, r -> r.requests) : "", pc ? stat(done, r -> r.blocktimeMs) : "",
-                pc ? stat(done, r -> r.latencyUs) : "", pc ? stat(done, r -> r.rateBefore) : "",
-                pc ? stat(done, r -> r.rateDuring) : "", pc ? stat2(done, r -> r.rateDuring / r.rateBefore) : "",
+                pc ? stat(done, r -> r.latencyUs) : "", pc ? stat2(done, r -> r.rateBefore / 1e6) : "",
+                pc ? stat2(done, r -> r.rateDuring / 1e6) : "",
+                pc ? stat(done, r -> 100 * r.rateDuring / r.rateBefore, "%.1f") : "",
                 pc ? "" : stat(all, r -> r.throttle), verdicts(all)});
         }
         if (rows.size() == 1) {
@@ -562,10 +576,10 @@ public final class MigrationBench {
         printRows(rows);
         System.out.println("(x raw pass: total time over the raw stream of the whole RAM on the same link, same run;"
                 + " postcopy ms: the destination's postcopy-active phase; requested, blocked: the destination's"
-                + " postcopy requests and postcopy blocktime; fault us: its median fault latency; guest /s: the"
-                + " guest's progress (pages written, all vCPUs) per second on the source before the migration and"
-                + " on the destination over its whole postcopy-active phase; throttle: auto-converge's last,"
-                + " every run)");
+                + " postcopy requests and postcopy blocktime; fault us: its median fault latency; guest M/s: the"
+                + " guest's progress (millions of page writes, all vCPUs) per second on the source before the"
+                + " migration and on the destination over its whole postcopy-active phase, %: the one over the"
+                + " other; throttle: auto-converge's last, every run)");
     }
 
     private static void printRows(List<String[]> rows) {
@@ -691,9 +705,10 @@ public final class MigrationBench {
         target(clean == all.size(), String.format(Locale.ROOT, "%s: oracle clean on the destination in every run:"
                 + " %d of %d (%s)", s.label(), clean, all.size(), verdicts(all)));
         System.out.printf(Locale.ROOT, "  ----  %s: %s pages requested, guest blocked %s ms; the guest's progress in"
-                        + " postcopy %s of its rate before the migration (%s/s against %s/s)%n", s.label(),
-                stat(done, r -> r.requests), stat(done, r -> r.blocktimeMs), stat2(done, r -> r.rateDuring / r.rateBefore),
-                stat(done, r -> r.rateDuring), stat(done, r -> r.rateBefore));
+                        + " postcopy %s %% of its rate before the migration (%s M/s against %s M/s)%n", s.label(),
+                stat(done, r -> r.requests), stat(done, r -> r.blocktimeMs),
+                stat(done, r -> 100 * r.rateDuring / r.rateBefore, "%.1f"), stat2(done, r -> r.rateDuring / 1e6),
+                stat2(done, r -> r.rateBefore / 1e6));
     }
 
     private static void target(boolean pass, String text) {
