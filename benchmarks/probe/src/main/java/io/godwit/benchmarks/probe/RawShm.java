@@ -16,7 +16,8 @@ import org.osgi.service.component.annotations.Component;
  * The raw channel under the rdma transport: a plain copy of SIZE bytes from a pre-faulted buffer into
  * a shared file mapping, in 1 MiB copies, as the simulated HCA does for each posted write, with no
  * queue, completions, frames or dirty tracking. Both memories are faulted in before the clock runs
- * (a destination created with {@code --mem-prealloc}, pinned by its registration).
+ * (a destination created with {@code --mem-prealloc}, pinned by its registration); the source buffer
+ * is the kind of memory guest RAM is ({@link RamLikeBuffer}).
  */
 @Component(service = RawShm.class, property = {"osgi.command.scope=bench", "osgi.command.function=raw_shm"})
 public final class RawShm {
@@ -37,7 +38,7 @@ public final class RawShm {
             ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
             MemorySegment shared = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
             shared.fill((byte) 0); // faults every page of the destination in, outside the clock
-            MemorySegment buffer = RawStream.prefault(arena.allocate(bytes, RawStream.PAGE));
+            MemorySegment buffer = RawStream.prefault(RamLikeBuffer.allocate(bytes, arena));
             long t0 = System.nanoTime();
             for (long off = 0; off < bytes; off += CHUNK) {
                 MemorySegment.copy(buffer, off, shared, off, Math.min(CHUNK, bytes - off));

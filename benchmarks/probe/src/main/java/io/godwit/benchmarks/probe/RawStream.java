@@ -29,9 +29,10 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * uses, with nothing else in the way (no frames, no dirty tracking, no zero scan).
  *
  * <p>Both sides pay what a migration pays for memory and nothing more: the receiver reads straight
- * into a pre-faulted off-heap buffer the size of the guest (as a destination created with
- * {@code --mem-prealloc}), and the sender writes from a pre-faulted off-heap buffer in 1 MiB
- * gathering writes of 4 KiB page slices (as the migration's frame writer does, without headers).
+ * into a pre-faulted buffer the size of the guest (as a destination created with
+ * {@code --mem-prealloc}), and the sender writes from a pre-faulted buffer in 1 MiB gathering writes
+ * of 4 KiB page slices (as the migration's frame writer does, without headers). Both buffers are the
+ * kind of memory guest RAM is ({@link RamLikeBuffer}: huge pages where the host gives them).
  * The receiver's clock runs from accept to the last byte read; its rate is the baseline.
  */
 @Component(
@@ -84,7 +85,7 @@ public final class RawStream {
         Transport transport = transport(uri);
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment buffer = prefault(arena.allocate(bytes, PAGE));
+            MemorySegment buffer = prefault(RamLikeBuffer.allocate(bytes, arena));
             IncomingListener listener = transport.listenIncoming(address(uri));
             Receive r = new Receive(arena, buffer, listener);
             receive = r;
@@ -123,7 +124,7 @@ public final class RawStream {
         long bytes = pages(size);
         Transport transport = transport(uri);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = prefault(arena.allocate(bytes, PAGE));
+            MemorySegment buffer = prefault(RamLikeBuffer.allocate(bytes, arena));
             ByteBuffer[] slices = new ByteBuffer[BATCH_PAGES];
             long t0;
             try (MigrationChannel channel = transport.connectOutgoing(address(uri))) {
