@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  * with PASS or MISS.
  *
  * <p>Usage: {@code MigrationBench --dist DIR --probe JAR [--runs N] [--quick] [--scenarios A,B] [--keep-logs DIR]
- * [--postcopy-at-sync N]}.
+ * [--postcopy-at-sync N] [--no-prealloc]}.
  * The hosts run from a temporary copy of the distribution (with the probe in its {@code bundle/}),
  * which is deleted at the end, also after a failure or Ctrl-C.
  */
@@ -95,7 +95,7 @@ public final class MigrationBench {
         double passes = Double.NaN, rawMbps = Double.NaN, rawMs = Double.NaN;
         /** The busy guest: the throttle it ended with, its progress per second before and during postcopy. */
         double throttle = Double.NaN, rateBefore = Double.NaN, rateDuring = Double.NaN;
-        /** Postcopy, from the destination: its postcopy-active phase, pages requested, blocked time, median fault latency. */
+        /** Postcopy, from the destination: postcopy-active phase, pages requested, blocked time, median latency. */
         double postcopyMs = Double.NaN, requests = Double.NaN, blocktimeMs = Double.NaN, latencyUs = Double.NaN;
         double bytes;
         boolean completed;
@@ -115,6 +115,8 @@ public final class MigrationBench {
     private final Path probe;
     private final int runs;
     private final int postcopyAtSync;
+    /** Destination VMs with --mem-prealloc (the default: memory costs outside the clocks, see the README). */
+    private final boolean prealloc;
     private final boolean quick;
     private final List<Scenario> chosen;
     private final Path work;
@@ -128,8 +130,9 @@ public final class MigrationBench {
     private volatile boolean cleaned;
 
     MigrationBench(Path dist, Path probe, int runs, boolean quick, List<Scenario> chosen, Path keepLogs,
-            int postcopyAtSync) throws IOException {
+            int postcopyAtSync, boolean prealloc) throws IOException {
         this.postcopyAtSync = postcopyAtSync;
+        this.prealloc = prealloc;
         this.keepLogs = keepLogs;
         this.dist = dist;
         this.probe = probe;
@@ -145,6 +148,7 @@ public final class MigrationBench {
         Path probe = null;
         int runs = 1;
         int postcopyAtSync = POSTCOPY_AT_SYNC;
+        boolean prealloc = true;
         boolean quick = false;
         String only = null;
         Path keepLogs = null;
@@ -157,12 +161,13 @@ public final class MigrationBench {
                 case "--scenarios" -> only = args[++i];
                 case "--keep-logs" -> keepLogs = Path.of(args[++i]);
                 case "--postcopy-at-sync" -> postcopyAtSync = Integer.parseInt(args[++i]);
+                case "--no-prealloc" -> prealloc = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         if (dist == null || probe == null || runs < 1 || postcopyAtSync < 1) {
             throw new IllegalArgumentException("usage: MigrationBench --dist DIR --probe JAR [--runs N] [--quick]"
-                    + " [--scenarios A,B] [--keep-logs DIR] [--postcopy-at-sync N]");
+                    + " [--scenarios A,B] [--keep-logs DIR] [--postcopy-at-sync N] [--no-prealloc]");
         }
         List<Scenario> chosen = new ArrayList<>(scenarios(quick));
         if (only != null) {
@@ -173,7 +178,7 @@ public final class MigrationBench {
                         + scenarios(false).stream().map(Scenario::id).toList() + ", not " + only);
             }
         }
-        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs, postcopyAtSync);
+        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs, postcopyAtSync, prealloc);
         Runtime.getRuntime().addShutdownHook(new Thread(bench::cleanup, "bench-cleanup"));
         int status;
         try {
@@ -192,6 +197,9 @@ public final class MigrationBench {
         System.out.printf("Godwit migration benchmark, %s, %d cores, load average %s, %d run%s per scenario%s%n",
                 started, Runtime.getRuntime().availableProcessors(), loadBefore, runs, runs == 1 ? "" : "s",
                 quick ? " (quick: smaller guests, targets not judged)" : "");
+        if (!prealloc) {
+            System.out.println("destinations without --mem-prealloc: they fault RAM in as the migration writes it");
+        }
         if (chosen.stream().anyMatch(s -> s.mode() == Mode.POSTCOPY)) {
             System.out.printf("postcopy: migrate_start_postcopy at dirty sync count %d (%s)%n", postcopyAtSync,
                     switch (postcopyAtSync) {
@@ -238,7 +246,7 @@ public final class MigrationBench {
         // rdma registers the destination's RAM, which must be a shared file: tmpfs, as a real HCA pins RAM
         Path memFile = s.transport().equals("rdma") ? shm("mig-" + n) : null;
         try {
-            String create = "vm_create " + VM + shape + " --mem-prealloc"
+            String create = "vm_create " + VM + shape + (prealloc ? " --mem-prealloc" : "")
                     + (memFile != null ? " --mem-path " + memFile : "")
                     + (postcopy ? " --incoming defer; migrate_set_capability " + VM + " postcopy-ram on; "
                             + "migrate_incoming " + VM + " " + listen : " --incoming " + listen);
