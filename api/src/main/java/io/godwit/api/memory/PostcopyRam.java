@@ -1,5 +1,6 @@
 package io.godwit.api.memory;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -16,7 +17,7 @@ import org.osgi.annotation.versioning.ProviderType;
  * reaches a page until it is placed, and a page already present is never written again (the guest may
  * have written it since), so a store is never lost under an arriving copy.
  *
- * <p>Implemented by the kernel; thread safe. {@link #place} and {@link #placeZero} run on the
+ * <p>Implemented by the kernel; thread safe. {@link #place}, {@link #placeRun} and {@link #placeZero} run on the
  * incoming migration's thread; faults on any thread that reaches guest RAM.
  */
 @ProviderType
@@ -30,6 +31,19 @@ public interface PostcopyRam {
      * threads waiting for it. Does nothing and returns false when the page is present already.
      */
     boolean place(long page, MemorySegment src);
+
+    /**
+     * Places {@code count} consecutive pages from {@code first}, their bytes read from {@code source}
+     * in page order: a missing page's bytes go straight into guest RAM, where no access reaches them
+     * until the page is marked present (every path waits on a missing page, and only the placing
+     * thread writes one); a page present already takes its bytes into a scratch page and is dropped,
+     * as in {@link #place}. The pages read in become present together and their waiters wake once.
+     * This is QEMU's UFFDIO_COPY of a whole run, without the staging copy {@link #place} makes.
+     *
+     * @return the pages placed (those not present before)
+     * @throws IOException from {@code source}: pages whose bytes were not all read stay missing
+     */
+    long placeRun(long first, int count, PageSource source) throws IOException;
 
     /** As {@link #place}, with a page of zeros. */
     boolean placeZero(long page);

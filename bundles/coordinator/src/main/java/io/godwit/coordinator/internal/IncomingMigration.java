@@ -279,7 +279,7 @@ final class IncomingMigration implements Runnable {
             endPostcopy();
             return;
         }
-        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.LOADED));
+        send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.LOADED).setTimeMicros(Switchover.wallMicros()));
         startGuest(complete);
         long now = Switchover.wallMicros();
         stats.observedDowntimeMs = Math.max(0, (now - complete.getSourceStopMicros()) / 1000);

@@ -252,6 +252,7 @@ final class Postcopy {
         long running = rp.postcopyRunningMicros();
         if (running >= 0) {
             m.stats.observedDowntimeMs = Math.max(0, (running - stopMicros) / 1000);
+            m.stats.downtimeMs = Switchover.downtimeMs(m.stats.downtimeMs, running, stopMicros);
         }
         if (rp.resumedMicros() >= 0) {
             return;

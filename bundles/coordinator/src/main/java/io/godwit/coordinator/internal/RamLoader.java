@@ -37,7 +37,6 @@ final class RamLoader {
     long remoteBytes;
     /** Postcopy: pages are placed through it, once each, never straight into guest memory. */
     private io.godwit.api.memory.PostcopyRam postcopy;
-    private final MemorySegment staging = java.lang.foreign.Arena.ofAuto().allocate(RamBlock.PAGE_SIZE);
 
     /**
      * @param fresh true when the memory is known to be all zero (anonymous, never loaded into)
@@ -76,18 +75,12 @@ final class RamLoader {
             commitRemote(block, pages);
             pages = List.of();
         }
-        for (int i = 0; i < pages.size(); ) {
-            // Consecutive pages are read in one go, straight into guest memory.
-            long first = pages.get(i);
-            int run = 1;
-            while (i + run < pages.size() && pages.get(i + run) == first + run) {
-                run++;
-            }
+        // Consecutive pages are read in one go, straight into guest memory.
+        forEachRun(pages, (first, run) -> {
             reader.readPages(raw.asSlice(first * RamBlock.PAGE_SIZE, (long) run * RamBlock.PAGE_SIZE));
             received.setRange(block.firstPage() + first, block.firstPage() + first + run);
             digestRun(block, raw, first, run);
-            i += run;
-        }
+        });
         normal += batch.getNormalCount();
         loadZeros(batch, block, raw);
     }
@@ -103,22 +96,40 @@ final class RamLoader {
     }
 
     /**
-     * Each page is read into a staging page, then placed: copied in and marked present at once, or
-     * dropped when it is present already (the guest may have written it since it arrived).
+     * Each run of consecutive pages is placed as one: read straight into guest RAM where the pages are
+     * missing (no access reaches them until they are marked present), dropped where one is present
+     * already (the guest may have written it since it arrived).
      */
     private void placeAll(FrameReader reader, RamBatch batch, RamBlock block) throws IOException {
         if (batch.getRemote()) {
             throw new WireException("a RAM batch written remotely during postcopy");
         }
-        for (long index : batch.getNormalList()) {
-            reader.readPages(staging);
-            postcopy.place(block.firstPage() + index, staging);
-        }
+        forEachRun(batch.getNormalList(),
+                (first, run) -> postcopy.placeRun(block.firstPage() + first, run, reader::readPages));
         for (long index : batch.getZeroList()) {
             postcopy.placeZero(block.firstPage() + index);
         }
         normal += batch.getNormalCount();
         duplicate += batch.getZeroCount();
+    }
+
+    /** A stretch of consecutive page indices of a batch. */
+    @FunctionalInterface
+    private interface Run {
+        void accept(long first, int count) throws IOException;
+    }
+
+    /** Calls {@code run} for each stretch of consecutive indices in {@code pages}, in order. */
+    private static void forEachRun(List<Long> pages, Run run) throws IOException {
+        for (int i = 0; i < pages.size(); ) {
+            long first = pages.get(i);
+            int n = 1;
+            while (i + n < pages.size() && pages.get(i + n) == first + n) {
+                n++;
+            }
+            run.accept(first, n);
+            i += n;
+        }
     }
 
     private void commitRemote(RamBlock block, List<Long> pages) throws WireException {

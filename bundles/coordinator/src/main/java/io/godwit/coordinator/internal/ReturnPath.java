@@ -34,6 +34,8 @@ final class ReturnPath implements Runnable {
     private volatile long minRttNanos = Long.MAX_VALUE;
     private volatile java.util.List<byte[]> memoryRegions;
     private volatile long postcopyRunningMicros = -1;
+    /** When the destination had the whole stream (its clock, LOADED), or -1. */
+    private volatile long loadedMicros = -1;
     /** Recovery: the destination's missing pages as it sends them, complete once RESUME_ACK came. */
     private io.godwit.api.dirty.DirtyBitmap recvBitmap;
     private final CountDownLatch resumeAck = new CountDownLatch(1);
@@ -93,7 +95,10 @@ final class ReturnPath implements Runnable {
                 error = m.getError().isEmpty() ? "the destination failed" : m.getError();
                 destinationFailed = true;
             }
-            case LOADED -> loaded = true;
+            case LOADED -> {
+                loaded = true;
+                loadedMicros = m.getTimeMicros() > 0 ? m.getTimeMicros() : -1; // 0: a source before the field
+            }
             case MEMORY_REGISTERED -> memoryRegions = m.getMemoryRegionsList().stream()
                     .map(com.google.protobuf.ByteString::toByteArray).toList();
             // Resumed whatever its clock says: a negative time would read as "not resumed" (-1).
@@ -252,6 +257,10 @@ final class ReturnPath implements Runnable {
     /** The next page the destination asked for, waiting up to the timeout; null when none came. */
     Long nextRequest(long timeout, TimeUnit unit) throws InterruptedException {
         return timeout <= 0 ? requests.poll() : requests.poll(timeout, unit);
+    }
+
+    long loadedMicros() {
+        return loadedMicros;
     }
 
     long resumedMicros() {

@@ -3,9 +3,11 @@ package io.godwit.kernel.internal;
 import io.godwit.api.dirty.DirtyBitmap;
 import io.godwit.api.memory.GuestMemoryFault;
 import io.godwit.api.memory.PageRequester;
+import io.godwit.api.memory.PageSource;
 import io.godwit.api.memory.PostcopyRam;
 import io.godwit.api.memory.PostcopyStats;
 import io.godwit.api.memory.RamBlock;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -50,6 +52,8 @@ final class KernelPostcopy implements PostcopyRam {
     /** The first fault latencies in microseconds, for an exact median (the histogram's is a bucket). */
     private final long[] samples = new long[1 << 16];
     private final java.util.concurrent.atomic.AtomicInteger sampled = new java.util.concurrent.atomic.AtomicInteger();
+    /** Where a page that is present already is read to and dropped (placeRun, on the placing thread). */
+    private final MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(RamBlock.PAGE_SIZE);
     private volatile String abortReason;
     private volatile boolean ended;
 
@@ -145,6 +149,33 @@ final class KernelPostcopy implements PostcopyRam {
     }
 
     @Override
+    public long placeRun(long first, int count, PageSource source) throws IOException {
+        checkPage(first);
+        checkPage(first + count - 1);
+        KernelRamBlock b = memory.find(first << RamBlock.PAGE_SHIFT, (long) count << RamBlock.PAGE_SHIFT);
+        long placed = 0;
+        int i = 0;
+        while (i < count) {
+            long page = first + i;
+            if (present(page)) {
+                source.read(scratch);
+                dropped.increment();
+                i++;
+                continue;
+            }
+            int n = 1;
+            while (i + n < count && !present(page + n)) {
+                n++;
+            }
+            source.read(b.raw().asSlice((page << RamBlock.PAGE_SHIFT) - b.base(), (long) n << RamBlock.PAGE_SHIFT));
+            arrived(page, n);
+            placed += n;
+            i += n;
+        }
+        return placed;
+    }
+
+    @Override
     public boolean placeZero(long page) {
         checkPage(page);
         if (present(page)) {
@@ -163,9 +194,37 @@ final class KernelPostcopy implements PostcopyRam {
         }
     }
 
-    /** The bytes are in place: publish the bit (release), then wake whoever waits. */
     private void arrived(long page) {
-        WORDS.getAndBitwiseOrRelease(present, (int) (page >>> 6), 1L << page);
+        arrived(page, 1);
+    }
+
+    /**
+     * The bytes of {@code n} pages from {@code page} are in place: publish their bits (release, a word
+     * at a time), then wake whoever waits, once.
+     */
+    private void arrived(long page, int n) {
+        long end = page + n;
+        for (long p = page; p < end; ) {
+            int w = (int) (p >>> 6);
+            long upto = Math.min(end, ((long) w + 1) << 6);
+            long bits = upto - p == 64 ? -1L : ((1L << (upto - p)) - 1) << p;
+            WORDS.getAndBitwiseOrRelease(present, w, bits);
+            p = upto;
+        }
+        if (!requestNanos.isEmpty()) {
+            for (long p = page; p < end; p++) {
+                latencyOf(p);
+            }
+        }
+        synchronized (arrival) {
+            missing -= n;
+            if (waiting > 0) {
+                arrival.notifyAll();
+            }
+        }
+    }
+
+    private void latencyOf(long page) {
         Long asked = requestNanos.remove(page);
         if (asked != null) {
             long us = Math.max(1, (System.nanoTime() - asked) / 1000);
@@ -173,12 +232,6 @@ final class KernelPostcopy implements PostcopyRam {
             int i = sampled.getAndIncrement();
             if (i < samples.length) {
                 samples[i] = us;
-            }
-        }
-        synchronized (arrival) {
-            missing--;
-            if (waiting > 0) {
-                arrival.notifyAll();
             }
         }
     }

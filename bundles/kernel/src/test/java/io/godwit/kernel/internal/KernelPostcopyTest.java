@@ -58,6 +58,41 @@ class KernelPostcopyTest {
         assertEquals(null, memory.postcopy());
     }
 
+    /**
+     * A run straddling a word boundary, with a page in the middle that arrived (and was written by the
+     * guest) before: the missing pages are read straight into place, the present one is read and
+     * dropped, the bytes of the stream stay in step, and a vCPU waiting on the last page wakes.
+     */
+    @Test
+    void aRunIsPlacedStraightIntoRamAroundAPageThatIsPresentAlready() throws Exception {
+        PostcopyRam pc = start(62, 63, 64, 65);
+        VcpuMemory cpu = new VcpuMemory(memory, 0);
+        assertTrue(pc.place(63, page((byte) 1)));
+        cpu.store8(63 * 4096, (byte) 9);
+        AtomicReference<Byte> seen = new AtomicReference<>();
+        Thread waiter = Thread.ofPlatform().name("vcpu-w").start(() -> seen.set(new VcpuMemory(memory, 1)
+                .load8(65 * 4096 + 100)));
+        MemorySegment stream = Arena.ofAuto().allocate(5 * 4096);
+        for (int i = 0; i < 5; i++) {
+            stream.asSlice(i * 4096L, 4096).fill((byte) (20 + i)); // pages 61..65
+        }
+        long[] at = {0};
+        long placed = pc.placeRun(61, 5, into -> {
+            MemorySegment.copy(stream, at[0], into, 0, into.byteSize());
+            at[0] += into.byteSize();
+        });
+        assertEquals(5 * 4096, at[0], "the stream's bytes were not all read");
+        assertEquals(3, placed, "pages 62, 64 and 65 were missing");
+        assertEquals(2, pc.stats().dropped(), "pages 61 (valid from the start) and 63 (arrived) are dropped");
+        assertEquals(0, cpu.load8(61 * 4096), "a page valid at the start was overwritten");
+        assertEquals(21, cpu.load8(62 * 4096));
+        assertEquals(9, cpu.load8(63 * 4096), "the arriving copy overwrote the guest's store");
+        assertEquals(23, cpu.load8(64 * 4096 + 4095));
+        waiter.join(10_000);
+        assertEquals((byte) 24, seen.get());
+        assertEquals(0, pc.missing());
+    }
+
     @Test
     void twoThreadsFaultingOnOnePageAskForItOnceAndBothWaitForIt() throws Exception {
         PostcopyRam pc = start(10, 11);
