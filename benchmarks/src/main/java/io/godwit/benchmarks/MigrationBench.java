@@ -43,9 +43,11 @@ public final class MigrationBench {
 
     /**
      * Dirty sync count at which the postcopy scenarios call {@code migrate_start_postcopy} by default:
-     * 1 at setup, 2 after the full pass, 4 after two dirty passes (the third is cut at its first batch).
+     * 1 at setup (typed right after {@code migrate -d}: pure postcopy, for a guest that dirties all of
+     * its RAM within one pass, where every precopy pass is sent again), 2 after the full pass, 4 after
+     * two dirty passes (the third is cut at its first batch).
      */
-    static final int POSTCOPY_AT_SYNC = 4;
+    static final int POSTCOPY_AT_SYNC = 1;
 
     /** How the migration ends: precopy alone, precopy with auto-converge, or a switch to postcopy. */
     enum Mode { PRECOPY, AUTO_CONVERGE, POSTCOPY }
@@ -274,9 +276,18 @@ public final class MigrationBench {
                 watched.must("bench:migration_watch " + VM);
             }
             src.must("migrate_set_parameter " + VM + " downtime-limit " + LIMIT_MS);
-            Call migrate = src.start("migrate " + VM + " " + uri);
-            Call switched = postcopy ? src.start("bench:pass_wait " + VM + " " + postcopyAtSync + " "
-                    + s.giveUpSeconds() + "; migrate_start_postcopy " + VM) : null;
+            Call migrate;
+            Call switched = null;
+            if (postcopy && postcopyAtSync <= 1) {
+                // Pure postcopy as a user types it: migrate -d, then migrate_start_postcopy at once, in one
+                // client, so no second client's start-up (0.5-1 s here) lets precopy passes run meanwhile
+                migrate = src.start("migrate -d " + VM + " " + uri + "; migrate_start_postcopy " + VM
+                        + "; bench:end_wait " + VM + " " + s.giveUpSeconds());
+            } else {
+                migrate = src.start("migrate " + VM + " " + uri);
+                switched = postcopy ? src.start("bench:pass_wait " + VM + " " + postcopyAtSync + " "
+                        + s.giveUpSeconds() + "; migrate_start_postcopy " + VM) : null;
+            }
             if (switched != null && (!switched.await(s.giveUpSeconds() + 30) || switched.exit() != 0)) {
                 migrate.await(1);
                 giveUp(s, run, migrate);

@@ -38,7 +38,8 @@ import org.osgi.service.component.annotations.Reference;
             "osgi.command.function=pass_wait",
             "osgi.command.function=progress_rate",
             "osgi.command.function=migration_watch",
-            "osgi.command.function=migration_wait"
+            "osgi.command.function=migration_wait",
+            "osgi.command.function=end_wait"
         })
 public final class MigrationProbe {
 
@@ -83,6 +84,21 @@ public final class MigrationProbe {
             TimeUnit.MICROSECONDS.sleep(POLL_MICROS);
         }
         throw new IllegalStateException("dirty sync count " + wanted + " not reached within " + seconds + " s");
+    }
+
+    @Descriptor("wait until the outgoing migration of NAME has ended (after migrate -d), at most SECONDS;"
+            + " prints its final status")
+    public String end_wait(@Descriptor("the VM") String name, @Descriptor("seconds to wait at most") String seconds)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(seconds));
+        while (System.nanoTime() < deadline) {
+            MigrationInfo i = migrations.info(name);
+            if (i.status().isFinal()) {
+                return "migration " + i.status() + " after " + i.totalTimeMs() + " ms";
+            }
+            TimeUnit.MILLISECONDS.sleep(5);
+        }
+        throw new IllegalStateException("the migration of " + name + " did not end within " + seconds + " s");
     }
 
     @Descriptor("the guest's progress per second, all vCPUs together, counted over MS milliseconds")
