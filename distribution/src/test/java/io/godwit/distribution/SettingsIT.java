@@ -138,6 +138,56 @@ class SettingsIT {
         assertClean(host.run("vm_check guest").ok());
     }
 
+    /**
+     * etc/io.godwit.monitor.cfg adds a monitor socket beside the launcher's own, and follows the file:
+     * an edit moves it, deleting the file closes it; the launcher's monitor stays throughout.
+     */
+    @Test
+    void theMonitorAddressFollowsItsCfg() throws Exception {
+        HostProcess host = host("host");
+        host.awaitReady(READY);
+        Path first = dir.resolve("first.sock");
+        Path second = home.resolve("run/" + host.pid() + "/second.sock"); // ${godwit.run}, resolved by FileInstall
+        Path cfg = dir.resolve("host-etc/io.godwit.monitor.cfg");
+        writeAtomically(cfg, "address = unix:" + first + "\n");
+        awaitMonitor(first, "vm_create extra --memory 16M", "created VM extra");
+        writeAtomically(cfg, "address = unix:${godwit.run}/second.sock\n");
+        awaitMonitor(second, "vm_list", "extra");
+        assertFalse(Files.exists(first), "the old socket is still there");
+        Files.delete(cfg);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (Files.exists(second)) {
+            assertTrue(System.nanoTime() < deadline, "the monitor of a deleted .cfg still listens\n" + host.diagnostics());
+            Thread.sleep(100);
+        }
+        assertContains(host.run("vm_list").ok().out(), "extra");
+    }
+
+    /** Runs {@code script} on the monitor at {@code socket} once it answers; fails after {@link #WAIT}. */
+    private static void awaitMonitor(Path socket, String script, String expected) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        var address = io.godwit.launcher.MonitorAddress.parse("unix:" + socket, "--monitor");
+        while (true) {
+            var out = new java.io.ByteArrayOutputStream();
+            var err = new java.io.ByteArrayOutputStream();
+            int exit = -1;
+            if (Files.exists(socket)) {
+                try (var o = new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
+                     var e = new java.io.PrintStream(err, true, StandardCharsets.UTF_8)) {
+                    exit = new io.godwit.launcher.MonitorClient(o, e).run(address, script);
+                }
+            }
+            if (exit == 0 && out.toString(StandardCharsets.UTF_8).contains(expected)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                fail("no monitor answering at " + socket + " after " + WAIT.toSeconds() + " s: status " + exit + "\n"
+                        + out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
+            }
+            Thread.sleep(100);
+        }
+    }
+
     private static boolean activeLine(String lb, String bsn) {
         return lb.lines().anyMatch(l -> l.contains("Active") && l.contains(bsn));
     }
