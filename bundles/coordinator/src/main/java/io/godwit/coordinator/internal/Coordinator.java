@@ -278,12 +278,12 @@ public class Coordinator implements MigrationService, Events {
      */
     private synchronized void madeFromHello(Vm vm, IncomingListener channel, ShapelessIncoming from) {
         if (shapeless.get(vm.name()) != from) {
-            throw new IllegalStateException("cancelled");
+            throw new MigrationFailure("cancelled");
+        }
+        if (!transports.active().containsValue(from.transport)) {
+            throw new MigrationFailure("the '" + from.scheme + "' transport was removed");
         }
         shapeless.remove(vm.name());
-        if (!transports.active().containsValue(from.transport)) {
-            throw new IllegalStateException("the '" + from.scheme + "' transport was removed");
-        }
         VmMigrations m = of(vm.name());
         m.incomingAttempts++;
         m.start(from.scheme, from.transport, new IncomingMigration(vm, channel, false, m.settings, this));
