@@ -14,6 +14,15 @@ public interface DeviceFactory {
     String NAME = "godwit.device";
 
     /**
+     * Service property (String or String[], optional): the options that name a resource of this
+     * host, such as a disk image's path. A destination that takes a VM's shape from the migration
+     * stream never takes these from the source: {@code vm_create --device-map ID=VALUE} gives them.
+     *
+     * @since 1.3
+     */
+    String LOCAL_OPTIONS = "godwit.device.local-options";
+
+    /**
      * Makes a device for a VM being created. Called on the thread that creates the VM.
      *
      * @throws IllegalArgumentException with a one-line message for an unknown or bad option

@@ -2,7 +2,7 @@
  * Devices: the SPI a device plugin implements, with lifecycle and versioned state.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.godwit.api.device;
 
 import org.osgi.annotation.bundle.Export;

@@ -28,6 +28,28 @@ public interface MigrationService {
      */
     void incoming(String vm, String uri);
 
+    /**
+     * QEMU's {@code -incoming URI} without a shape, as Cloud Hypervisor's receive-migration: listens on
+     * {@code uri} at once and creates the VM {@code local.name()} from the source's hello (RAM, vCPUs,
+     * CPU backend and workload, devices, UUID), in {@code inmigrate}, then loads the stream into it.
+     * From {@code local} only the host's own choices are taken (dirty tracker, paused, mem-path,
+     * prealloc); its memory, vCPUs, CPU, workload and devices are ignored. A device option that names a
+     * resource of the source's host (a disk image: the factory's {@link
+     * io.godwit.api.device.DeviceFactory#LOCAL_OPTIONS}, or any value with a '/') is never taken from
+     * the stream: {@code deviceMap} gives it ({@code ID=VALUE} for a device's only such option,
+     * {@code ID.OPTION=VALUE}), or the migration fails saying which to give. A hello that does not
+     * describe a VM this host can make fails the migration before any VM exists. Until the hello,
+     * {@link #info} and {@link #cancel} know the name.
+     *
+     * @throws IllegalArgumentException for an unknown scheme, or a name taken by a VM or another such wait
+     * @throws IllegalStateException when the transport cannot listen
+     * @since 1.3
+     */
+    default void incomingFromStream(io.godwit.api.vm.VmSpec local, java.util.Map<String, String> deviceMap,
+            String uri) {
+        throw new UnsupportedOperationException("this migration service cannot take a VM's shape from the stream");
+    }
+
     /** Cancels the VM's migration; the source VM keeps running. Does nothing when none runs. */
     void cancel(String vm);
 

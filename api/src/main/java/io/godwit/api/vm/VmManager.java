@@ -57,4 +57,14 @@ public interface VmManager {
     default List<String> deviceTypes() {
         return List.of();
     }
+
+    /**
+     * The options of a device type that name a resource of this host ({@link
+     * io.godwit.api.device.DeviceFactory#LOCAL_OPTIONS}); empty for an unknown type.
+     *
+     * @since 1.3
+     */
+    default java.util.Set<String> deviceLocalOptions(String type) {
+        return java.util.Set.of();
+    }
 }

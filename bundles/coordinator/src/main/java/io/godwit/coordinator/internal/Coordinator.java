@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -32,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * migration listeners are whiteboard services tracked here; a transport that goes away fails the
  * migrations that use it, with their source VMs running on.
  */
-@Component(service = MigrationService.class)
+@Component(service = MigrationService.class, configurationPid = MigrationDefaults.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public class Coordinator implements MigrationService, Events {
 
     private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
@@ -51,11 +54,39 @@ public class Coordinator implements MigrationService, Events {
      */
     private final Map<Vm, VmMigrations> perVm = java.util.Collections.synchronizedMap(new java.util.HashMap<>());
     private final VmListener onDestroy = this::vmDestroying;
+    /** Destinations waiting for the hello that gives their VM its shape, by VM name; guarded by this. */
+    private final Map<String, ShapelessIncoming> shapeless = new java.util.HashMap<>();
+    /** The host's defaults ({@code etc/io.godwit.migration.cfg}); each migration pins them as it starts. */
+    private volatile MigrationDefaults defaults = MigrationDefaults.BUILT_IN;
+
+    /** Without a configuration (no ConfigAdmin, or no such file): the built-in defaults. */
+    public Coordinator(VmManager vms) {
+        this(vms, Map.of());
+    }
 
     @Activate
-    public Coordinator(@Reference VmManager vms) {
+    public Coordinator(@Reference VmManager vms, Map<String, Object> config) {
         this.vms = vms;
+        configure(config);
         vms.addListener(onDestroy);
+    }
+
+    /**
+     * The configuration changed (the file was edited, added or deleted): the next migration of every
+     * VM takes the new defaults; a running one keeps those it started with. As a modified method,
+     * not a reactivation, which would end every migration under way.
+     */
+    @Modified
+    public void configure(Map<String, Object> config) {
+        List<String> problems = new java.util.ArrayList<>();
+        MigrationDefaults d = MigrationDefaults.from(config, problems);
+        problems.forEach(p -> LOG.warn("{}: {}", MigrationDefaults.PID, p));
+        if (!d.equals(defaults)) {
+            LOG.info("migration defaults{}: {}", config.containsKey("felix.fileinstall.filename")
+                    ? " from " + config.get("felix.fileinstall.filename") : "",
+                    d.changes().isEmpty() ? "built-in" : String.join(", ", d.changes()));
+        }
+        defaults = d;
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -91,6 +122,18 @@ public class Coordinator implements MigrationService, Events {
     public void deactivate() {
         vms.removeListener(onDestroy);
         all().forEach(VmMigrations::cancelAll);
+        List<ShapelessIncoming> waiting;
+        synchronized (this) {
+            waiting = List.copyOf(shapeless.values());
+            shapeless.clear();
+        }
+        for (ShapelessIncoming s : waiting) {
+            try {
+                s.cancel();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /**
@@ -136,7 +179,7 @@ public class Coordinator implements MigrationService, Events {
      */
     private VmMigrations of(String name) {
         synchronized (perVm) {
-            return perVm.computeIfAbsent(vm(name), v -> new VmMigrations());
+            return perVm.computeIfAbsent(vm(name), v -> new VmMigrations(() -> defaults));
         }
     }
 
@@ -199,7 +242,76 @@ public class Coordinator implements MigrationService, Events {
     }
 
     @Override
+    public synchronized void incomingFromStream(io.godwit.api.vm.VmSpec local, Map<String, String> deviceMap,
+            String uriText) {
+        String name = local.name();
+        if (vms.get(name).isPresent()) {
+            throw new IllegalArgumentException("a VM named '" + name + "' already exists");
+        }
+        ShapelessIncoming earlier = shapeless.get(name);
+        if (earlier != null && !earlier.status().isFinal()) {
+            throw new IllegalArgumentException("'" + name + "' already waits for an incoming migration on "
+                    + earlier.info().listenUri());
+        }
+        Uri uri = Uri.parse(uriText);
+        Transport t = transport(uri);
+        if (local.memPath() == null && t.capabilities().contains(io.godwit.api.transport.TransportCapability.REMOTE_MEMORY_WRITE)) {
+            throw new IllegalArgumentException("transport '" + uri.scheme() + "' writes into the destination's"
+                    + " registered RAM, which must be a shared file: give --mem-path FILE (for example /dev/shm/"
+                    + name + ".ram)");
+        }
+        IncomingListener listener;
+        try {
+            listener = t.listenIncoming(uri.address());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen on " + uriText + ": " + e.getMessage(), e);
+        }
+        ShapelessIncoming s = new ShapelessIncoming(local, deviceMap, uri.scheme(), t, listener, vms, this::madeFromHello);
+        shapeless.put(name, s);
+        s.start();
+    }
+
+    /**
+     * The VM was made from the hello: its incoming migration starts on the channel, read again from
+     * its start. Under the coordinator's lock, as {@link #incoming}: a transport removed meanwhile
+     * fails it as any other.
+     */
+    private synchronized void madeFromHello(Vm vm, IncomingListener channel, ShapelessIncoming from) {
+        if (shapeless.get(vm.name()) != from) {
+            throw new MigrationFailure("cancelled");
+        }
+        if (!transports.active().containsValue(from.transport)) {
+            throw new MigrationFailure("the '" + from.scheme + "' transport was removed");
+        }
+        shapeless.remove(vm.name());
+        VmMigrations m = of(vm.name());
+        m.incomingAttempts++;
+        m.start(from.scheme, from.transport, new IncomingMigration(vm, channel, false, m.settings, this));
+    }
+
+    /**
+     * The destination waiting for (or checking) its hello under {@code name}; once it ended, only while
+     * no VM has the name (a failed one says why until the name is used again).
+     */
+    private synchronized ShapelessIncoming shapeless(String name) {
+        ShapelessIncoming s = shapeless.get(name);
+        return s != null && (!s.status().isFinal() || vms.get(name).isEmpty()) ? s : null;
+    }
+
+    @Override
     public void cancel(String name) {
+        ShapelessIncoming waiting = shapeless(name);
+        if (waiting != null) {
+            synchronized (this) {
+                shapeless.remove(name, waiting);
+            }
+            try {
+                waiting.cancel();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
         vm(name);
         of(name).cancelAll();
     }
@@ -296,6 +408,10 @@ public class Coordinator implements MigrationService, Events {
 
     @Override
     public MigrationInfo info(String name) {
+        ShapelessIncoming waiting = shapeless(name);
+        if (waiting != null) {
+            return waiting.info();
+        }
         vm(name);
         return of(name).info();
     }

@@ -35,7 +35,7 @@ final class DeviceSections {
     static void describe(Vm vm, Hello.Builder hello) {
         for (VmDevice d : vm.devices()) {
             hello.addDevices(DeviceInfo.newBuilder().setId(d.id()).setType(d.type())
-                    .setVersion(d.device().stateVersion()));
+                    .setVersion(d.device().stateVersion()).setOptions(d.options()));
         }
     }
 

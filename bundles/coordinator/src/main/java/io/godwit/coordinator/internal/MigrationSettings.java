@@ -2,30 +2,54 @@ package io.godwit.coordinator.internal;
 
 import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationParameter;
+import io.godwit.api.migration.MigrationStatus;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
- * A VM's capabilities and parameters. Parameters are read live by a running migration, so that
- * raising {@code max-bandwidth} or {@code downtime-limit} mid-migration takes effect at once, as in
- * QEMU.
+ * A VM's capabilities and parameters: what the user set for it, over the host's defaults
+ * ({@link MigrationDefaults}, which {@code etc/io.godwit.migration.cfg} may change at any time).
+ * Parameters are read live by a running migration, so that raising {@code max-bandwidth} or
+ * {@code downtime-limit} mid-migration takes effect at once, as in QEMU. The defaults are pinned
+ * when a migration starts: a changed file applies to the next migration, never to one under way
+ * (whose capabilities must not change under it).
  */
 final class MigrationSettings {
 
+    private final Supplier<MigrationDefaults> defaults;
     private final Map<MigrationCapability, Boolean> capabilities = new EnumMap<>(MigrationCapability.class);
     private final Map<MigrationParameter, Long> parameters = new EnumMap<>(MigrationParameter.class);
+    /** The defaults of the migration under way, while {@link #migration} is not final. */
+    private MigrationDefaults pinned;
+    private Supplier<MigrationStatus> migration;
 
+    /** With the built-in defaults only. */
     MigrationSettings() {
-        for (MigrationCapability c : MigrationCapability.values()) {
-            capabilities.put(c, c.defaultValue());
+        this(() -> MigrationDefaults.BUILT_IN);
+    }
+
+    MigrationSettings(Supplier<MigrationDefaults> defaults) {
+        this.defaults = defaults;
+    }
+
+    /** A migration starts: until it ends ({@code status} final) it uses the defaults of now. */
+    synchronized void pin(Supplier<MigrationStatus> status) {
+        pinned = defaults.get();
+        migration = status;
+    }
+
+    /** The migration's status is a volatile read: no lock of the migration's is taken here. */
+    private synchronized MigrationDefaults base() {
+        if (pinned != null && !migration.get().isFinal()) {
+            return pinned;
         }
-        for (MigrationParameter p : MigrationParameter.values()) {
-            parameters.put(p, p.defaultValue());
-        }
+        return defaults.get();
     }
 
     synchronized boolean capability(MigrationCapability c) {
-        return capabilities.get(c);
+        Boolean set = capabilities.get(c);
+        return set != null ? set : base().capability(c);
     }
 
     synchronized void setCapability(MigrationCapability c, boolean on) {
@@ -33,7 +57,8 @@ final class MigrationSettings {
     }
 
     synchronized long parameter(MigrationParameter p) {
-        return parameters.get(p);
+        Long set = parameters.get(p);
+        return set != null ? set : base().parameter(p);
     }
 
     synchronized void setParameter(MigrationParameter p, long value) {
@@ -42,6 +67,7 @@ final class MigrationSettings {
 
     /** The enabled capabilities' QEMU names, for the stream's hello. */
     synchronized java.util.List<String> enabledCapabilities() {
-        return capabilities.entrySet().stream().filter(Map.Entry::getValue).map(e -> e.getKey().qemuName()).toList();
+        return java.util.Arrays.stream(MigrationCapability.values()).filter(this::capability)
+                .map(MigrationCapability::qemuName).toList();
     }
 }

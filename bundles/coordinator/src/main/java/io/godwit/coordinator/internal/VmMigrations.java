@@ -7,13 +7,17 @@ import io.godwit.api.transport.Transport;
 /** One VM's settings and its current (or last) migration, outgoing or incoming. */
 final class VmMigrations {
 
-    final MigrationSettings settings = new MigrationSettings();
+    final MigrationSettings settings;
     int incomingAttempts;
     private OutgoingMigration outgoing;
     private IncomingMigration incoming;
     /** The transport service the current migration uses. */
     private Transport transport;
     private String scheme;
+
+    VmMigrations(java.util.function.Supplier<MigrationDefaults> defaults) {
+        this.settings = new MigrationSettings(defaults);
+    }
 
     synchronized void requireIdle(String vm) {
         MigrationStatus s = status();
@@ -34,6 +38,7 @@ final class VmMigrations {
         this.transport = transport;
         this.outgoing = out;
         this.incoming = null;
+        settings.pin(out::status);
         out.start();
     }
 
@@ -42,6 +47,7 @@ final class VmMigrations {
         this.transport = transport;
         this.incoming = in;
         this.outgoing = null;
+        settings.pin(in::status);
         in.start();
     }
 

@@ -41,6 +41,7 @@ public class VmManagerImpl implements VmManager {
     private final Map<String, CpuBackend> backends = new ConcurrentHashMap<>();
     private final Map<String, DirtyTracker> trackers = new ConcurrentHashMap<>();
     private final Map<String, DeviceFactory> deviceFactories = new ConcurrentHashMap<>();
+    private final Map<String, java.util.Set<String>> deviceLocalOptions = new ConcurrentHashMap<>();
     private final Map<String, KernelVm> vms = new LinkedHashMap<>();
     private final CopyOnWriteArrayList<VmListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -102,7 +103,21 @@ public class VmManagerImpl implements VmManager {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void addDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
-        name(props, DeviceFactory.NAME).ifPresent(n -> deviceFactories.put(n, factory));
+        name(props, DeviceFactory.NAME).ifPresent(n -> {
+            deviceLocalOptions.put(n, strings(props.get(DeviceFactory.LOCAL_OPTIONS)));
+            deviceFactories.put(n, factory);
+        });
+    }
+
+    /** A String or String[] service property as a set; empty when absent. */
+    private static java.util.Set<String> strings(Object value) {
+        if (value instanceof String s) {
+            return java.util.Set.of(s.strip());
+        }
+        if (value instanceof String[] a) {
+            return java.util.Arrays.stream(a).map(String::strip).collect(java.util.stream.Collectors.toUnmodifiableSet());
+        }
+        return java.util.Set.of();
     }
 
     public void removeDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
@@ -276,6 +291,12 @@ public class VmManagerImpl implements VmManager {
     @Override
     public List<String> deviceTypes() {
         return deviceFactories.keySet().stream().sorted().toList();
+    }
+
+    @Override
+    public java.util.Set<String> deviceLocalOptions(String type) {
+        return deviceFactories.containsKey(type) ? deviceLocalOptions.getOrDefault(type, java.util.Set.of())
+                : java.util.Set.of();
     }
 
     @Deactivate

@@ -31,6 +31,15 @@ public final class MigrateInfo implements InfoSubject {
 
     @Override
     public Object show(String... args) {
+        String named = VmArgs.optionalName("info migrate", args);
+        if (named != null && vms.get(named).isEmpty()) {
+            // a destination still waiting for the hello its VM is made from (or refused it)
+            try {
+                return MigrationReport.info(migration.info(named));
+            } catch (IllegalArgumentException noSuchVm) {
+                throw new IllegalArgumentException(VmArgs.noSuchVm(vms, named));
+            }
+        }
         String vm = VmArgs.resolve(vms, "info migrate", args).name();
         return MigrationReport.info(migration.info(vm));
     }

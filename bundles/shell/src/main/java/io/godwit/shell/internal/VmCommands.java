@@ -59,20 +59,22 @@ public final class VmCommands {
     }
 
     @Descriptor("create a VM and start it (unless --paused or --incoming): vm_create NAME [options]"
-            + " [--device TYPE[,key=value]...]...")
+            + " [--device TYPE[,key=value]...]...; with --incoming URI and none of --memory, --vcpus, --cpu,"
+            + " --workload, --device, the VM is made from the source's hello when it connects (--device-map"
+            + " ID=PATH gives a device's disk image on this host)")
     public String vm_create(
             @Descriptor("RAM size: a bare number is MiB (as QEMU's -m), or use K, M, G, T; default 128M")
-                    @Parameter(names = {"--memory", "-m"}, absentValue = "128M")
+                    @Parameter(names = {"--memory", "-m"}, absentValue = "")
                     String memory,
             @Descriptor("number of vCPUs, 1 to 64; default 1")
-                    @Parameter(names = {"--vcpus", "--smp"}, absentValue = "1")
+                    @Parameter(names = {"--vcpus", "--smp"}, absentValue = "")
                     String vcpus,
             @Descriptor("CPU backend; default " + VmSpec.DEFAULT_CPU)
-                    @Parameter(names = "--cpu", absentValue = VmSpec.DEFAULT_CPU)
+                    @Parameter(names = "--cpu", absentValue = "")
                     String cpu,
             @Descriptor("workload or program for the CPU backend (--guest is the same option): idle, fill or sweep"
                             + " for synthetic, ab, hash, mixed or PATH.bin for riscv; default " + VmSpec.DEFAULT_WORKLOAD)
-                    @Parameter(names = {"--workload", "-w", "--guest"}, absentValue = VmSpec.DEFAULT_WORKLOAD)
+                    @Parameter(names = {"--workload", "-w", "--guest"}, absentValue = "")
                     String workload,
             @Descriptor("dirty tracker (info dirty-trackers lists them); default " + VmSpec.DEFAULT_TRACKER
                             + ", or " + VmSpec.FALLBACK_TRACKER + " when " + VmSpec.DEFAULT_TRACKER + " is not installed")
@@ -112,11 +114,18 @@ public final class VmCommands {
             throw new IllegalStateException("--incoming " + incomingUri + " needs the migration service, which is not"
                     + " running (is the godwit-coordinator bundle started?)");
         }
+        // No shape given with a URI: the shape comes from the source's hello (as Cloud Hypervisor's).
+        boolean fromStream = memory.isBlank() && vcpus.isBlank() && cpu.isBlank() && workload.isBlank()
+                && devices.devices().isEmpty() && !incomingUri.isEmpty() && !incomingUri.equals(DEFER);
+        if (!fromStream && !devices.maps().isEmpty()) {
+            throw new IllegalArgumentException("--device-map is for a VM made from the source's hello: vm_create NAME"
+                    + " --incoming URI without --memory, --vcpus, --cpu, --workload or --device");
+        }
         VmSpec.Builder spec = VmSpec.builder(vmName)
-                .memory(Sizes.parse(memory))
-                .vcpus(parseVcpus(vcpus))
-                .cpu(known("CPU backend", cpu, vms.cpuBackends()))
-                .workload(workload)
+                .memory(Sizes.parse(or(memory, "128M")))
+                .vcpus(parseVcpus(or(vcpus, "1")))
+                .cpu(known("CPU backend", or(cpu, VmSpec.DEFAULT_CPU), vms.cpuBackends()))
+                .workload(or(workload, VmSpec.DEFAULT_WORKLOAD))
                 .paused(paused)
                 .prealloc(prealloc);
         if (!tracker.isBlank()) {
@@ -134,6 +143,9 @@ public final class VmCommands {
         }
         if (vms.get(vmName).isPresent()) {
             throw new IllegalArgumentException("a VM named '" + vmName + "' already exists");
+        }
+        if (fromStream) {
+            return incomingFromStream(service, spec.build(), devices.maps(), qmpAddress);
         }
         Vm vm = vms.create(spec.build());
         VmSpec s = vm.spec();
@@ -154,6 +166,22 @@ public final class VmCommands {
     }
 
     static final String NO_QMP = "QMP needs the godwit-qmp bundle, which is not running";
+
+    private static String or(String given, String otherwise) {
+        return given.isBlank() ? otherwise : given;
+    }
+
+    /** The VM is made when the source's hello arrives; until then only the migration knows its name. */
+    private static String incomingFromStream(MigrationService service, VmSpec local, java.util.Map<String, String> maps,
+            String qmpAddress) {
+        if (!qmpAddress.isBlank()) {
+            throw new IllegalArgumentException("--qmp needs the VM, which is made when the source connects: add QMP"
+                    + " with qmp_add " + local.name() + " ADDRESS once the migration made it");
+        }
+        MigrationCommands.call(() -> service.incomingFromStream(local, maps, local.incoming()));
+        return "VM " + local.name() + " is made from the source's hello when it connects; "
+                + MigrationCommands.listening(service.info(local.name()), local.incoming());
+    }
 
     /** As {@link #listen}: a VM whose QMP cannot listen is not created. */
     private String serveQmp(QmpServers servers, String vm, String address) {
@@ -213,11 +241,24 @@ public final class VmCommands {
     @Descriptor("stop and destroy a VM and free its RAM")
     public String vm_destroy(@Descriptor("VM name (always required)") String... name) throws InterruptedException {
         String vmName = VmArgs.requiredName("vm_destroy", "the NAME of the VM to destroy", name);
+        MigrationService service = migration;
+        if (vms.get(vmName).isEmpty() && service != null && waitsForItsShape(service, vmName)) {
+            service.cancel(vmName); // a destination still waiting for the hello it is made from
+            return "destroyed VM " + vmName + " (it was still waiting for the source's hello)";
+        }
         if (vms.get(vmName).isEmpty()) {
             throw new IllegalArgumentException(VmArgs.noSuchVm(vms, vmName));
         }
         vms.destroy(vmName);
         return "destroyed VM " + vmName;
+    }
+
+    private static boolean waitsForItsShape(MigrationService service, String name) {
+        try {
+            return service.info(name).status() != io.godwit.api.migration.MigrationStatus.NONE;
+        } catch (IllegalArgumentException noSuchVm) {
+            return false;
+        }
     }
 
     @Descriptor("stop a VM's vCPUs (QEMU's stop)")

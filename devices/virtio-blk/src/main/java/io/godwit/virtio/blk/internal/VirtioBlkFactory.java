@@ -7,7 +7,8 @@ import java.util.Map;
 import org.osgi.service.component.annotations.Component;
 
 /** Makes virtio-blk devices on raw image files: {@code --device virtio-blk,image=PATH,...}. */
-@Component(property = DeviceFactory.NAME + "=" + VirtioBlkFactory.TYPE)
+// image is a path on this host: a destination that takes its shape from the stream maps it (--device-map)
+@Component(property = {DeviceFactory.NAME + "=" + VirtioBlkFactory.TYPE, DeviceFactory.LOCAL_OPTIONS + "=image"})
 public class VirtioBlkFactory implements DeviceFactory {
 
     public static final String TYPE = "virtio-blk";
