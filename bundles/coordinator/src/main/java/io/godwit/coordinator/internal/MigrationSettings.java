@@ -14,6 +14,8 @@ final class MigrationSettings {
 
     private final Map<MigrationCapability, Boolean> capabilities = new EnumMap<>(MigrationCapability.class);
     private final Map<MigrationParameter, Long> parameters = new EnumMap<>(MigrationParameter.class);
+    /** The parameters the user set, default or not. */
+    private final java.util.Set<MigrationParameter> set = java.util.EnumSet.noneOf(MigrationParameter.class);
 
     MigrationSettings() {
         for (MigrationCapability c : MigrationCapability.values()) {
@@ -38,6 +40,12 @@ final class MigrationSettings {
 
     synchronized void setParameter(MigrationParameter p, long value) {
         parameters.put(p, p.check(value));
+        set.add(p);
+    }
+
+    /** Whether the user set {@code p} (to any value, its default included). */
+    synchronized boolean isSet(MigrationParameter p) {
+        return set.contains(p);
     }
 
     /** The enabled capabilities' QEMU names, for the stream's hello. */

@@ -68,6 +68,13 @@ final class OutgoingMigration implements Runnable {
     /** Postcopy recovery: where {@code migrate -r} asked to resume, taken by the paused migration thread. */
     private final java.util.concurrent.SynchronousQueue<Runnable> resumeRequests = new java.util.concurrent.SynchronousQueue<>();
     DeviceIteration deviceIteration;
+    /** mapped-ram: where the pages lie in the file; null without it. */
+    MappedRam mapped;
+    /**
+     * The stream goes where nothing answers and everything is kept (exec, a pipe, a file without
+     * mapped-ram): a stall ends it unless the user chose a stall-action. Set before {@link #start}.
+     */
+    boolean oneWayStream;
     RateLimit rateLimit;
     DirtyBitmap bitmap;
     /** Whether the guest ran when the switchover stopped it (not at setup: the user may stop or cont in precopy). */
@@ -307,6 +314,10 @@ final class OutgoingMigration implements Runnable {
         rateLimit = new RateLimit(settings);
         digests = settings.capability(MigrationCapability.VERIFY_RAM) ? new PageDigests(vm.memory().pages()) : null;
         sender = new RamSender(vm.memory(), writer, stats, rateLimit, remoteRam(), digests);
+        if (settings.capability(MigrationCapability.MAPPED_RAM)) {
+            mapped = MappedRam.start(channel, writer, vm.memory());
+            sender.mapped(mapped);
+        }
         stats.setupMs = stats.elapsedMs();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
@@ -434,6 +445,14 @@ final class OutgoingMigration implements Runnable {
             events.stalled(vm.name(), why);
         }
         stats.stall = why;
+        if (oneWayStream && !settings.isSet(MigrationParameter.STALL_ACTION)) {
+            // Each pass only adds to what the far end keeps (exec:cat > vm.img fills the disk): give up.
+            stats.error = why + "; " + channel.name() + " is a one-way stream that keeps every pass, so the"
+                    + " migration was cancelled and the source runs on (migrate_set_parameter stall-action to choose"
+                    + " otherwise, or mapped-ram with file:)";
+            cancelRequested = true;
+            throw new MigrationCancelled();
+        }
         String action = MigrationParameter.STALL_ACTIONS.get((int) settings.parameter(MigrationParameter.STALL_ACTION));
         switch (action) {
             case "throttle" -> {

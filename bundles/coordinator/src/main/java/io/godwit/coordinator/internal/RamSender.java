@@ -43,6 +43,9 @@ final class RamSender {
     /** Normal pages per batch: 1 MiB of page bytes in the stream, or 16 MiB written remotely. */
     private final int maxNormal;
 
+    /** mapped-ram: normal pages go to their fixed offsets in the file instead of into the stream; or null. */
+    private MappedRam mapped;
+
     private RamBatch.Builder batch = RamBatch.newBuilder();
     private int runCount;
     private int batchBlock = -1;
@@ -169,6 +172,11 @@ final class RamSender {
         }
     }
 
+    /** From now on pages go to their fixed offsets in a file (mapped-ram), not into the stream. */
+    void mapped(MappedRam m) {
+        this.mapped = m;
+    }
+
     /** The remote memory path, or null. */
     RemoteRam remote() {
         return remote;
@@ -176,7 +184,8 @@ final class RamSender {
 
     /** Bytes of RAM sent: the stream's, plus pages written remotely. */
     long sentBytes() {
-        return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0);
+        return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0)
+                + (mapped != null ? mapped.writtenBytes() : 0);
     }
 
     private boolean flushAndAsk(BatchGate gate) throws IOException, InterruptedException {
@@ -192,7 +201,9 @@ final class RamSender {
         RamBlock block = blocks.get(batchBlock);
         closeRun();
         long before = sentBytes() + writer.staged();
-        if (remote != null) {
+        if (mapped != null) {
+            mapped.send(batchBlock, block, batch.build(), runOffsets, runPageCounts, runCount);
+        } else if (remote != null) {
             remote.send(batchBlock, block, batch, runOffsets, runPageCounts, runCount);
         } else {
             MemorySegment raw = block.raw();

@@ -61,7 +61,8 @@ class MigrateInfoTest {
                         "verify-ram: off",
                         "auto-converge: off",
                         "copy-storage: off",
-                        "postcopy-ram: off"),
+                        "postcopy-ram: off",
+                        "mapped-ram: off"),
                 info.info("migrate_capabilities"));
     }
 

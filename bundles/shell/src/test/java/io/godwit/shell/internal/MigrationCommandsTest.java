@@ -153,7 +153,7 @@ class MigrationCommandsTest {
         assertEquals(List.of("capability a events true", "capability a return-path false",
                 "capability a auto-converge true"), migration.calls);
         assertEquals("unknown migration capability 'xbzrle': known are events, return-path, validate-uuid, "
-                + "pause-before-switchover, verify-ram, auto-converge, copy-storage, postcopy-ram",
+                + "pause-before-switchover, verify-ram, auto-converge, copy-storage, postcopy-ram, mapped-ram",
                 error(() -> commands.migrate_set_capability("xbzrle", "on")));
         assertEquals("a capability is on or off, not 'maybe'",
                 error(() -> commands.migrate_set_capability("events", "maybe")));
