@@ -12,7 +12,7 @@ final class MigrationSettings {
     /** The capabilities' names, for help texts (annotations need a constant; a test keeps it in step). */
     static final String CAPABILITIES =
             "events, return-path, validate-uuid, pause-before-switchover, verify-ram, auto-converge, copy-storage,"
-                    + " postcopy-ram";
+                    + " postcopy-ram, mapped-ram";
 
     /** The parameters' names, for help texts. */
     static final String PARAMETERS =

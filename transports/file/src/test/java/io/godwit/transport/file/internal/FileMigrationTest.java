@@ -236,6 +236,7 @@ class FileMigrationTest {
         Vm src = source("sweep", mem, false);
         coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 0);
         coordinator.setParameter("src", MigrationParameter.STALL_PASSES, 3);
+        coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 16 << 20); // bounds the file without the guard
         Path file = dir.resolve("vm.img");
         coordinator.migrate("src", "file:" + file);
         MigrationInfo out = await("src");
