@@ -32,7 +32,13 @@ public enum MigrationCapability {
      * file, so however long a live guest runs the file never grows past its RAM plus metadata. Not with
      * postcopy-ram or copy-storage.
      */
-    MAPPED_RAM("mapped-ram", false);
+    MAPPED_RAM("mapped-ram", false),
+    /**
+     * QEMU's: from the second pass on, a page sent before goes as an XOR-RLE delta against the copy kept
+     * in a cache of {@code xbzrle-cache-size} bytes when that is smaller. Not with mapped-ram,
+     * postcopy-ram or a transport that writes pages remotely.
+     */
+    XBZRLE("xbzrle", false);
 
     private final String qemuName;
     private final boolean defaultValue;

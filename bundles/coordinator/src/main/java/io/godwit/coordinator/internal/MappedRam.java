@@ -52,15 +52,23 @@ final class MappedRam {
 
     /**
      * mapped-ram needs a file, and neither postcopy (its pages go to a running destination) nor
-     * copy-storage (the disks' parts would grow the stream with every pass) fits a file.
+     * copy-storage (the disks' parts would grow the stream with every pass) nor XBZRLE (a delta is no
+     * page at a fixed offset) fits a file, as QEMU's migrate_caps_check says.
      */
     static void checkCapabilities(MigrationSettings settings) {
-        if (!settings.capability(MigrationCapability.MAPPED_RAM)) {
+        refuse(settings, MigrationCapability.MAPPED_RAM, MigrationCapability.POSTCOPY_RAM,
+                MigrationCapability.COPY_STORAGE, MigrationCapability.XBZRLE);
+        // XBZRLE's deltas are applied to the page as placed, which postcopy places once only.
+        refuse(settings, MigrationCapability.XBZRLE, MigrationCapability.POSTCOPY_RAM);
+    }
+
+    private static void refuse(MigrationSettings settings, MigrationCapability on, MigrationCapability... not) {
+        if (!settings.capability(on)) {
             return;
         }
-        for (MigrationCapability c : List.of(MigrationCapability.POSTCOPY_RAM, MigrationCapability.COPY_STORAGE)) {
+        for (MigrationCapability c : not) {
             if (settings.capability(c)) {
-                throw new IllegalArgumentException("capability mapped-ram cannot be combined with " + c
+                throw new IllegalArgumentException("capability " + on + " cannot be combined with " + c
                         + " (migrate_set_capability " + c + " off)");
             }
         }

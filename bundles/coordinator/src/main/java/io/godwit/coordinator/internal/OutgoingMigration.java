@@ -318,6 +318,14 @@ final class OutgoingMigration implements Runnable {
             mapped = MappedRam.start(channel, writer, vm.memory());
             sender.mapped(mapped);
         }
+        if (settings.capability(MigrationCapability.XBZRLE)) {
+            if (sender.remote() != null) {
+                throw new MigrationFailure("capability xbzrle cannot be combined with transport '" + channel.name()
+                        + "', which writes pages into the destination's memory (migrate_set_capability xbzrle off)");
+            }
+            stats.xbzrle = new Xbzrle(settings.parameter(MigrationParameter.XBZRLE_CACHE_SIZE));
+            sender.xbzrle(stats.xbzrle);
+        }
         stats.setupMs = stats.elapsedMs();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
@@ -389,10 +397,10 @@ final class OutgoingMigration implements Runnable {
             if (postcopyRequested) {
                 return; // asked for before the first pass: every page is faulted in or pushed in postcopy
             }
-            long sentBefore = stats.normal + stats.duplicate;
+            long sentBefore = stats.pagesHandled();
             sender.sendDirty(bitmap, this::gate);
             deviceIteration.iterate(writer);
-            if (stats.normal + stats.duplicate == sentBefore) {
+            if (stats.pagesHandled() == sentBefore) {
                 // Nothing was dirty: all that is left is data in flight to a destination still
                 // loading it. Give it time instead of spinning on syncs.
                 Thread.sleep(IDLE_PASS_WAIT_MS);
@@ -488,7 +496,7 @@ final class OutgoingMigration implements Runnable {
         }
         sampleWrittenIfNoReturnPath();
         stats.updateRates();
-        long sent = stats.normal + stats.duplicate;
+        long sent = stats.pagesHandled();
         stats.remainingPages = Math.max(0, stats.remainingPages - (sent - sentAtLastSync));
         sentAtLastSync = sent;
         if (System.nanoTime() - lastSyncNanos < MIN_SYNC_INTERVAL_NANOS) {
@@ -520,7 +528,7 @@ final class OutgoingMigration implements Runnable {
         }
         stats.syncCount++;
         stats.remainingPages = bitmap.count();
-        sentAtLastSync = stats.normal + stats.duplicate;
+        sentAtLastSync = stats.pagesHandled();
         events.pass(vm.name(), stats.syncCount);
     }
 

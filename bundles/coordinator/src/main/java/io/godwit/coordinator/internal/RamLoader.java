@@ -38,6 +38,10 @@ final class RamLoader {
     /** Postcopy: pages are placed through it, once each, never straight into guest memory. */
     private io.godwit.api.memory.PostcopyRam postcopy;
     private final MemorySegment staging = java.lang.foreign.Arena.ofAuto().allocate(RamBlock.PAGE_SIZE);
+    /** XBZRLE: pages loaded as deltas, and the buffers a delta is decoded with (made at the first). */
+    long xbzrlePages;
+    private byte[] deltaPage;
+    private byte[] delta;
 
     /**
      * @param fresh true when the memory is known to be all zero (anonymous, never loaded into)
@@ -89,7 +93,36 @@ final class RamLoader {
             i += run;
         }
         normal += batch.getNormalCount();
+        if (batch.getXbzrleCount() > 0) {
+            checkIndices(batch.getXbzrleList(), block);
+            loadDeltas(reader, batch, block, raw);
+        }
         loadZeros(batch, block, raw);
+    }
+
+    /**
+     * XBZRLE: each delta is read whole, then applied to a copy of the page it names, which goes back
+     * only once the delta decoded cleanly: a hostile delta never writes outside its page, nor leaves it
+     * half-changed.
+     */
+    private void loadDeltas(FrameReader reader, RamBatch batch, RamBlock block, MemorySegment raw) throws IOException {
+        if (deltaPage == null) {
+            deltaPage = new byte[RamBlock.PAGE_SIZE];
+            delta = new byte[RamBlock.PAGE_SIZE];
+        }
+        for (int i = 0; i < batch.getXbzrleCount(); i++) {
+            long index = batch.getXbzrle(i);
+            int length = batch.getXbzrleLength(i); // 1..4096, checked by the reader
+            reader.readBytes(java.nio.ByteBuffer.wrap(delta, 0, length));
+            long off = index * RamBlock.PAGE_SIZE;
+            MemorySegment page = raw.asSlice(off, RamBlock.PAGE_SIZE);
+            MemorySegment.copy(page, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, deltaPage, 0, RamBlock.PAGE_SIZE);
+            XbzrleCodec.decode(delta, 0, length, deltaPage, 0, RamBlock.PAGE_SIZE);
+            MemorySegment.copy(deltaPage, 0, page, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, RamBlock.PAGE_SIZE);
+            received.set(block.firstPage() + index);
+            digestRun(block, raw, index, 1);
+        }
+        xbzrlePages += batch.getXbzrleCount();
     }
 
     /** From POSTCOPY_RUN on, the guest runs here: pages arrive only through postcopy's placing. */
@@ -107,8 +140,9 @@ final class RamLoader {
      * dropped when it is present already (the guest may have written it since it arrived).
      */
     private void placeAll(FrameReader reader, RamBatch batch, RamBlock block) throws IOException {
-        if (batch.getRemote()) {
-            throw new WireException("a RAM batch written remotely during postcopy");
+        if (batch.getRemote() || batch.getXbzrleCount() > 0) {
+            throw new WireException("a RAM batch " + (batch.getRemote() ? "written remotely" : "of XBZRLE deltas")
+                    + " during postcopy");
         }
         for (long index : batch.getNormalList()) {
             reader.readPages(staging);

@@ -45,6 +45,10 @@ final class RamSender {
 
     /** mapped-ram: normal pages go to their fixed offsets in the file instead of into the stream; or null. */
     private MappedRam mapped;
+    /** XBZRLE, or null: from the second pass on, pages go whole or as deltas from its copies, staged here. */
+    private Xbzrle xbzrle;
+    private ByteBuffer wholeStage;
+    private ByteBuffer deltaStage;
 
     private RamBatch.Builder batch = RamBatch.newBuilder();
     private int runCount;
@@ -95,6 +99,9 @@ final class RamSender {
         flush();
         commitRemote();
         cursorWord = 0;
+        if (xbzrle != null) {
+            xbzrle.enable(); // QEMU's: after the first full round, every page has been sent once
+        }
         return true;
     }
 
@@ -132,12 +139,18 @@ final class RamSender {
         long off = index * RamBlock.PAGE_SIZE;
         MemorySegment raw = block.raw();
         if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1) {
+            if (xbzrle != null) {
+                xbzrle.zeroSent(page);
+            }
             batch.addZero(index);
             if (digests != null) {
                 digests.zero(page);
             }
             stats.duplicate++;
             return batch.getZeroCount() >= WireLimits.MAX_BATCH_ZERO;
+        }
+        if (xbzrle != null && xbzrle.enabled()) {
+            return addThroughCache(page, index, raw, off);
         }
         batch.addNormal(index);
         if (digests != null) {
@@ -157,6 +170,31 @@ final class RamSender {
         return batch.getNormalCount() >= maxNormal;
     }
 
+    /**
+     * XBZRLE: the page is copied once, and that copy goes whole or as a delta (or not at all when
+     * unchanged), staged beside the batch; true when the batch is full.
+     */
+    private boolean addThroughCache(long page, long index, MemorySegment raw, long off) {
+        int n = xbzrle.encode(page, raw, off);
+        if (n == Xbzrle.UNCHANGED) {
+            stats.xbzrleUnchanged++;
+            return false;
+        }
+        if (digests != null) {
+            digests.page(page, xbzrle.snapshotSegment(), 0); // exactly what goes
+        }
+        if (n == Xbzrle.WHOLE) {
+            batch.addNormal(index);
+            wholeStage.put(xbzrle.snapshot());
+            stats.normal++;
+        } else {
+            batch.addXbzrle(index).addXbzrleLength(n);
+            deltaStage.put(xbzrle.delta(), 0, n);
+            stats.xbzrlePages++;
+        }
+        return batch.getNormalCount() + batch.getXbzrleCount() >= maxNormal;
+    }
+
     private void closeRun() {
         if (runPages > 0) {
             runOffsets[runCount] = runStart;
@@ -170,6 +208,13 @@ final class RamSender {
         if (remote != null) {
             remote.commitAll();
         }
+    }
+
+    /** With XBZRLE: from the end of the first pass, pages go through its cache. */
+    void xbzrle(Xbzrle x) {
+        this.xbzrle = x;
+        this.wholeStage = ByteBuffer.allocateDirect(WireLimits.MAX_BATCH_NORMAL * RamBlock.PAGE_SIZE);
+        this.deltaStage = ByteBuffer.allocateDirect(WireLimits.MAX_BATCH_NORMAL * RamBlock.PAGE_SIZE);
     }
 
     /** From now on pages go to their fixed offsets in a file (mapped-ram), not into the stream. */
@@ -195,7 +240,7 @@ final class RamSender {
 
     /** Writes the current batch, if any. */
     void flush() throws IOException, InterruptedException {
-        if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0)) {
+        if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0 && batch.getXbzrleCount() == 0)) {
             return;
         }
         RamBlock block = blocks.get(batchBlock);
@@ -205,6 +250,13 @@ final class RamSender {
             mapped.send(batchBlock, block, batch.build(), runOffsets, runPageCounts, runCount);
         } else if (remote != null) {
             remote.send(batchBlock, block, batch, runOffsets, runPageCounts, runCount);
+        } else if (xbzrle != null && xbzrle.enabled()) {
+            buffers[0] = wholeStage.flip();
+            buffers[1] = deltaStage.flip();
+            writer.writePages(batch.build(), buffers, 2);
+            wholeStage.clear();
+            deltaStage.clear();
+            java.util.Arrays.fill(buffers, 0, 2, null);
         } else {
             MemorySegment raw = block.raw();
             for (int i = 0; i < runCount; i++) {
