@@ -19,14 +19,9 @@ import io.godwit.cpu.synthetic.internal.SyntheticBackend;
 import io.godwit.kernel.internal.BitmapTracker;
 import io.godwit.kernel.internal.VmManagerImpl;
 import io.godwit.wire.FrameReader;
-import io.godwit.wire.FrameType;
 import io.godwit.wire.WireException;
 import io.godwit.wire.proto.RamBatch;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -134,17 +129,17 @@ class XbzrleTest {
         raw.set(ValueLayout.JAVA_BYTE, 5 * PAGE + 7, (byte) 42);
         byte[] good = {7, 1, 99}; // 7 unchanged bytes, then one changed byte: 99
         RamLoader loader = new RamLoader(vm.memory(), false, false);
-        FrameReader r = frame(RamBatch.newBuilder().setBlock(0).addXbzrle(5).addXbzrleLength(good.length).build(), good);
+        FrameReader r = RamLoaderTest.frame(RamBatch.newBuilder().setBlock(0).addXbzrle(5).addXbzrleLength(good.length).build(), good);
         loader.load(r, r.next());
         assertEquals(99, raw.get(ValueLayout.JAVA_BYTE, 5 * PAGE + 7));
         byte[] bad = {(byte) 0xff, 0x1f, 2, 1, 1}; // an unchanged run of 4095, then two changed bytes
-        FrameReader b = frame(RamBatch.newBuilder().setBlock(0).addXbzrle(5).addXbzrleLength(bad.length).build(), bad);
+        FrameReader b = RamLoaderTest.frame(RamBatch.newBuilder().setBlock(0).addXbzrle(5).addXbzrleLength(bad.length).build(), bad);
         WireException e = assertThrows(WireException.class, () -> loader.load(b, b.next()));
         assertTrue(e.getMessage().contains("past the end of the page"), e.getMessage());
         assertEquals(99, raw.get(ValueLayout.JAVA_BYTE, 5 * PAGE + 7));
-        FrameReader outside = frame(RamBatch.newBuilder().setBlock(0).addXbzrle(256).addXbzrleLength(3).build(), good);
+        FrameReader outside = RamLoaderTest.frame(RamBatch.newBuilder().setBlock(0).addXbzrle(256).addXbzrleLength(3).build(), good);
         assertThrows(WireException.class, () -> loader.load(outside, outside.next()), "page 256 of a 256-page block");
-        FrameReader longer = frame(RamBatch.newBuilder().setBlock(0).addXbzrle(1).addXbzrleLength(PAGE + 1).build(),
+        FrameReader longer = RamLoaderTest.frame(RamBatch.newBuilder().setBlock(0).addXbzrle(1).addXbzrleLength(PAGE + 1).build(),
                 new byte[PAGE + 1]);
         assertThrows(WireException.class, () -> loader.load(longer, longer.next()), "a delta longer than a page");
     }
@@ -213,24 +208,5 @@ class XbzrleTest {
             Thread.sleep(10);
         }
         return c.info(vm);
-    }
-
-    /** One RAM frame: the header's varint length, the header, then {@code bytes}. */
-    private static FrameReader frame(RamBatch batch, byte[] bytes) {
-        byte[] header = batch.toByteArray();
-        ByteArrayOutputStream payload = new ByteArrayOutputStream();
-        for (int v = header.length; ; v >>>= 7) {
-            if (v < 0x80) {
-                payload.write(v);
-                break;
-            }
-            payload.write(v & 0x7f | 0x80);
-        }
-        payload.writeBytes(header);
-        payload.writeBytes(bytes);
-        byte[] p = payload.toByteArray();
-        byte[] frame = ByteBuffer.allocate(5 + p.length).put((byte) FrameType.RAM_PAGES.code()).putInt(p.length).put(p)
-                .array();
-        return new FrameReader(Channels.newChannel(new ByteArrayInputStream(frame)));
     }
 }

@@ -14,8 +14,6 @@ import io.godwit.coordinator.internal.Coordinator;
 import io.godwit.transport.file.internal.FileTransport;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -49,21 +47,21 @@ class FileEquivalenceTest {
         Vm ref = a.machine.create("ref", PROGRAM, RAM, 1);
         Machine.awaitStopped(ref, 300_000);
         assertEquals(RunState.SHUTDOWN, ref.state(), ref.stateDetail());
-        String expected = outcome(ref);
+        MigrationEquivalenceTest.Outcome expected = MigrationEquivalenceTest.outcome(ref);
         long total = ref.cpus().get(0).progress();
         a.machine.vms.destroy("ref");
 
         long seed = System.nanoTime();
         Random random = new Random(seed);
         Vm vm = a.machine.create("g", PROGRAM, RAM, 1);
-        awaitProgress(vm, (long) (total * (0.1 + 0.2 * random.nextDouble())));
+        MigrationEquivalenceTest.awaitProgress(vm, (long) (total * (0.1 + 0.2 * random.nextDouble())));
         Path live = dir.resolve("live.img");
         save(a, "file:" + live, true, false);
         assertTrue(Files.size(live) <= RAM + RAM / 100, "the mapped-ram file is " + Files.size(live) + " bytes");
         vm = restore(b, "file:" + live);
         assertEquals(RunState.RUNNING, vm.state());
 
-        awaitProgress(vm, (long) (total * (0.4 + 0.2 * random.nextDouble())));
+        MigrationEquivalenceTest.awaitProgress(vm, (long) (total * (0.4 + 0.2 * random.nextDouble())));
         save(b, "file:" + dir.resolve("offline.img") + ",offset=512", false, true);
         vm = restore(a, "file:" + dir.resolve("offline.img") + ",offset=512");
         assertEquals(RunState.PAUSED, vm.state(), "saved stopped, restored stopped");
@@ -74,7 +72,7 @@ class FileEquivalenceTest {
         Machine.awaitStopped(vm, 300_000);
         assertEquals(RunState.SHUTDOWN, vm.state(), vm.stateDetail());
         assertTrue(vm.check().clean(), vm.check().toString());
-        assertEquals(expected, outcome(vm), "seed " + seed);
+        assertEquals(expected, MigrationEquivalenceTest.outcome(vm), "seed " + seed);
     }
 
     private static void save(Host from, String uri, boolean mappedRam, boolean stopFirst) throws Exception {
@@ -84,7 +82,7 @@ class FileEquivalenceTest {
             from.machine.vms.get("g").orElseThrow().stop(RunState.PAUSED);
         }
         from.coordinator.migrate("g", uri);
-        MigrationInfo out = await(from.coordinator, 60_000);
+        MigrationInfo out = MigrationEquivalenceTest.await(from.coordinator, 60_000);
         assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
         from.machine.vms.destroy("g");
     }
@@ -93,33 +91,9 @@ class FileEquivalenceTest {
         Vm vm = to.machine.vms.create(VmSpec.builder("g").memory(RAM).cpu("riscv").workload(PROGRAM).incoming("defer")
                 .build());
         to.coordinator.incoming("g", uri);
-        MigrationInfo in = await(to.coordinator, 60_000);
+        MigrationInfo in = MigrationEquivalenceTest.await(to.coordinator, 60_000);
         assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
         return vm;
-    }
-
-    private static void awaitProgress(Vm vm, long point) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 300_000;
-        while (vm.cpus().get(0).progress() < point && vm.state() == RunState.RUNNING
-                && System.currentTimeMillis() < deadline) {
-            Thread.sleep(2);
-        }
-    }
-
-    private static MigrationInfo await(Coordinator c, long timeoutMs) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        MigrationInfo info;
-        while (!(info = c.info("g")).status().isFinal() && System.currentTimeMillis() < deadline) {
-            Thread.sleep(5);
-        }
-        return info;
-    }
-
-    /** The register dump (pc, x1-x31, CSRs, instret), the console and a SHA-256 of all of RAM. */
-    private static String outcome(Vm vm) throws Exception {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        sha.update(vm.memory().blocks().get(0).raw().asByteBuffer());
-        return vm.describeVcpu(0) + "\n" + vm.console() + "\n" + HexFormat.of().formatHex(sha.digest());
     }
 
     /** One host: a kernel with the riscv backend and a coordinator with the file transport. */

@@ -150,7 +150,7 @@ class FileMigrationTest {
             f.write('?');
         }
         refused("magic", 32 * MIB, "file:" + file, "not a Godwit migration stream");
-        Path verified = saveVerified(32 * MIB);
+        Path verified = save(32 * MIB, true, true);
         try (RandomAccessFile f = new RandomAccessFile(verified.toFile(), "rw")) {
             f.seek(Files.size(verified) / 2); // inside the page region
             f.write(f.read() ^ 0x5a);
@@ -283,18 +283,14 @@ class FileMigrationTest {
 
     /** A live sweep guest saved into a file. */
     private Path save(long mem, boolean mappedRam) throws Exception {
-        Vm src = source(SAVED, mem, mappedRam);
-        Path file = dir.resolve("saved.img");
-        coordinator.migrate("src", "file:" + file);
-        assertEquals(MigrationStatus.COMPLETED, await("src").status());
-        vms.destroy("src");
-        return file;
+        return save(mem, mappedRam, false);
     }
 
-    private Path saveVerified(long mem) throws Exception {
-        Vm src = source(SAVED, mem, true);
-        coordinator.setCapability("src", MigrationCapability.VERIFY_RAM, true);
-        Path file = dir.resolve("verified.img");
+    /** ... with verify-ram, whose digests the restore checks. */
+    private Path save(long mem, boolean mappedRam, boolean verifyRam) throws Exception {
+        source(SAVED, mem, mappedRam);
+        coordinator.setCapability("src", MigrationCapability.VERIFY_RAM, verifyRam);
+        Path file = dir.resolve(verifyRam ? "verified.img" : "saved.img");
         coordinator.migrate("src", "file:" + file);
         assertEquals(MigrationStatus.COMPLETED, await("src").status());
         vms.destroy("src");
