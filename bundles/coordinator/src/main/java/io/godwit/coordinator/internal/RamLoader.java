@@ -31,6 +31,10 @@ final class RamLoader {
     private final boolean registered;
     long normal;
     long duplicate;
+    /** XBZRLE: pages loaded as deltas, and the buffers a delta is decoded with (made at the first). */
+    long xbzrlePages;
+    private byte[] deltaPage;
+    private byte[] delta;
     /** verify-ram's digests of the pages as loaded, or null when off. */
     final PageDigests digests;
     /** Bytes of pages committed by remote batches. */
@@ -38,10 +42,6 @@ final class RamLoader {
     /** Postcopy: pages are placed through it, once each, never straight into guest memory. */
     private io.godwit.api.memory.PostcopyRam postcopy;
     private final MemorySegment staging = java.lang.foreign.Arena.ofAuto().allocate(RamBlock.PAGE_SIZE);
-    /** XBZRLE: pages loaded as deltas, and the buffers a delta is decoded with (made at the first). */
-    long xbzrlePages;
-    private byte[] deltaPage;
-    private byte[] delta;
 
     /**
      * @param fresh true when the memory is known to be all zero (anonymous, never loaded into)
@@ -70,6 +70,9 @@ final class RamLoader {
         RamBlock block = blocks.get(index);
         checkIndices(batch.getNormalList(), block);
         checkIndices(batch.getZeroList(), block);
+        if (batch.getXbzrleCount() > 0 && postcopy != null) {
+            throw new WireException("a RAM batch of XBZRLE deltas during postcopy"); // placed once, never patched
+        }
         if (postcopy != null) {
             placeAll(reader, batch, block);
             return;
@@ -93,11 +96,11 @@ final class RamLoader {
             i += run;
         }
         normal += batch.getNormalCount();
-        if (batch.getXbzrleCount() > 0) {
+        loadZeros(batch, block, raw);
+        if (batch.getXbzrleCount() > 0) { // no page is both a delta and a zero page in one batch
             checkIndices(batch.getXbzrleList(), block);
             loadDeltas(reader, batch, block, raw);
         }
-        loadZeros(batch, block, raw);
     }
 
     /**
@@ -140,9 +143,8 @@ final class RamLoader {
      * dropped when it is present already (the guest may have written it since it arrived).
      */
     private void placeAll(FrameReader reader, RamBatch batch, RamBlock block) throws IOException {
-        if (batch.getRemote() || batch.getXbzrleCount() > 0) {
-            throw new WireException("a RAM batch " + (batch.getRemote() ? "written remotely" : "of XBZRLE deltas")
-                    + " during postcopy");
+        if (batch.getRemote()) {
+            throw new WireException("a RAM batch written remotely during postcopy");
         }
         for (long index : batch.getNormalList()) {
             reader.readPages(staging);
