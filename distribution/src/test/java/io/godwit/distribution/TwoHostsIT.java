@@ -345,6 +345,35 @@ class TwoHostsIT {
         assertClean(destination.run("stop; vm_check guest").ok());
     }
 
+    /**
+     * Offline migration as the README shows it, with a live guest: one host process saves the sweep into
+     * a file with mapped-ram over several passes (the file stays within RAM + 1 %); another host,
+     * started once the save is over, restores it, and the oracle is clean.
+     */
+    @Test
+    void savedLiveIntoAFileWithMappedRamAndRestoredByAHostStartedLater() throws Exception {
+        HostProcess source = startHosts("source").get(0);
+        Path file = dir.resolve("vm.img");
+        long bound = GUEST_PAGES * 4096 + GUEST_PAGES * 4096 / 100;
+        source.run("vm_create guest " + GUEST).ok();
+        source.run("migrate_set_capability guest return-path off; migrate_set_capability guest mapped-ram on;"
+                + " migrate_set_parameter guest downtime-limit 1").ok();
+        source.run("migrate -d guest file:" + file).ok();
+        awaitMigration(source, m -> m.syncCount() >= 4, "four passes");
+        assertTrue(Files.size(file) <= bound, "the file is " + Files.size(file) + " bytes mid-save");
+        source.run("migrate_set_parameter guest downtime-limit 300").ok();
+        Migration saved = awaitMigration(source, Migration::isFinal, "the end of the save");
+        assertEquals("completed", saved.status(), "source:\n" + saved);
+        assertTrue(Files.size(file) <= bound, "the file is " + Files.size(file) + " bytes");
+
+        HostProcess destination = startHosts("destination").get(0);
+        destination.run("vm_create guest " + GUEST + " --incoming defer; migrate_incoming guest file:" + file).ok();
+        Migration restored = awaitMigration(destination, Migration::isFinal, "the restore");
+        assertEquals("completed", restored.status(), "destination:\n" + restored);
+        assertContains(destination.run("info status").ok().out(), "VM status: running");
+        assertClean(destination.run("sleep 0.3; stop; vm_check guest").ok());
+    }
+
     /** cont on the source in pre-switchover would run the guest on both hosts: refused, in one line. */
     @Test
     void contOnTheSourceInPreSwitchoverIsRefused() throws Exception {

@@ -26,7 +26,19 @@ public enum MigrationCapability {
      * QEMU's: the migration may switch to postcopy ({@code migrate_start_postcopy}): the destination runs
      * the guest before all of RAM arrived and pulls missing pages on demand. Must be on at both ends.
      */
-    POSTCOPY_RAM("postcopy-ram", false);
+    POSTCOPY_RAM("postcopy-ram", false),
+    /**
+     * QEMU's (9.0): over a seekable transport ({@code file:}), every RAM page has a fixed offset in the
+     * file, so however long a live guest runs the file never grows past its RAM plus metadata. Not with
+     * postcopy-ram or copy-storage.
+     */
+    MAPPED_RAM("mapped-ram", false),
+    /**
+     * QEMU's: from the second pass on, a page sent before goes as an XOR-RLE delta against the copy kept
+     * in a cache of {@code xbzrle-cache-size} bytes when that is smaller. Not with mapped-ram,
+     * postcopy-ram or a transport that writes pages remotely.
+     */
+    XBZRLE("xbzrle", false);
 
     private final String qemuName;
     private final boolean defaultValue;

@@ -22,6 +22,7 @@ import java.util.Objects;
  *     parameter), or null
  * @param verifyRamMs with {@code verify-ram}, the time this side spent on its page digests (taken as
  *     pages are sent or loaded); -1 when off or not known yet
+ * @param xbzrle QEMU's {@code xbzrle-cache} figures on the source, with capability xbzrle (since 1.3)
  */
 public record MigrationInfo(
         MigrationStatus status,
@@ -36,12 +37,22 @@ public record MigrationInfo(
         String error,
         io.godwit.api.memory.PostcopyStats postcopy,
         String stall,
-        long verifyRamMs) {
+        long verifyRamMs,
+        XbzrleStats xbzrle) {
 
     public MigrationInfo {
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(ram, "ram");
         Objects.requireNonNull(postcopy, "postcopy");
+        Objects.requireNonNull(xbzrle, "xbzrle");
+    }
+
+    /** Without XBZRLE (the 1.2 form). */
+    public MigrationInfo(MigrationStatus status, long totalTimeMs, long setupTimeMs, long expectedDowntimeMs,
+            long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
+            String error, io.godwit.api.memory.PostcopyStats postcopy, String stall, long verifyRamMs) {
+        this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
+                throttlePercent, listenUri, error, postcopy, stall, verifyRamMs, XbzrleStats.NONE);
     }
 
     /** A migration without postcopy (the 1.1 form). */
@@ -84,5 +95,22 @@ public record MigrationInfo(
             long pagesPerSecond) {
 
         public static final RamStats EMPTY = new RamStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    /**
+     * QEMU's {@code xbzrle-cache} ({@code XBZRLECacheStats}).
+     *
+     * @param cacheSize the cache's size in bytes; 0 when XBZRLE is off
+     * @param bytes bytes of deltas sent
+     * @param pages pages sent as deltas
+     * @param cacheMiss pages looked up in the cache and not found (sent whole, then cached)
+     * @param cacheMissRate cache misses per page looked up, 0 to 1
+     * @param encodingRate bytes of the pages sent as deltas per byte of their deltas
+     * @param overflow pages whose delta would not have been smaller than the page (sent whole)
+     */
+    public record XbzrleStats(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
+            double encodingRate, long overflow) {
+
+        public static final XbzrleStats NONE = new XbzrleStats(0, 0, 0, 0, 0, 0, 0);
     }
 }

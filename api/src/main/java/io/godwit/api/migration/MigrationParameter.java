@@ -30,7 +30,9 @@ public enum MigrationParameter {
     /** A precopy has stalled when its pending data has not shrunk for this many passes... */
     STALL_PASSES("stall-passes", "passes", 10, 1, 1_000_000),
     /** ...or for this many seconds, whichever comes first. */
-    STALL_SECONDS("stall-seconds", "s", 30, 1, 86_400);
+    STALL_SECONDS("stall-seconds", "s", 30, 1, 86_400),
+    /** QEMU's: the XBZRLE page cache, in bytes; a power of two, at least a page (default 64 MiB). */
+    XBZRLE_CACHE_SIZE("xbzrle-cache-size", "bytes", 64L << 20, 4096, 1L << 30);
 
     /** The values of {@link #STALL_ACTION}, by number. */
     public static final java.util.List<String> STALL_ACTIONS = java.util.List.of("none", "throttle", "postcopy", "cancel");
@@ -66,6 +68,9 @@ public enum MigrationParameter {
         if (value < min || value > max) {
             throw new IllegalArgumentException(
                     qemuName + " must be between " + min + " and " + max + " " + unit + ", not " + value);
+        }
+        if (this == XBZRLE_CACHE_SIZE && Long.bitCount(value) != 1) {
+            throw new IllegalArgumentException(qemuName + " must be a power of two, not " + value);
         }
         return value;
     }

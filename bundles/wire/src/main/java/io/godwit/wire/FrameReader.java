@@ -116,16 +116,48 @@ public final class FrameReader {
         payloadLeft -= varint;
         RamBatch batch = readMessage(new Frame(FrameType.RAM_PAGES, hlen), RamBatch.parser());
         int maxNormal = batch.getRemote() ? WireLimits.MAX_BATCH_REMOTE : WireLimits.MAX_BATCH_NORMAL;
-        if (batch.getNormalCount() > maxNormal || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
-            throw new WireException("RAM batch of " + batch.getNormalCount() + " normal and " + batch.getZeroCount()
-                    + " zero pages exceeds the limits");
+        if (batch.getNormalCount() + batch.getXbzrleCount() > maxNormal
+                || batch.getZeroCount() > WireLimits.MAX_BATCH_ZERO) {
+            throw new WireException("RAM batch of " + batch.getNormalCount() + " normal, " + batch.getXbzrleCount()
+                    + " delta and " + batch.getZeroCount() + " zero pages exceeds the limits");
         }
         long pageBytes = batch.getRemote() ? 0 : (long) batch.getNormalCount() * WireLimits.PAGE_SIZE;
+        pageBytes += deltaBytes(batch);
         if (pageBytes != payloadLeft) {
             throw new WireException("RAM batch lists " + batch.getNormalCount() + " pages but carries "
                     + payloadLeft + " bytes");
         }
         return batch;
+    }
+
+    /**
+     * The bytes of a batch's XBZRLE deltas: one length per delta, each 1 to a page (a longer encoding is
+     * sent as the page itself); none in a remote batch.
+     */
+    private static long deltaBytes(RamBatch batch) throws WireException {
+        if (batch.getXbzrleCount() != batch.getXbzrleLengthCount() || batch.getRemote() && batch.getXbzrleCount() > 0) {
+            throw new WireException("RAM batch lists " + batch.getXbzrleCount() + " delta pages with "
+                    + batch.getXbzrleLengthCount() + " lengths" + (batch.getRemote() ? " in a remote batch" : ""));
+        }
+        long bytes = 0;
+        for (int len : batch.getXbzrleLengthList()) {
+            if (len < 1 || len > WireLimits.PAGE_SIZE) {
+                throw new WireException("RAM batch has a delta of " + Integer.toUnsignedString(len)
+                        + " bytes (1.." + WireLimits.PAGE_SIZE + ")");
+            }
+            bytes += len;
+        }
+        return bytes;
+    }
+
+    /** Reads the next {@code dst.remaining()} bytes of the current RAM frame (a delta) into {@code dst}. */
+    public void readBytes(ByteBuffer dst) throws IOException {
+        if (payloadLeft < dst.remaining()) {
+            throw new IllegalStateException("no " + dst.remaining() + " bytes left in this frame");
+        }
+        int n = dst.remaining();
+        copyInto(dst);
+        payloadLeft -= n;
     }
 
     /** Reads the next page of the current RAM frame into {@code page} (4096 bytes of guest memory). */

@@ -14,7 +14,9 @@ public enum FrameType {
     COMPLETE(7, 4 << 10),
     RETURN(8, 64 << 10),
     /** Postcopy's discard map: up to 16384 words (a million pages) per frame. */
-    DISCARD(9, 132 << 10);
+    DISCARD(9, 132 << 10),
+    /** mapped-ram's layout of the RAM blocks in a file ({@code MappedRamLayout}): a few words per block. */
+    MAPPED_RAM(10, 8 << 10);
 
     private final int code;
     private final int maxLength;

@@ -64,7 +64,7 @@ public final class FrameWriter {
 
     /**
      * Writes a RAM batch: the header, then {@code count} page buffers (each one or more whole pages,
-     * in the order the header lists the normal pages), in one gathering write. A {@code remote} batch
+     * in the order the header lists the normal pages, then the XBZRLE deltas), in one gathering write. A {@code remote} batch
      * carries no page bytes: its pages were written into the destination's memory already.
      */
     public void writePages(RamBatch header, ByteBuffer[] pages, int count) throws IOException {
@@ -73,6 +73,9 @@ public final class FrameWriter {
             pageBytes += pages[i].remaining();
         }
         long expected = header.getRemote() ? 0 : (long) header.getNormalCount() * WireLimits.PAGE_SIZE;
+        for (int len : header.getXbzrleLengthList()) {
+            expected += len; // the deltas follow the normal pages
+        }
         if (pageBytes != expected || count > WireLimits.MAX_BATCH_NORMAL) {
             throw new IllegalArgumentException("page buffers do not match the batch header");
         }

@@ -209,9 +209,13 @@ public class Coordinator implements MigrationService, Events {
         }
         Uri uri = Uri.parse(uriText);
         Transport t = transport(uri);
-        TransportCheck.check(uriText, m.settings::capability, t.capabilities(uri.address()));
+        java.util.Set<io.godwit.api.transport.TransportCapability> offered = t.capabilities(uri.address());
+        TransportCheck.check(uriText, m.settings::capability, offered);
+        MappedRam.checkCapabilities(m.settings);
         Postcopy.checkCapabilities(m.settings);
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this, saveCosts);
+        out.oneWayStream = !offered.contains(io.godwit.api.transport.TransportCapability.BIDIRECTIONAL)
+                && !m.settings.capability(MigrationCapability.MAPPED_RAM);
         m.start(uri.scheme(), t, out);
     }
 

@@ -57,6 +57,8 @@ final class IncomingMigration implements Runnable {
     /** The VM is being destroyed: a broken postcopy stream fails instead of pausing. */
     private volatile boolean vmGone;
     private FrameWriter returnPath;
+    /** The hello says mapped-ram: RAM is in the file at fixed offsets, not in the stream. */
+    private boolean mappedRam;
     private RamLoader ram;
     private StreamLoader loader;
     /** Postcopy: pages asked for and not yet seen arriving; asked again after a recovery. */
@@ -141,6 +143,7 @@ final class IncomingMigration implements Runnable {
             reader.readStreamHeader();
             Hello hello = readHello(reader);
             boolean verify = hello.getCapabilitiesList().contains(MigrationCapability.VERIFY_RAM.qemuName());
+            mappedRam = hello.getCapabilitiesList().contains(MigrationCapability.MAPPED_RAM.qemuName());
             ram = new RamLoader(vm.memory(), fresh, registerMemory(), verify);
             loader = new StreamLoader(this, reader, ram);
             resume(loader.load());
@@ -226,6 +229,24 @@ final class IncomingMigration implements Runnable {
             send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(applied)
                     .setMonotonicNanos(now));
         }
+    }
+
+    /** Whether the stream's RAM is mapped in its file (the hello's capability mapped-ram). */
+    boolean mappedRam() {
+        return mappedRam;
+    }
+
+    /** Whether this VM's memory is all zero (anonymous, never written): a zero page needs no write. */
+    boolean fresh() {
+        return fresh;
+    }
+
+    /** The channel as a file, for mapped-ram; a stream that is not one fails. */
+    io.godwit.api.transport.SeekableChannel seekable() throws WireException {
+        if (!(channel instanceof io.godwit.api.transport.SeekableChannel file)) {
+            throw new WireException("a mapped-ram stream needs a seekable transport (file:), not " + channel.name());
+        }
+        return file;
     }
 
     /** Whether a POSTCOPY_START may come: the destination has the capability (checked at the hello too). */

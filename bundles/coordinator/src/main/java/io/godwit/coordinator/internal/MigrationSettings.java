@@ -23,6 +23,8 @@ final class MigrationSettings {
     /** The defaults of the migration under way, while {@link #migration} is not final. */
     private MigrationDefaults pinned;
     private Supplier<MigrationStatus> migration;
+    /** The parameters the user set, default or not. */
+    private final java.util.Set<MigrationParameter> set = java.util.EnumSet.noneOf(MigrationParameter.class);
 
     /** With the built-in defaults only. */
     MigrationSettings() {
@@ -63,6 +65,15 @@ final class MigrationSettings {
 
     synchronized void setParameter(MigrationParameter p, long value) {
         parameters.put(p, p.check(value));
+        set.add(p);
+    }
+
+    /**
+     * Whether the user chose {@code p}: set with migrate_set_parameter (to any value, its default
+     * included), or given a value other than the built-in one in etc/io.godwit.migration.cfg.
+     */
+    synchronized boolean isSet(MigrationParameter p) {
+        return set.contains(p) || base().parameter(p) != MigrationDefaults.BUILT_IN.parameter(p);
     }
 
     /** The enabled capabilities' QEMU names, for the stream's hello. */

@@ -41,10 +41,19 @@ final class MigrationStats {
     volatile long verifyNanos = -1;
     /** Why the precopy stopped converging, once it did. */
     volatile String stall;
+    /** XBZRLE: pages sent as deltas, pages found unchanged (not sent), and its cache's figures; null when off. */
+    volatile long xbzrlePages;
+    volatile long xbzrleUnchanged;
+    volatile Xbzrle xbzrle;
 
     private long windowStart = startNanos;
     private long windowBytes;
     private long windowPages;
+
+    /** Dirty pages taken care of: sent whole, as zero or as deltas, or found unchanged (XBZRLE). */
+    long pagesHandled() {
+        return normal + duplicate + xbzrlePages + xbzrleUnchanged;
+    }
 
     long elapsedMs() {
         return (System.nanoTime() - startNanos) / 1_000_000;
@@ -81,7 +90,8 @@ final class MigrationStats {
                 normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
                 downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall,
-                verifyNanos < 0 ? -1 : verifyNanos / 1_000_000);
+                verifyNanos < 0 ? -1 : verifyNanos / 1_000_000,
+                xbzrle != null ? xbzrle.stats() : MigrationInfo.XbzrleStats.NONE);
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {

@@ -68,6 +68,13 @@ final class OutgoingMigration implements Runnable {
     /** Postcopy recovery: where {@code migrate -r} asked to resume, taken by the paused migration thread. */
     private final java.util.concurrent.SynchronousQueue<Runnable> resumeRequests = new java.util.concurrent.SynchronousQueue<>();
     DeviceIteration deviceIteration;
+    /** mapped-ram: where the pages lie in the file; null without it. */
+    MappedRam mapped;
+    /**
+     * The stream goes where nothing answers and everything is kept (exec, a pipe, a file without
+     * mapped-ram): a stall ends it unless the user chose a stall-action. Set before {@link #start}.
+     */
+    boolean oneWayStream;
     RateLimit rateLimit;
     DirtyBitmap bitmap;
     /** Whether the guest ran when the switchover stopped it (not at setup: the user may stop or cont in precopy). */
@@ -307,6 +314,18 @@ final class OutgoingMigration implements Runnable {
         rateLimit = new RateLimit(settings);
         digests = settings.capability(MigrationCapability.VERIFY_RAM) ? new PageDigests(vm.memory().pages()) : null;
         sender = new RamSender(vm.memory(), writer, stats, rateLimit, remoteRam(), digests);
+        if (settings.capability(MigrationCapability.MAPPED_RAM)) {
+            mapped = MappedRam.start(channel, writer, vm.memory());
+            sender.mapped(mapped);
+        }
+        if (settings.capability(MigrationCapability.XBZRLE)) {
+            if (sender.remote() != null) {
+                throw new MigrationFailure("capability xbzrle cannot be combined with transport '" + channel.name()
+                        + "', which writes pages into the destination's memory (migrate_set_capability xbzrle off)");
+            }
+            stats.xbzrle = new Xbzrle(settings.parameter(MigrationParameter.XBZRLE_CACHE_SIZE));
+            sender.xbzrle(stats.xbzrle);
+        }
         stats.setupMs = stats.elapsedMs();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
@@ -378,10 +397,10 @@ final class OutgoingMigration implements Runnable {
             if (postcopyRequested) {
                 return; // asked for before the first pass: every page is faulted in or pushed in postcopy
             }
-            long sentBefore = stats.normal + stats.duplicate;
+            long sentBefore = stats.pagesHandled();
             sender.sendDirty(bitmap, this::gate);
             deviceIteration.iterate(writer);
-            if (stats.normal + stats.duplicate == sentBefore) {
+            if (stats.pagesHandled() == sentBefore) {
                 // Nothing was dirty: all that is left is data in flight to a destination still
                 // loading it. Give it time instead of spinning on syncs.
                 Thread.sleep(IDLE_PASS_WAIT_MS);
@@ -434,6 +453,14 @@ final class OutgoingMigration implements Runnable {
             events.stalled(vm.name(), why);
         }
         stats.stall = why;
+        if (oneWayStream && !settings.isSet(MigrationParameter.STALL_ACTION)) {
+            // Each pass only adds to what the far end keeps (exec:cat > vm.img fills the disk): give up.
+            stats.error = why + "; " + channel.name() + " is a one-way stream that keeps every pass, so the"
+                    + " migration was cancelled and the source runs on (migrate_set_parameter stall-action to choose"
+                    + " otherwise, or mapped-ram with file:)";
+            cancelRequested = true;
+            throw new MigrationCancelled();
+        }
         String action = MigrationParameter.STALL_ACTIONS.get((int) settings.parameter(MigrationParameter.STALL_ACTION));
         switch (action) {
             case "throttle" -> {
@@ -469,7 +496,7 @@ final class OutgoingMigration implements Runnable {
         }
         sampleWrittenIfNoReturnPath();
         stats.updateRates();
-        long sent = stats.normal + stats.duplicate;
+        long sent = stats.pagesHandled();
         stats.remainingPages = Math.max(0, stats.remainingPages - (sent - sentAtLastSync));
         sentAtLastSync = sent;
         if (System.nanoTime() - lastSyncNanos < MIN_SYNC_INTERVAL_NANOS) {
@@ -501,7 +528,7 @@ final class OutgoingMigration implements Runnable {
         }
         stats.syncCount++;
         stats.remainingPages = bitmap.count();
-        sentAtLastSync = stats.normal + stats.duplicate;
+        sentAtLastSync = stats.pagesHandled();
         events.pass(vm.name(), stats.syncCount);
     }
 

@@ -31,6 +31,10 @@ final class RamLoader {
     private final boolean registered;
     long normal;
     long duplicate;
+    /** XBZRLE: pages loaded as deltas, and the buffers a delta is decoded with (made at the first). */
+    long xbzrlePages;
+    private byte[] deltaPage;
+    private byte[] delta;
     /** verify-ram's digests of the pages as loaded, or null when off. */
     final PageDigests digests;
     /** Bytes of pages committed by remote batches. */
@@ -65,6 +69,9 @@ final class RamLoader {
         RamBlock block = blocks.get(index);
         checkIndices(batch.getNormalList(), block);
         checkIndices(batch.getZeroList(), block);
+        if (batch.getXbzrleCount() > 0 && postcopy != null) {
+            throw new WireException("a RAM batch of XBZRLE deltas during postcopy"); // placed once, never patched
+        }
         if (postcopy != null) {
             placeAll(reader, batch, block);
             return;
@@ -83,6 +90,35 @@ final class RamLoader {
         });
         normal += batch.getNormalCount();
         loadZeros(batch, block, raw);
+        if (batch.getXbzrleCount() > 0) { // no page is both a delta and a zero page in one batch
+            checkIndices(batch.getXbzrleList(), block);
+            loadDeltas(reader, batch, block, raw);
+        }
+    }
+
+    /**
+     * XBZRLE: each delta is read whole, then applied to a copy of the page it names, which goes back
+     * only once the delta decoded cleanly: a hostile delta never writes outside its page, nor leaves it
+     * half-changed.
+     */
+    private void loadDeltas(FrameReader reader, RamBatch batch, RamBlock block, MemorySegment raw) throws IOException {
+        if (deltaPage == null) {
+            deltaPage = new byte[RamBlock.PAGE_SIZE];
+            delta = new byte[RamBlock.PAGE_SIZE];
+        }
+        for (int i = 0; i < batch.getXbzrleCount(); i++) {
+            long index = batch.getXbzrle(i);
+            int length = batch.getXbzrleLength(i); // 1..4096, checked by the reader
+            reader.readBytes(java.nio.ByteBuffer.wrap(delta, 0, length));
+            long off = index * RamBlock.PAGE_SIZE;
+            MemorySegment page = raw.asSlice(off, RamBlock.PAGE_SIZE);
+            MemorySegment.copy(page, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, deltaPage, 0, RamBlock.PAGE_SIZE);
+            XbzrleCodec.decode(delta, 0, length, deltaPage, 0, RamBlock.PAGE_SIZE);
+            MemorySegment.copy(deltaPage, 0, page, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, RamBlock.PAGE_SIZE);
+            received.set(block.firstPage() + index);
+            digestRun(block, raw, index, 1);
+        }
+        xbzrlePages += batch.getXbzrleCount();
     }
 
     /** From POSTCOPY_RUN on, the guest runs here: pages arrive only through postcopy's placing. */

@@ -43,6 +43,13 @@ final class RamSender {
     /** Normal pages per batch: 1 MiB of page bytes in the stream, or 16 MiB written remotely. */
     private final int maxNormal;
 
+    /** mapped-ram: normal pages go to their fixed offsets in the file instead of into the stream; or null. */
+    private MappedRam mapped;
+    /** XBZRLE, or null: from the second pass on, pages go whole or as deltas from its copies, staged here. */
+    private Xbzrle xbzrle;
+    private ByteBuffer wholeStage;
+    private ByteBuffer deltaStage;
+
     private RamBatch.Builder batch = RamBatch.newBuilder();
     private int runCount;
     private int batchBlock = -1;
@@ -92,6 +99,9 @@ final class RamSender {
         flush();
         commitRemote();
         cursorWord = 0;
+        if (xbzrle != null) {
+            xbzrle.enable(); // QEMU's: after the first full round, every page has been sent once
+        }
         return true;
     }
 
@@ -129,12 +139,18 @@ final class RamSender {
         long off = index * RamBlock.PAGE_SIZE;
         MemorySegment raw = block.raw();
         if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1) {
+            if (xbzrle != null) {
+                xbzrle.zeroSent(page);
+            }
             batch.addZero(index);
             if (digests != null) {
                 digests.zero(page);
             }
             stats.duplicate++;
             return batch.getZeroCount() >= WireLimits.MAX_BATCH_ZERO;
+        }
+        if (xbzrle != null && xbzrle.enabled()) {
+            return addThroughCache(page, index, raw, off);
         }
         batch.addNormal(index);
         if (digests != null) {
@@ -154,6 +170,31 @@ final class RamSender {
         return batch.getNormalCount() >= maxNormal;
     }
 
+    /**
+     * XBZRLE: the page is copied once, and that copy goes whole or as a delta (or not at all when
+     * unchanged), staged beside the batch; true when the batch is full.
+     */
+    private boolean addThroughCache(long page, long index, MemorySegment raw, long off) {
+        int n = xbzrle.encode(page, raw, off);
+        if (n == Xbzrle.UNCHANGED) {
+            stats.xbzrleUnchanged++;
+            return false;
+        }
+        if (digests != null) {
+            digests.page(page, xbzrle.snapshotSegment(), 0); // exactly what goes
+        }
+        if (n == Xbzrle.WHOLE) {
+            batch.addNormal(index);
+            wholeStage.put(xbzrle.snapshot());
+            stats.normal++;
+        } else {
+            batch.addXbzrle(index).addXbzrleLength(n);
+            deltaStage.put(xbzrle.delta(), 0, n);
+            stats.xbzrlePages++;
+        }
+        return batch.getNormalCount() + batch.getXbzrleCount() >= maxNormal;
+    }
+
     private void closeRun() {
         if (runPages > 0) {
             runOffsets[runCount] = runStart;
@@ -169,6 +210,18 @@ final class RamSender {
         }
     }
 
+    /** With XBZRLE: from the end of the first pass, pages go through its cache. */
+    void xbzrle(Xbzrle x) {
+        this.xbzrle = x;
+        this.wholeStage = ByteBuffer.allocateDirect(WireLimits.MAX_BATCH_NORMAL * RamBlock.PAGE_SIZE);
+        this.deltaStage = ByteBuffer.allocateDirect(WireLimits.MAX_BATCH_NORMAL * RamBlock.PAGE_SIZE);
+    }
+
+    /** From now on pages go to their fixed offsets in a file (mapped-ram), not into the stream. */
+    void mapped(MappedRam m) {
+        this.mapped = m;
+    }
+
     /** The remote memory path, or null. */
     RemoteRam remote() {
         return remote;
@@ -176,7 +229,8 @@ final class RamSender {
 
     /** Bytes of RAM sent: the stream's, plus pages written remotely. */
     long sentBytes() {
-        return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0);
+        return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0)
+                + (mapped != null ? mapped.writtenBytes() : 0);
     }
 
     private boolean flushAndAsk(BatchGate gate) throws IOException, InterruptedException {
@@ -186,14 +240,23 @@ final class RamSender {
 
     /** Writes the current batch, if any. */
     void flush() throws IOException, InterruptedException {
-        if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0)) {
+        if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0 && batch.getXbzrleCount() == 0)) {
             return;
         }
         RamBlock block = blocks.get(batchBlock);
         closeRun();
         long before = sentBytes() + writer.staged();
-        if (remote != null) {
+        if (mapped != null) {
+            mapped.send(batchBlock, block, batch.build(), runOffsets, runPageCounts, runCount);
+        } else if (remote != null) {
             remote.send(batchBlock, block, batch, runOffsets, runPageCounts, runCount);
+        } else if (xbzrle != null && xbzrle.enabled()) {
+            buffers[0] = wholeStage.flip();
+            buffers[1] = deltaStage.flip();
+            writer.writePages(batch.build(), buffers, 2);
+            wholeStage.clear();
+            deltaStage.clear();
+            java.util.Arrays.fill(buffers, 0, 2, null);
         } else {
             MemorySegment raw = block.raw();
             for (int i = 0; i < runCount; i++) {

@@ -32,6 +32,11 @@ final class StreamLoader {
     /** Postcopy: POSTCOPY_START came (the discard map and states follow), then POSTCOPY_RUN. */
     private io.godwit.api.dirty.DirtyBitmap missing;
     private boolean postcopyRunning;
+    /** mapped-ram: the layout that came (the RAM was read from the file), and its bitmaps' CRC32C; null before. */
+    private io.godwit.wire.proto.MappedRamLayout mappedLayout;
+    private int[] bitmapCrcs;
+    /** mapped-ram: the tail's sealed layout came and matched. */
+    private boolean mappedSealed;
 
     StreamLoader(IncomingMigration in, FrameReader reader, RamLoader ram) {
         this.in = in;
@@ -54,13 +59,15 @@ final class StreamLoader {
                 case COMMAND -> command(reader.readMessage(f, Command.parser()));
                 case SECTION_START -> sectionStart(reader.readMessage(f, SectionStart.parser()));
                 case RAM_PAGES -> {
-                    if (!ramOpen) {
-                        throw new WireException("RAM pages outside the RAM section");
+                    if (!ramOpen || in.mappedRam()) {
+                        throw new WireException(ramOpen ? "a RAM batch in a mapped-ram stream, whose pages are in the file"
+                                : "RAM pages outside the RAM section");
                     }
                     ram.load(reader, f);
                 }
                 case SECTION_END -> sectionEnd(reader.readMessage(f, SectionEnd.parser()));
                 case STATE -> state(reader.readMessage(f, StateSection.parser()));
+                case MAPPED_RAM -> mappedRam(reader.readMessage(f, io.godwit.wire.proto.MappedRamLayout.parser()));
                 case DISCARD -> discard(reader.readMessage(f, io.godwit.wire.proto.PostcopyDiscard.parser()));
                 case COMPLETE -> {
                     return complete(reader.readMessage(f, Complete.parser()));
@@ -86,9 +93,38 @@ final class StreamLoader {
         }
     }
 
+    /**
+     * mapped-ram: the RAM comes from its fixed offsets in the file ({@link MappedRamLoader}), then the
+     * stream goes on after the page regions.
+     */
+    private void mappedRam(io.godwit.wire.proto.MappedRamLayout layout) throws IOException {
+        if (!in.mappedRam()) {
+            throw new WireException("a mapped-ram layout in a stream whose hello has no capability mapped-ram");
+        }
+        if (layout.getSealed()) {
+            if (mappedLayout == null || !switchedOver || mappedSealed || !ramOpen) {
+                throw new WireException("a sealed mapped-ram layout out of place");
+            }
+            MappedRamLoader.checkSealed(mappedLayout, layout, bitmapCrcs, vm.memory().blocks());
+            mappedSealed = true;
+            return;
+        }
+        if (!ramOpen || switchedOver || mappedLayout != null) {
+            throw new WireException("a mapped-ram layout " + (mappedLayout != null ? "twice" : "outside the RAM section's start"));
+        }
+        io.godwit.api.transport.SeekableChannel file = in.seekable();
+        bitmapCrcs = MappedRamLoader.load(file, layout, vm.memory(), in.fresh(), ram);
+        file.position(layout.getStreamOffset());
+        reader = new FrameReader(file, 64 << 10);
+        mappedLayout = layout;
+    }
+
     private void postcopyStart() throws WireException {
         if (!in.postcopyAllowed()) {
             throw new WireException("the source started postcopy, but capability postcopy-ram is off here");
+        }
+        if (in.mappedRam()) {
+            throw new WireException("POSTCOPY_START in a mapped-ram stream");
         }
         if (switchedOver || !ramOpen) {
             throw new WireException("POSTCOPY_START " + (switchedOver ? "after the switchover" : "outside the RAM section"));
@@ -186,6 +222,10 @@ final class StreamLoader {
     private Complete complete(Complete c) throws IOException {
         if (!ramDone) {
             throw new WireException("the stream completed before the RAM section ended");
+        }
+        if (in.mappedRam() && !mappedSealed) {
+            throw new WireException("a mapped-ram stream completed without its " + (mappedLayout == null ? "RAM layout"
+                    : "sealed layout"));
         }
         if (c.getPostcopy() != postcopyRunning) {
             throw new WireException(postcopyRunning ? "postcopy ended with a precopy completion"

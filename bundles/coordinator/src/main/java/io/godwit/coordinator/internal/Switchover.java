@@ -56,6 +56,9 @@ final class Switchover {
             return true;
         });
         m.stats.remainingPages = 0;
+        if (m.mapped != null) {
+            m.mapped.finish(m.writer); // the bitmaps say which pages the file holds as they are now
+        }
         long ramNanos = System.nanoTime();
         m.writer.writeMessage(FrameType.SECTION_END,
                 SectionEnd.newBuilder().setSectionId(OutgoingMigration.RAM_SECTION).setPass(m.stats.syncCount).build());

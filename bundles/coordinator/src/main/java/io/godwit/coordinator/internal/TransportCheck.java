@@ -16,7 +16,8 @@ final class TransportCheck {
 
     /** Migration capability -> the transport capability it cannot work without. */
     private static final Map<MigrationCapability, TransportCapability> NEEDS = Map.of(
-            MigrationCapability.RETURN_PATH, TransportCapability.BIDIRECTIONAL);
+            MigrationCapability.RETURN_PATH, TransportCapability.BIDIRECTIONAL,
+            MigrationCapability.MAPPED_RAM, TransportCapability.SEEKABLE);
 
     /** Transport capability -> the migration capability it cannot work without. */
     private static final Map<TransportCapability, MigrationCapability> NEEDED_BY = Map.of(
@@ -50,7 +51,7 @@ final class TransportCheck {
         return switch (c) {
             case BIDIRECTIONAL -> "two-way (a channel back from the destination)";
             case MULTI_CHANNEL -> "multi-channel";
-            case SEEKABLE -> "seekable";
+            case SEEKABLE -> "seekable (a file:)";
             case REMOTE_MEMORY_WRITE -> "able to write remote memory";
         };
     }

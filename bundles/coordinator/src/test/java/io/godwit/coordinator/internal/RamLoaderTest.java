@@ -40,6 +40,11 @@ class RamLoaderTest {
 
     /** One RAM frame: the batch header's varint length, the header, no page bytes. */
     private static FrameReader frame(RamBatch batch) {
+        return frame(batch, new byte[0]);
+    }
+
+    /** One RAM frame: the batch header's varint length, the header, then {@code bytes}. */
+    static FrameReader frame(RamBatch batch, byte[] bytes) {
         byte[] header = batch.toByteArray();
         ByteArrayOutputStream payload = new ByteArrayOutputStream();
         for (int v = header.length; ; v >>>= 7) {
@@ -50,6 +55,7 @@ class RamLoaderTest {
             payload.write(v & 0x7f | 0x80);
         }
         payload.writeBytes(header);
+        payload.writeBytes(bytes);
         byte[] p = payload.toByteArray();
         byte[] frame = ByteBuffer.allocate(5 + p.length).put((byte) FrameType.RAM_PAGES.code()).putInt(p.length).put(p)
                 .array();

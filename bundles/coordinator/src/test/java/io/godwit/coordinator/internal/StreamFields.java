@@ -247,6 +247,7 @@ final class StreamFields {
             case COMPLETE -> Complete.getDescriptor();
             case RETURN -> ReturnMessage.getDescriptor();
             case DISCARD -> io.godwit.wire.proto.PostcopyDiscard.getDescriptor();
+            case MAPPED_RAM -> io.godwit.wire.proto.MappedRamLayout.getDescriptor();
             case RAM_PAGES -> throw new AssertionError();
         };
         return message(d, s, from, to, name + " " + d.getName());

@@ -47,8 +47,24 @@ final class MigrateInfoJson {
             ArrayNode perVcpu = out.putArray("postcopy-vcpu-blocktime");
             p.vcpuBlocktimeMs().forEach(perVcpu::add);
         }
+        if (info.xbzrle().cacheSize() > 0) {
+            out.set("xbzrle-cache", xbzrle(info.xbzrle()));
+        }
         out.set("x-godwit", godwit(info));
         return out;
+    }
+
+    /** QEMU's {@code XBZRLECacheStats}. */
+    private static ObjectNode xbzrle(io.godwit.api.migration.MigrationInfo.XbzrleStats x) {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("cache-size", x.cacheSize());
+        o.put("bytes", x.bytes());
+        o.put("pages", x.pages());
+        o.put("cache-miss", x.cacheMiss());
+        o.put("cache-miss-rate", x.cacheMissRate());
+        o.put("encoding-rate", x.encodingRate());
+        o.put("overflow", x.overflow());
+        return o;
     }
 
     /**

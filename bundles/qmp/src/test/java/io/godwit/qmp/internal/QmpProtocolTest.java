@@ -112,8 +112,8 @@ class QmpProtocolTest {
                             "{\"capabilities\": [{\"capability\": \"events\", \"state\": 1}]}"),
                     "GenericError", "Invalid parameter type for 'capabilities[0].state', expected: boolean");
             assertError(c.execute("migrate-set-capabilities",
-                            "{\"capabilities\": [{\"capability\": \"xbzrle\", \"state\": true}]}"),
-                    "GenericError", "Parameter 'capabilities[0].capability' does not accept value 'xbzrle'");
+                            "{\"capabilities\": [{\"capability\": \"compress\", \"state\": true}]}"),
+                    "GenericError", "Parameter 'capabilities[0].capability' does not accept value 'compress'");
             assertError(c.execute("human-monitor-command", "{\"command-line\": \"info vms\"}"), "GenericError",
                     "the shell is not running (is the Gogo runtime bundle started?)");
 

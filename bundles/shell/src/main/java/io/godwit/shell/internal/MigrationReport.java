@@ -42,6 +42,7 @@ final class MigrationReport {
             ram(out, r);
         }
         postcopy(out, i.postcopy());
+        xbzrle(out, i.xbzrle());
         time(out, "verify-ram", i.verifyRamMs(), " (page digests on this side, taken as pages went)");
         if (i.stall() != null) {
             line(out, "stall", i.stall());
@@ -72,6 +73,20 @@ final class MigrationReport {
         line(out, "vcpu blocktime", p.vcpuBlocktimeMs().stream().map(ms -> ms + " ms")
                 .collect(java.util.stream.Collectors.joining(", ")));
         line(out, "fault latency", "median " + p.latencyMedianUs() + " us; " + histogram(p.latencyBuckets()));
+    }
+
+    /** QEMU's xbzrle lines of {@code info migrate}, when XBZRLE is on. */
+    private static void xbzrle(StringBuilder out, MigrationInfo.XbzrleStats x) {
+        if (x.cacheSize() == 0) {
+            return;
+        }
+        line(out, "cache size", Sizes.format(x.cacheSize()));
+        line(out, "xbzrle transferred", Sizes.format(x.bytes()));
+        line(out, "xbzrle pages", x.pages() + " pages");
+        line(out, "xbzrle cache miss", x.cacheMiss() + " pages");
+        line(out, "xbzrle cache miss rate", String.format(Locale.ROOT, "%.2f", x.cacheMissRate()));
+        line(out, "xbzrle encoding rate", String.format(Locale.ROOT, "%.2f", x.encodingRate()));
+        line(out, "xbzrle overflow", String.valueOf(x.overflow()));
     }
 
     /** The latency histogram as QEMU's buckets, {@code [2^N, 2^(N+1)) us}, the non-empty ones. */

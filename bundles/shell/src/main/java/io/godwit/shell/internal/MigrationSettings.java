@@ -12,12 +12,12 @@ final class MigrationSettings {
     /** The capabilities' names, for help texts (annotations need a constant; a test keeps it in step). */
     static final String CAPABILITIES =
             "events, return-path, validate-uuid, pause-before-switchover, verify-ram, auto-converge, copy-storage,"
-                    + " postcopy-ram";
+                    + " postcopy-ram, mapped-ram, xbzrle";
 
     /** The parameters' names, for help texts. */
     static final String PARAMETERS =
             "downtime-limit, max-bandwidth, max-postcopy-bandwidth, cpu-throttle-initial, cpu-throttle-increment,"
-                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds";
+                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds, xbzrle-cache-size";
 
     private MigrationSettings() {}
 
@@ -61,6 +61,13 @@ final class MigrationSettings {
                 throw new IllegalArgumentException("invalid stall-action '" + text + "': use one of "
                         + String.join(", ", MigrationParameter.STALL_ACTIONS) + " (postcopy is recommended)");
             }
+        } else if (p == MigrationParameter.XBZRLE_CACHE_SIZE) {
+            try {
+                value = Sizes.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("invalid " + p + " '" + text + "': use bytes with K, M or G, e.g."
+                        + " 64M (a bare number is MiB)");
+            }
         } else if (p == MigrationParameter.MAX_BANDWIDTH || p == MigrationParameter.MAX_POSTCOPY_BANDWIDTH) {
             try {
                 value = Sizes.parse(text);
@@ -95,6 +102,9 @@ final class MigrationSettings {
         }
         if (p == MigrationParameter.MAX_BANDWIDTH || p == MigrationParameter.MAX_POSTCOPY_BANDWIDTH) {
             return value == 0 ? "0 (unlimited)" : value + " bytes/s (" + Sizes.format(value) + "/s)";
+        }
+        if (p == MigrationParameter.XBZRLE_CACHE_SIZE) {
+            return value + " bytes (" + Sizes.format(value) + ")";
         }
         return value + " " + p.unit();
     }

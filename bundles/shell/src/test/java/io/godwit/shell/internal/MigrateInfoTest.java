@@ -61,7 +61,9 @@ class MigrateInfoTest {
                         "verify-ram: off",
                         "auto-converge: off",
                         "copy-storage: off",
-                        "postcopy-ram: off"),
+                        "postcopy-ram: off",
+                        "mapped-ram: off",
+                        "xbzrle: off"),
                 info.info("migrate_capabilities"));
     }
 
@@ -78,7 +80,8 @@ class MigrateInfoTest {
                         "max-cpu-throttle: 99 %",
                         "stall-action: none",
                         "stall-passes: 10 passes",
-                        "stall-seconds: 30 s"),
+                        "stall-seconds: 30 s",
+                        "xbzrle-cache-size: 67108864 bytes (64 MiB)"),
                 info.info("migrate_parameters", "a"));
     }
 }

@@ -6,6 +6,7 @@ import static io.godwit.api.migration.MigrationStatus.FAILED;
 import static io.godwit.api.migration.MigrationStatus.SETUP;
 import static io.godwit.shell.internal.FakeMigration.GIB;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationInfo.RamStats;
@@ -38,6 +39,24 @@ class MigrationReportTest {
                         "throughput:        3520.13 mbps",
                         "pages per second:  100000"),
                 MigrationReport.info(FakeMigration.ended(COMPLETED, null)));
+    }
+
+    @Test
+    void xbzrleFiguresShowAsQemusLinesWhenItIsOn() {
+        RamStats ram = new RamStats(512L << 20, 512L << 20, GIB, 10, 131072, 512L << 20, 2, 1500, 1000.0, 30000);
+        var x = new MigrationInfo.XbzrleStats(64L << 20, 3000, 1000, 50, 0.05, 1365.333, 2);
+        String shown = MigrationReport.info(new MigrationInfo(ACTIVE, 900, -1, 250, -1, -1, ram, 0, null, null,
+                io.godwit.api.memory.PostcopyStats.none(), null, -1, x));
+        assertTrue(shown.contains(String.join("\n",
+                "cache size:        64 MiB",
+                "xbzrle transferred: 2.93 KiB",
+                "xbzrle pages:      1000 pages",
+                "xbzrle cache miss: 50 pages",
+                "xbzrle cache miss rate: 0.05",
+                "xbzrle encoding rate: 1365.33",
+                "xbzrle overflow:   2")), shown);
+        assertTrue(!MigrationReport.info(new MigrationInfo(ACTIVE, 900, -1, 250, -1, -1, ram, 0, null, null))
+                .contains("xbzrle"));
     }
 
     @Test

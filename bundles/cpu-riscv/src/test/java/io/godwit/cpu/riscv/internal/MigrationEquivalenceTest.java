@@ -82,7 +82,7 @@ class MigrationEquivalenceTest {
         assertEquals(expected, outcome(vm), "seed " + seed + ", hops " + hops);
     }
 
-    private static void awaitProgress(Vm vm, long point) throws InterruptedException {
+    static void awaitProgress(Vm vm, long point) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 300_000;
         while (vm.cpus().get(0).progress() < point && vm.state() == RunState.RUNNING
                 && System.currentTimeMillis() < deadline) {
@@ -122,7 +122,7 @@ class MigrationEquivalenceTest {
         return vm;
     }
 
-    private static MigrationInfo await(Coordinator c, long timeoutMs) throws InterruptedException {
+    static MigrationInfo await(Coordinator c, long timeoutMs) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMs;
         MigrationInfo info;
         while (!(info = c.info("g")).status().isFinal() && System.currentTimeMillis() < deadline) {
@@ -131,7 +131,7 @@ class MigrationEquivalenceTest {
         return info;
     }
 
-    private static Outcome outcome(Vm vm) throws Exception {
+    static Outcome outcome(Vm vm) throws Exception {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         sha.update(vm.memory().blocks().get(0).raw().asByteBuffer());
         return new Outcome(vm.describeVcpu(0), vm.console(), HexFormat.of().formatHex(sha.digest()));

@@ -109,6 +109,34 @@ class ExecMigrationTest extends MigrationContract {
         assertEquals(RunState.INMIGRATE, dst.state());
     }
 
+    /**
+     * Issue 14's report: {@code migrate 'exec:cat > vm.img'} of a busy guest wrote until the disk was
+     * full. Now the stall policy notices, and on a one-way stream its default ends the migration.
+     */
+    @Test
+    void aNonConvergingGuestIntoCatIsCancelledWithItsReasonAndTheSourceRunsOn() throws Exception {
+        long mem = 32 << 20;
+        Vm src = vms.create(VmSpec.builder("src").memory(mem).vcpus(2).workload("sweep").build());
+        coordinator.setCapability("src", MigrationCapability.RETURN_PATH, false);
+        coordinator.setParameter("src", MigrationParameter.DOWNTIME_LIMIT, 0); // it can never switch over
+        coordinator.setParameter("src", MigrationParameter.STALL_PASSES, 3);
+        // Slower than the guest dirties, so that without the guard the file grows by at most 2 GiB
+        // before this test gives up on it.
+        coordinator.setParameter("src", MigrationParameter.MAX_BANDWIDTH, 32 << 20);
+        Path file = dir.resolve("vm.img");
+        coordinator.migrate("src", "exec:cat > " + file);
+        MigrationInfo out = await("src", 60_000);
+        assertEquals(MigrationStatus.CANCELLED, out.status(), String.valueOf(out));
+        assertTrue(out.error().startsWith("not converging: the guest dirties ") && out.error().contains("; exec:cat > "
+                + file + " is a one-way stream that keeps every pass, so the migration was cancelled and the source"
+                + " runs on"), out.error());
+        assertTrue(!out.error().contains("\n"), out.error());
+        assertEquals(RunState.RUNNING, src.state());
+        assertTrue(java.nio.file.Files.size(file) < 8 * mem, "the file stopped at " + java.nio.file.Files.size(file));
+        src.stop(RunState.PAUSED);
+        assertTrue(src.check().clean(), "the source's memory is intact: " + src.check());
+    }
+
     @Test
     void returnPathIsRefusedUpFrontWithTheWayOut() throws Exception {
         Vm src = vms.create(VmSpec.builder("src").memory(32 << 20).workload("sweep").build());
