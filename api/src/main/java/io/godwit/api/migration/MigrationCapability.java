@@ -26,7 +26,13 @@ public enum MigrationCapability {
      * QEMU's: the migration may switch to postcopy ({@code migrate_start_postcopy}): the destination runs
      * the guest before all of RAM arrived and pulls missing pages on demand. Must be on at both ends.
      */
-    POSTCOPY_RAM("postcopy-ram", false);
+    POSTCOPY_RAM("postcopy-ram", false),
+    /**
+     * QEMU's: RAM pages travel over {@code multifd-channels} extra channels, each with its own sender
+     * and receiver thread, synced at the end of every pass. Must be on at both ends, before
+     * {@code migrate_incoming} on the destination.
+     */
+    MULTIFD("multifd", false);
 
     private final String qemuName;
     private final boolean defaultValue;

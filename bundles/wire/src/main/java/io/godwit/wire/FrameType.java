@@ -14,7 +14,12 @@ public enum FrameType {
     COMPLETE(7, 4 << 10),
     RETURN(8, 64 << 10),
     /** Postcopy's discard map: up to 16384 words (a million pages) per frame. */
-    DISCARD(9, 132 << 10);
+    DISCARD(9, 132 << 10),
+    /**
+     * A compressed RAM batch, only on a multifd data channel: a RamBatch header with its codec, then
+     * the normal pages compressed, always fewer bytes than the pages.
+     */
+    MULTIFD_PAGES(15, WireLimits.MAX_RAM_FRAME);
 
     private final int code;
     private final int maxLength;

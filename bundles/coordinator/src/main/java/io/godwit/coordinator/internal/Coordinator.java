@@ -168,6 +168,7 @@ public class Coordinator implements MigrationService, Events {
         Transport t = transport(uri);
         TransportCheck.check(uriText, m.settings::capability, t.capabilities(uri.address()));
         Postcopy.checkCapabilities(m.settings);
+        MultifdSend.checkCapabilities(m.settings);
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this, saveCosts);
         m.start(uri.scheme(), t, out);
     }

@@ -41,6 +41,8 @@ final class MigrationStats {
     volatile long verifyNanos = -1;
     /** Why the precopy stopped converging, once it did. */
     volatile String stall;
+    /** Multifd's live figures, or null without multifd. */
+    volatile java.util.function.Supplier<MigrationInfo.MultifdInfo> multifd;
 
     private long windowStart = startNanos;
     private long windowBytes;
@@ -81,7 +83,12 @@ final class MigrationStats {
                 normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
                 downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall,
-                verifyNanos < 0 ? -1 : verifyNanos / 1_000_000);
+                verifyNanos < 0 ? -1 : verifyNanos / 1_000_000, multifdInfo());
+    }
+
+    private MigrationInfo.MultifdInfo multifdInfo() {
+        var m = multifd;
+        return m == null ? MigrationInfo.MultifdInfo.NONE : m.get();
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {

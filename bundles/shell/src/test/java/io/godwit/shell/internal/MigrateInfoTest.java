@@ -61,7 +61,8 @@ class MigrateInfoTest {
                         "verify-ram: off",
                         "auto-converge: off",
                         "copy-storage: off",
-                        "postcopy-ram: off"),
+                        "postcopy-ram: off",
+                        "multifd: off"),
                 info.info("migrate_capabilities"));
     }
 
@@ -78,7 +79,11 @@ class MigrateInfoTest {
                         "max-cpu-throttle: 99 %",
                         "stall-action: none",
                         "stall-passes: 10 passes",
-                        "stall-seconds: 30 s"),
+                        "stall-seconds: 30 s",
+                        "multifd-channels: 2 channels",
+                        "multifd-compression: none",
+                        "multifd-zlib-level: 1",
+                        "multifd-zstd-level: 1"),
                 info.info("migrate_parameters", "a"));
     }
 }
