@@ -49,7 +49,7 @@ class MigrationReportTest {
                 new MigrationInfo.MultifdInfo(4, "zstd", 300L << 20, 1L << 30, 256L << 20));
         String text = MigrationReport.info(i);
         assertEquals(true, text.contains("\nmultifd:           4 channel(s), 300 MiB carried\n"), text);
-        assertEquals(true, text.contains("\ncompression:       zstd: 1.0 GiB of pages in 256 MiB, ratio 4.00\n"), text);
+        assertEquals(true, text.endsWith("\ncompression:       zstd: 1.0 GiB of pages in 256 MiB, ratio 4.00"), text);
     }
 
     @Test
