@@ -539,14 +539,7 @@ final class IncomingMigration implements Runnable {
         if (m != null) {
             m.close();
         }
-        MigrationChannel c = channel;
-        if (c != null) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                LOG.debug("closing channel", e);
-            }
-        }
+        closeMain();
     }
 
 }
