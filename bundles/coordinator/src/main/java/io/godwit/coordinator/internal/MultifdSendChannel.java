@@ -140,7 +140,7 @@ final class MultifdSendChannel implements Runnable {
             staging.put(runs[i]);
         }
         staging.flip();
-        int len = codec.compress(staging, compressed.clear());
+        int len = codec.compress(staging.duplicate(), compressed.clear()); // zlib moves its input's position
         if (len < 0) {
             runs[0] = staging;
             java.util.Arrays.fill(runs, 1, runCount, null);

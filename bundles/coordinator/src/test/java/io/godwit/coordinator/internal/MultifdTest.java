@@ -174,6 +174,27 @@ class MultifdTest {
         assertTrue(out.multifd().bytes() > out.ram().total() / 4, out.toString());
     }
 
+    /**
+     * The fill guest's pages do not compress: every batch goes raw, from the copy the codec was given,
+     * and the ratio says so.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"zlib", "zstd"})
+    void pagesThatDoNotCompressGoRaw(String compression) throws Exception {
+        Vm src = pair("fill", 16 << 20, 1);
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (src.cpus().get(0).progress() < 4096 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20); // every page filled before the migration starts
+        }
+        String uri = start(new MultiChannel(), "raw", 2);
+        coordinator.setParameter("src", MigrationParameter.MULTIFD_COMPRESSION,
+                MigrationParameter.MULTIFD_COMPRESSIONS.indexOf(compression));
+        coordinator.migrate("src", uri);
+        MigrationInfo out = awaitCompletedAndClean();
+        assertEquals(4096 * 4096L, out.multifd().pageBytes(), out.toString());
+        assertTrue(out.multifd().compressionRatio() < 1.01, out.toString());
+    }
+
     /** A data channel that dies fails the migration with one line; the source runs on, intact. */
     @Test
     void aDyingChannelFailsTheMigrationAndTheSourceRunsOn() throws Exception {
