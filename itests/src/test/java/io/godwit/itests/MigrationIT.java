@@ -136,6 +136,30 @@ public class MigrationIT {
         migrateWithPasses("tcp:127.0.0.1:0");
     }
 
+    /**
+     * Multifd with zstd inside Felix: zstd-jni is a bundle of its own whose native library for this
+     * platform comes through Bundle-NativeCode; the migration must compress (ratio above 1) and the
+     * oracle stay clean.
+     */
+    @Test
+    public void multifdWithZstdOverTcpInsideTheFramework() throws Exception {
+        for (String vm : new String[] {"src", "dst"}) {
+            vms.create(VmSpec.builder(vm).memory(64L << 20).workload("sweep:16M,rate=20000")
+                    .incoming(vm.equals("dst") ? "defer" : null).build());
+            migration.setCapability(vm, MigrationCapability.MULTIFD, true);
+        }
+        migration.setParameter("src", MigrationParameter.MULTIFD_CHANNELS, 2);
+        migration.setParameter("src", MigrationParameter.MULTIFD_COMPRESSION,
+                MigrationParameter.MULTIFD_COMPRESSIONS.indexOf("zstd"));
+        migration.incoming("dst", "tcp:127.0.0.1:0");
+        migration.migrate("src", migration.info("dst").listenUri());
+        MigrationInfo out = awaitEnd("src", 60_000);
+        assertEquals(out.toString(), MigrationStatus.COMPLETED, out.status());
+        assertEquals(MigrationStatus.COMPLETED, awaitEnd("dst", 30_000).status());
+        assertTrue(out.toString(), out.multifd().channels() == 2 && out.multifd().compressionRatio() > 2);
+        assertDestinationClean();
+    }
+
     @Test
     public void liveMigrationOverUnix() throws Exception {
         Path dir = tempDir();

@@ -38,7 +38,13 @@ public enum MigrationCapability {
      * in a cache of {@code xbzrle-cache-size} bytes when that is smaller. Not with mapped-ram,
      * postcopy-ram or a transport that writes pages remotely.
      */
-    XBZRLE("xbzrle", false);
+    XBZRLE("xbzrle", false),
+    /**
+     * QEMU's: RAM pages travel over {@code multifd-channels} extra channels, each with its own sender
+     * and receiver thread, synced at the end of every pass. Must be on at both ends, before
+     * {@code migrate_incoming} on the destination.
+     */
+    MULTIFD("multifd", false);
 
     private final String qemuName;
     private final boolean defaultValue;

@@ -23,6 +23,7 @@ import java.util.Objects;
  * @param verifyRamMs with {@code verify-ram}, the time this side spent on its page digests (taken as
  *     pages are sent or loaded); -1 when off or not known yet
  * @param xbzrle QEMU's {@code xbzrle-cache} figures on the source, with capability xbzrle (since 1.3)
+ * @param multifd the multifd channels' figures, or {@link MultifdInfo#NONE} without multifd
  */
 public record MigrationInfo(
         MigrationStatus status,
@@ -38,21 +39,60 @@ public record MigrationInfo(
         io.godwit.api.memory.PostcopyStats postcopy,
         String stall,
         long verifyRamMs,
-        XbzrleStats xbzrle) {
+        XbzrleStats xbzrle,
+        MultifdInfo multifd) {
 
     public MigrationInfo {
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(ram, "ram");
         Objects.requireNonNull(postcopy, "postcopy");
         Objects.requireNonNull(xbzrle, "xbzrle");
+        Objects.requireNonNull(multifd, "multifd");
     }
 
-    /** Without XBZRLE (the 1.2 form). */
+    /** Without multifd. */
+    public MigrationInfo(MigrationStatus status, long totalTimeMs, long setupTimeMs, long expectedDowntimeMs,
+            long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
+            String error, io.godwit.api.memory.PostcopyStats postcopy, String stall, long verifyRamMs,
+            XbzrleStats xbzrle) {
+        this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
+                throttlePercent, listenUri, error, postcopy, stall, verifyRamMs, xbzrle, MultifdInfo.NONE);
+    }
+
+    /** Without XBZRLE. */
+    public MigrationInfo(MigrationStatus status, long totalTimeMs, long setupTimeMs, long expectedDowntimeMs,
+            long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
+            String error, io.godwit.api.memory.PostcopyStats postcopy, String stall, long verifyRamMs,
+            MultifdInfo multifd) {
+        this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
+                throttlePercent, listenUri, error, postcopy, stall, verifyRamMs, XbzrleStats.NONE, multifd);
+    }
+
+    /** Without XBZRLE and multifd (the 1.2 form). */
     public MigrationInfo(MigrationStatus status, long totalTimeMs, long setupTimeMs, long expectedDowntimeMs,
             long downtimeMs, long observedDowntimeMs, RamStats ram, int throttlePercent, String listenUri,
             String error, io.godwit.api.memory.PostcopyStats postcopy, String stall, long verifyRamMs) {
         this(status, totalTimeMs, setupTimeMs, expectedDowntimeMs, downtimeMs, observedDowntimeMs, ram,
-                throttlePercent, listenUri, error, postcopy, stall, verifyRamMs, XbzrleStats.NONE);
+                throttlePercent, listenUri, error, postcopy, stall, verifyRamMs, XbzrleStats.NONE, MultifdInfo.NONE);
+    }
+
+    /**
+     * Multifd's figures (QEMU's {@code multifd-bytes}, and what its removed compression stats said).
+     *
+     * @param channels data channels beside the main one; 0 without multifd
+     * @param compression none, zlib or zstd
+     * @param bytes bytes carried by the data channels (QEMU's multifd-bytes)
+     * @param pageBytes bytes of the normal pages they carried, as in guest memory
+     * @param compressedBytes bytes those pages took on the channels, compressed (or raw where that was smaller)
+     */
+    public record MultifdInfo(int channels, String compression, long bytes, long pageBytes, long compressedBytes) {
+
+        public static final MultifdInfo NONE = new MultifdInfo(0, "none", 0, 0, 0);
+
+        /** Page bytes per byte on the wire; 1 without compression, 0 before any page went. */
+        public double compressionRatio() {
+            return compressedBytes == 0 ? 0 : (double) pageBytes / compressedBytes;
+        }
     }
 
     /** A migration without postcopy (the 1.1 form). */

@@ -32,10 +32,30 @@ public enum MigrationParameter {
     /** ...or for this many seconds, whichever comes first. */
     STALL_SECONDS("stall-seconds", "s", 30, 1, 86_400),
     /** QEMU's: the XBZRLE page cache, in bytes; a power of two, at least a page (default 64 MiB). */
-    XBZRLE_CACHE_SIZE("xbzrle-cache-size", "bytes", 64L << 20, 4096, 1L << 30);
+    XBZRLE_CACHE_SIZE("xbzrle-cache-size", "bytes", 64L << 20, 4096, 1L << 30),
+    /** QEMU's: the data channels of a multifd migration, beside the main one (default 2). */
+    MULTIFD_CHANNELS("multifd-channels", "channels", 2, 1, 64),
+    /** QEMU's: how multifd compresses each batch of pages. One of {@link #MULTIFD_COMPRESSIONS}: none, zlib or zstd. */
+    MULTIFD_COMPRESSION("multifd-compression", "", 0, 0, 2),
+    /** QEMU's: the zlib level of multifd-compression zlib. */
+    MULTIFD_ZLIB_LEVEL("multifd-zlib-level", "", 1, 1, 9),
+    /** QEMU's: the zstd level of multifd-compression zstd. */
+    MULTIFD_ZSTD_LEVEL("multifd-zstd-level", "", 1, 1, 20);
 
     /** The values of {@link #STALL_ACTION}, by number. */
     public static final java.util.List<String> STALL_ACTIONS = java.util.List.of("none", "throttle", "postcopy", "cancel");
+
+    /** The values of {@link #MULTIFD_COMPRESSION}, by number. */
+    public static final java.util.List<String> MULTIFD_COMPRESSIONS = java.util.List.of("none", "zlib", "zstd");
+
+    /** The names a parameter that takes one of a list of words accepts, by number; null for a number. */
+    public java.util.List<String> words() {
+        return switch (this) {
+            case STALL_ACTION -> STALL_ACTIONS;
+            case MULTIFD_COMPRESSION -> MULTIFD_COMPRESSIONS;
+            default -> null;
+        };
+    }
 
     private final String qemuName;
     private final String unit;

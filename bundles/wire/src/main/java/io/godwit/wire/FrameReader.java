@@ -99,6 +99,15 @@ public final class FrameReader {
      * into guest memory by the source). The page bytes follow; read them with {@link #readPage}.
      */
     public RamBatch readBatchHeader(Frame frame) throws IOException {
+        return readBatchHeader(frame, false);
+    }
+
+    /**
+     * As {@link #readBatchHeader(Frame)}; with {@code compressedAllowed} (a multifd channel) a batch
+     * may also carry its normal pages compressed ({@code codec} set): then the frame's remaining
+     * bytes, fewer than the pages' own, are read with {@link #readPayload}.
+     */
+    public RamBatch readBatchHeader(Frame frame, boolean compressedAllowed) throws IOException {
         fill(Math.min(5, frame.length()));
         CodedInputStream in = CodedInputStream.newInstance(buf.slice(buf.position(), Math.min(5, frame.length())));
         int hlen;
@@ -123,6 +132,19 @@ public final class FrameReader {
         }
         long pageBytes = batch.getRemote() ? 0 : (long) batch.getNormalCount() * WireLimits.PAGE_SIZE;
         pageBytes += deltaBytes(batch);
+        if ((batch.getCodec() != 0) != (frame.type() == FrameType.MULTIFD_PAGES)) {
+            throw new WireException(frame.type() + " frame with a batch of codec " + batch.getCodec());
+        }
+        if (batch.getCodec() != 0) {
+            if (!compressedAllowed || batch.getRemote()) {
+                throw new WireException("a compressed RAM batch outside a multifd channel");
+            }
+            if (payloadLeft <= 0 || payloadLeft >= pageBytes) {
+                throw new WireException("a compressed RAM batch of " + batch.getNormalCount() + " pages carries "
+                        + payloadLeft + " bytes");
+            }
+            return batch;
+        }
         if (pageBytes != payloadLeft) {
             throw new WireException("RAM batch lists " + batch.getNormalCount() + " pages but carries "
                     + payloadLeft + " bytes");
@@ -177,6 +199,21 @@ public final class FrameReader {
         }
         copyInto(run.asByteBuffer());
         payloadLeft -= (int) n;
+    }
+
+    /** The bytes of the current frame's payload still unread. */
+    public int payloadLeft() {
+        return payloadLeft;
+    }
+
+    /** Reads {@code dst.remaining()} bytes of the current frame's payload (a compressed batch's). */
+    public void readPayload(ByteBuffer dst) throws IOException {
+        int n = dst.remaining();
+        if (payloadLeft < n) {
+            throw new IllegalStateException("no " + n + " payload bytes left in this frame");
+        }
+        copyInto(dst);
+        payloadLeft -= n;
     }
 
     /** Skips the rest of the current frame's payload. */

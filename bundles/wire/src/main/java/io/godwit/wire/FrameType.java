@@ -16,7 +16,12 @@ public enum FrameType {
     /** Postcopy's discard map: up to 16384 words (a million pages) per frame. */
     DISCARD(9, 132 << 10),
     /** mapped-ram's layout of the RAM blocks in a file ({@code MappedRamLayout}): a few words per block. */
-    MAPPED_RAM(10, 8 << 10);
+    MAPPED_RAM(10, 8 << 10),
+    /**
+     * A compressed RAM batch, only on a multifd data channel: a RamBatch header with its codec, then
+     * the normal pages compressed, always fewer bytes than the pages.
+     */
+    MULTIFD_PAGES(15, WireLimits.MAX_RAM_FRAME);
 
     private final int code;
     private final int maxLength;

@@ -79,20 +79,41 @@ public final class FrameWriter {
         if (pageBytes != expected || count > WireLimits.MAX_BATCH_NORMAL) {
             throw new IllegalArgumentException("page buffers do not match the batch header");
         }
+        stageBatchHeader(FrameType.RAM_PAGES, header, pageBytes);
+        System.arraycopy(pages, 0, gather, 1, count);
+        drain(gather, count + 1);
+        java.util.Arrays.fill(gather, 1, count + 1, null); // do not keep guest memory slices alive
+        staging.clear();
+    }
+
+    /**
+     * Writes a compressed RAM batch (multifd), a MULTIFD_PAGES frame: the header, whose {@code codec} is set, then the
+     * compressed bytes of its normal pages, {@code compressed.remaining()} of them.
+     */
+    public void writeCompressedPages(RamBatch header, ByteBuffer compressed) throws IOException {
+        long pageBytes = (long) header.getNormalCount() * WireLimits.PAGE_SIZE;
+        if (header.getCodec() == 0 || compressed.remaining() == 0 || compressed.remaining() >= pageBytes) {
+            throw new IllegalArgumentException("a compressed batch must be smaller than its pages");
+        }
+        stageBatchHeader(FrameType.MULTIFD_PAGES, header, compressed.remaining());
+        gather[1] = compressed;
+        drain(gather, 2);
+        gather[1] = null;
+        staging.clear();
+    }
+
+    /** Stages a RAM frame's header for {@code payloadBytes} after it and flips the staging buffer into gather[0]. */
+    private void stageBatchHeader(FrameType type, RamBatch header, long payloadBytes) throws IOException {
         int hlen = header.getSerializedSize();
-        int frameLen = CodedOutputStream.computeUInt32SizeNoTag(hlen) + hlen + (int) pageBytes;
+        int frameLen = CodedOutputStream.computeUInt32SizeNoTag(hlen) + hlen + (int) payloadBytes;
         room(5 + 5 + hlen);
-        staging.put((byte) FrameType.RAM_PAGES.code()).putInt(frameLen);
+        staging.put((byte) type.code()).putInt(frameLen);
         CodedOutputStream out = CodedOutputStream.newInstance(staging);
         out.writeUInt32NoTag(hlen);
         header.writeTo(out);
         out.flush();
         staging.flip();
         gather[0] = staging;
-        System.arraycopy(pages, 0, gather, 1, count);
-        drain(gather, count + 1);
-        java.util.Arrays.fill(gather, 1, count + 1, null); // do not keep guest memory slices alive
-        staging.clear();
     }
 
     /** Hands every staged byte to the channel. */

@@ -4,7 +4,7 @@
  * hostile: bounded lengths and counts, known types, a {@link io.godwit.wire.WireException} otherwise.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.godwit.wire;
 
 import org.osgi.annotation.bundle.Export;

@@ -213,6 +213,7 @@ public class Coordinator implements MigrationService, Events {
         TransportCheck.check(uriText, m.settings::capability, offered);
         MappedRam.checkCapabilities(m.settings);
         Postcopy.checkCapabilities(m.settings);
+        MultifdSend.checkCapabilities(m.settings);
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this, saveCosts);
         out.oneWayStream = !offered.contains(io.godwit.api.transport.TransportCapability.BIDIRECTIONAL)
                 && !m.settings.capability(MigrationCapability.MAPPED_RAM);

@@ -61,6 +61,11 @@ final class IncomingMigration implements Runnable {
     private boolean mappedRam;
     private RamLoader ram;
     private StreamLoader loader;
+    /** With capability multifd: the data channels and their receiver threads; null otherwise. */
+    private volatile MultifdRecv multifd;
+    /** The main stream applied, as of its last frame: the channel threads' acknowledgements add theirs to it. */
+    private volatile long mainApplied;
+    private final Object ackLock = new Object();
     /** Postcopy: pages asked for and not yet seen arriving; asked again after a recovery. */
     private final java.util.Set<Long> requested = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long lastAck;
@@ -134,7 +139,6 @@ final class IncomingMigration implements Runnable {
     public void run() {
         try {
             channel = listener.accept();
-            closeListener();
             if (cancelled) {
                 throw new IOException("cancelled");
             }
@@ -145,6 +149,9 @@ final class IncomingMigration implements Runnable {
             boolean verify = hello.getCapabilitiesList().contains(MigrationCapability.VERIFY_RAM.qemuName());
             mappedRam = hello.getCapabilitiesList().contains(MigrationCapability.MAPPED_RAM.qemuName());
             ram = new RamLoader(vm.memory(), fresh, registerMemory(), verify);
+            // multifd's data channels come to the same listener, after the hello
+            multifd = MultifdRecv.open(this, hello, listener, settings, ram, this::closeMain);
+            closeListener();
             loader = new StreamLoader(this, reader, ram);
             resume(loader.load());
         } catch (Throwable e) {
@@ -201,11 +208,50 @@ final class IncomingMigration implements Runnable {
      * acknowledgement as a promise that every zero index it covers is applied ({@link RemoteRam}).
      */
     private long applied(FrameReader reader) {
-        return reader.bytesConsumed() + (ram != null ? ram.remoteBytes : 0);
+        mainApplied = reader.bytesConsumed();
+        return mainApplied + (ram != null ? ram.remoteBytes : 0) + multifdApplied(multifd);
+    }
+
+    private static long multifdApplied(MultifdRecv m) {
+        return m == null ? 0 : m.bytesApplied();
+    }
+
+    /** A multifd channel applied a frame: acknowledged as the main stream's are. On that channel's thread. */
+    void multifdApplied() throws IOException {
+        synchronized (ackLock) {
+            ack(mainApplied + multifdApplied(multifd));
+        }
+    }
+
+    /** MULTIFD_FLUSH {@code n} on the main stream: every data channel's pages of the round are in memory. */
+    void multifdFlush(long n) throws IOException {
+        MultifdRecv m = multifd;
+        if (m == null) {
+            throw new WireException("a multifd FLUSH without capability multifd in the hello");
+        }
+        m.flush(n);
+    }
+
+    /** A data channel died: the main stream ends too, and the migration fails with the channel's reason. */
+    private void closeMain() {
+        MigrationChannel c = channel;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                LOG.debug("closing channel", e);
+            }
+        }
     }
 
     /** Answers a PING with what is applied so far, the PING included; called by the stream loader. */
     void pong(Command ping, FrameReader reader) throws IOException {
+        synchronized (ackLock) {
+            pongLocked(ping, reader);
+        }
+    }
+
+    private void pongLocked(Command ping, FrameReader reader) throws IOException {
         lastAck = applied(reader);
         lastAckNanos = System.nanoTime();
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue())
@@ -217,10 +263,16 @@ final class IncomingMigration implements Runnable {
      * called by the stream loader after each frame it processed.
      */
     void maybeAck(FrameReader reader, RamLoader ram) throws IOException {
-        long applied = applied(reader);
+        synchronized (ackLock) {
+            ack(applied(reader));
+        }
+    }
+
+    private void ack(long applied) throws IOException {
+        MultifdRecv m = multifd;
         stats.transferred = applied;
-        stats.normal = ram.normal;
-        stats.duplicate = ram.duplicate;
+        stats.normal = ram.normal + (m == null ? 0 : m.normal());
+        stats.duplicate = ram.duplicate + (m == null ? 0 : m.duplicate());
         long now = System.nanoTime();
         if (applied != lastAck
                 && (applied - lastAck >= ACK_EVERY_BYTES || now - lastAckNanos >= ACK_EVERY_NANOS)) {
@@ -296,6 +348,10 @@ final class IncomingMigration implements Runnable {
     }
 
     private void resume(Complete complete) throws IOException {
+        MultifdRecv m = multifd;
+        if (m != null) {
+            m.finish(); // no channel may write guest memory once the guest runs
+        }
         if (postcopy != null) {
             endPostcopy();
             return;
@@ -374,7 +430,9 @@ final class IncomingMigration implements Runnable {
             }
         }
         boolean expected = e instanceof MigrationFailure || e instanceof IOException || e instanceof StateFormatException;
-        String why = Printable.of(cancelled ? "cancelled" : expected ? e.getMessage() : e.toString());
+        String channelFailure = multifd != null ? multifd.failure() : null;
+        String why = Printable.of(cancelled ? "cancelled" : channelFailure != null ? channelFailure
+                : expected ? e.getMessage() : e.toString());
         if (!expected) {
             LOG.error("{}: incoming migration failed", vm.name(), e);
         }
@@ -498,14 +556,11 @@ final class IncomingMigration implements Runnable {
 
     private void closeQuietly() {
         closeListener();
-        MigrationChannel c = channel;
-        if (c != null) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                LOG.debug("closing channel", e);
-            }
+        MultifdRecv m = multifd;
+        if (m != null) {
+            m.close();
         }
+        closeMain();
     }
 
 }

@@ -45,6 +45,8 @@ final class MigrationStats {
     volatile long xbzrlePages;
     volatile long xbzrleUnchanged;
     volatile Xbzrle xbzrle;
+    /** Multifd's live figures, or null without multifd. */
+    volatile java.util.function.Supplier<MigrationInfo.MultifdInfo> multifd;
 
     private long windowStart = startNanos;
     private long windowBytes;
@@ -91,7 +93,12 @@ final class MigrationStats {
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
                 downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall,
                 verifyNanos < 0 ? -1 : verifyNanos / 1_000_000,
-                xbzrle != null ? xbzrle.stats() : MigrationInfo.XbzrleStats.NONE);
+                xbzrle != null ? xbzrle.stats() : MigrationInfo.XbzrleStats.NONE, multifdInfo());
+    }
+
+    private MigrationInfo.MultifdInfo multifdInfo() {
+        var m = multifd;
+        return m == null ? MigrationInfo.MultifdInfo.NONE : m.get();
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {

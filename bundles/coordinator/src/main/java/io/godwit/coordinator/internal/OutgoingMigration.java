@@ -63,6 +63,8 @@ final class OutgoingMigration implements Runnable {
     volatile ReturnPath returnPath;
     /** Read by the return path's thread too (in-flight bytes). */
     volatile RamSender sender;
+    /** With capability multifd: the data channels and their threads; null otherwise. */
+    volatile MultifdSend multifd;
     /** verify-ram's page digests, updated as pages are sent; null when off. */
     PageDigests digests;
     /** Postcopy recovery: where {@code migrate -r} asked to resume, taken by the paused migration thread. */
@@ -293,10 +295,14 @@ final class OutgoingMigration implements Runnable {
         checkCancel();
         writer = new FrameWriter(channel);
         writer.writeStreamHeader();
-        writer.writeMessage(FrameType.HELLO, VmDescription.hello(vm, settings.enabledCapabilities()));
+        writer.writeMessage(FrameType.HELLO, MultifdSend.hello(VmDescription.hello(vm, settings.enabledCapabilities()),
+                settings));
         if (settings.capability(MigrationCapability.RETURN_PATH)) {
             returnPath = new ReturnPath(vm.name(), channel, bandwidth, this::sentBytes);
             returnPath.start();
+        }
+        openMultifd();
+        if (returnPath != null) {
             measureRoundTrip();
         }
         vm.dirtyLogging().start();
@@ -326,9 +332,29 @@ final class OutgoingMigration implements Runnable {
             stats.xbzrle = new Xbzrle(settings.parameter(MigrationParameter.XBZRLE_CACHE_SIZE));
             sender.xbzrle(stats.xbzrle);
         }
+        if (multifd != null) {
+            sender.multifd(multifd);
+        }
         stats.setupMs = stats.elapsedMs();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
+    }
+
+    /**
+     * Multifd's data channels, once the destination has the hello that says how many to accept (the
+     * return path is up first, so a destination that refused the hello is heard, not a refused connect).
+     */
+    private void openMultifd() throws IOException {
+        if (!settings.capability(MigrationCapability.MULTIFD)) {
+            return;
+        }
+        if (channel instanceof RemoteMemoryChannel) {
+            throw new MigrationFailure("capability multifd cannot be combined with transport '" + channel.name()
+                    + "', which writes pages into the destination's memory (migrate_set_capability multifd off)");
+        }
+        writer.flush();
+        multifd = MultifdSend.open(vm, transport, address, settings, stats);
+        checkCancel();
     }
 
     /**
@@ -588,6 +614,9 @@ final class OutgoingMigration implements Runnable {
                 returnPath.close();
             }
             closeChannel();
+            if (multifd != null) {
+                multifd.close();
+            }
             if (deviceIteration != null) {
                 deviceIteration.cleanup(); // a disk's dirty-block log must not outlive a failed copy
             }
@@ -637,6 +666,10 @@ final class OutgoingMigration implements Runnable {
     }
 
     void closeChannel() {
+        MultifdSend m = multifd;
+        if (m != null) {
+            m.closeChannels();
+        }
         MigrationChannel c = channel;
         if (c != null) {
             try {
@@ -650,6 +683,10 @@ final class OutgoingMigration implements Runnable {
     private String describe(Throwable e) {
         if (abortReason != null) {
             return abortReason;
+        }
+        MultifdSend m = multifd;
+        if (m != null && m.failure() != null) {
+            return m.failure(); // the destination saw the same channel end, but this says which and why
         }
         String rp = returnPath != null ? returnPath.error() : null;
         if (rp != null && !(e instanceof MigrationFailure mf && rp.equals(mf.getMessage()))) {

@@ -59,6 +59,22 @@ final class RamLoader {
         this.registered = registered;
     }
 
+    /**
+     * A loader for one multifd channel's thread: counters of its own, this loader's map of received
+     * pages (shared, atomic), so a zero page after a normal one on another channel is still written.
+     */
+    RamLoader channelLoader() {
+        return new RamLoader(this);
+    }
+
+    private RamLoader(RamLoader main) {
+        this.digests = null;
+        this.blocks = main.blocks;
+        this.received = main.received;
+        this.fresh = main.fresh;
+        this.registered = false;
+    }
+
     void load(FrameReader reader, Frame frame) throws IOException {
         RamBatch batch = reader.readBatchHeader(frame);
         int index = batch.getBlock(); // a uint32: 2^31 and above read as negative

@@ -50,6 +50,10 @@ final class RamSender {
     private ByteBuffer wholeStage;
     private ByteBuffer deltaStage;
 
+    /** With capability multifd: pages go in batches to the data channels, whose threads find the zero pages. */
+    private MultifdSend multifd;
+    private long multifdAccounted;
+
     private RamBatch.Builder batch = RamBatch.newBuilder();
     private int runCount;
     private int batchBlock = -1;
@@ -75,11 +79,26 @@ final class RamSender {
         this.rateLimit = rateLimit;
     }
 
+    /** From now on pages go over multifd's data channels. */
+    void multifd(MultifdSend m) {
+        this.multifd = m;
+    }
+
     /**
      * Sends dirty pages from where the last call stopped, clearing their bits, until the end of the
-     * bitmap (returns true: the pass is over) or until the gate says stop (returns false).
+     * bitmap (returns true: the pass is over) or until the gate says stop (returns false). With
+     * multifd either way ends with a sync of every channel: a page sent again after this call (the
+     * next round, or the stop-and-copy from the start) cannot overtake its older copy.
      */
     boolean sendDirty(DirtyBitmap bitmap, BatchGate gate) throws IOException, InterruptedException {
+        boolean over = sendRound(bitmap, gate);
+        if (multifd != null) {
+            multifd.sync(writer);
+        }
+        return over;
+    }
+
+    private boolean sendRound(DirtyBitmap bitmap, BatchGate gate) throws IOException, InterruptedException {
         int words = bitmap.wordCount();
         while (cursorWord < words) {
             long bits = bitmap.harvestWord(cursorWord);
@@ -130,6 +149,9 @@ final class RamSender {
     private boolean add(long page) throws IOException, InterruptedException {
         int b = blockOf(page);
         RamBlock block = blocks.get(b);
+        if (multifd != null) {
+            return multifd.add(b, page - block.firstPage());
+        }
         if (b != batchBlock) {
             flush();
             batchBlock = b;
@@ -138,7 +160,7 @@ final class RamSender {
         long index = page - block.firstPage();
         long off = index * RamBlock.PAGE_SIZE;
         MemorySegment raw = block.raw();
-        if (MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1) {
+        if (isZero(raw, off)) {
             if (xbzrle != null) {
                 xbzrle.zeroSent(page);
             }
@@ -195,6 +217,11 @@ final class RamSender {
         return batch.getNormalCount() + batch.getXbzrleCount() >= maxNormal;
     }
 
+    /** Whether the page at {@code off} of {@code raw} is all zero, at memory speed. Any thread. */
+    static boolean isZero(MemorySegment raw, long off) {
+        return MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1;
+    }
+
     private void closeRun() {
         if (runPages > 0) {
             runOffsets[runCount] = runStart;
@@ -230,7 +257,8 @@ final class RamSender {
     /** Bytes of RAM sent: the stream's, plus pages written remotely. */
     long sentBytes() {
         return writer.bytesWritten() + (remote != null ? remote.postedBytes() : 0)
-                + (mapped != null ? mapped.writtenBytes() : 0);
+                + (mapped != null ? mapped.writtenBytes() : 0)
+                + (multifd != null ? multifd.bytesWritten() : 0);
     }
 
     private boolean flushAndAsk(BatchGate gate) throws IOException, InterruptedException {
@@ -240,6 +268,14 @@ final class RamSender {
 
     /** Writes the current batch, if any. */
     void flush() throws IOException, InterruptedException {
+        if (multifd != null) {
+            multifd.flush();
+            long sent = sentBytes(); // the channels' bytes since the last batch count against the limit
+            stats.transferred = sent;
+            rateLimit.sent(sent - multifdAccounted);
+            multifdAccounted = sent;
+            return;
+        }
         if (batchBlock < 0 || (batch.getNormalCount() == 0 && batch.getZeroCount() == 0 && batch.getXbzrleCount() == 0)) {
             return;
         }

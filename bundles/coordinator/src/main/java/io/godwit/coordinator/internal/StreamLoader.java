@@ -89,6 +89,7 @@ final class StreamLoader {
             }
             case POSTCOPY_START -> postcopyStart();
             case POSTCOPY_RUN -> postcopyRun(c);
+            case MULTIFD_FLUSH -> in.multifdFlush(c.getValue());
             default -> throw new WireException("unknown command " + c.getKindValue());
         }
     }

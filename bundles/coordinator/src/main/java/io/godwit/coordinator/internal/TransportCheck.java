@@ -17,7 +17,8 @@ final class TransportCheck {
     /** Migration capability -> the transport capability it cannot work without. */
     private static final Map<MigrationCapability, TransportCapability> NEEDS = Map.of(
             MigrationCapability.RETURN_PATH, TransportCapability.BIDIRECTIONAL,
-            MigrationCapability.MAPPED_RAM, TransportCapability.SEEKABLE);
+            MigrationCapability.MAPPED_RAM, TransportCapability.SEEKABLE,
+            MigrationCapability.MULTIFD, TransportCapability.MULTI_CHANNEL);
 
     /** Transport capability -> the migration capability it cannot work without. */
     private static final Map<TransportCapability, MigrationCapability> NEEDED_BY = Map.of(

@@ -230,7 +230,7 @@ final class StreamFields {
 
     private List<Node> payload(FrameType type, byte[] s, int from, int to, String name) {
         List<Node> out = new ArrayList<>();
-        if (type == FrameType.RAM_PAGES) {
+        if (type == FrameType.RAM_PAGES || type == FrameType.MULTIFD_PAGES) {
             long[] v = varint(s, from);
             int hend = (int) (from + v[1] + v[0]);
             out.add(field(name + " RamBatch length", Encoding.VARINT, s, from, (int) (from + v[1]),
@@ -248,7 +248,7 @@ final class StreamFields {
             case RETURN -> ReturnMessage.getDescriptor();
             case DISCARD -> io.godwit.wire.proto.PostcopyDiscard.getDescriptor();
             case MAPPED_RAM -> io.godwit.wire.proto.MappedRamLayout.getDescriptor();
-            case RAM_PAGES -> throw new AssertionError();
+            case RAM_PAGES, MULTIFD_PAGES -> throw new AssertionError();
         };
         return message(d, s, from, to, name + " " + d.getName());
     }

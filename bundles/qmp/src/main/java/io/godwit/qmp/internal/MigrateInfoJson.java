@@ -103,6 +103,9 @@ final class MigrateInfoJson {
         if (postcopyRan(info.postcopy())) {
             ram.put("postcopy-requests", info.postcopy().requests());
         }
+        if (info.multifd().channels() > 0) {
+            ram.put("multifd-bytes", info.multifd().bytes());
+        }
         return ram;
     }
 
@@ -118,6 +121,12 @@ final class MigrateInfoJson {
         }
         if (info.stall() != null) {
             g.put("stall", info.stall());
+        }
+        MigrationInfo.MultifdInfo m = info.multifd();
+        if (m.channels() > 0 && !m.compression().equals("none")) {
+            g.put("multifd-compression", m.compression()).put("multifd-page-bytes", m.pageBytes())
+                    .put("multifd-compressed-bytes", m.compressedBytes())
+                    .put("multifd-compression-ratio", m.compressionRatio());
         }
         PostcopyStats p = info.postcopy();
         if (postcopyRan(p)) {

@@ -262,8 +262,8 @@ final class QmpCommands {
         JsonNode setParameters(Args args) {
             Map<MigrationParameter, Long> wanted = new LinkedHashMap<>();
             for (MigrationParameter p : MigrationParameter.values()) {
-                Long value = p == MigrationParameter.STALL_ACTION
-                        ? args.optString(p.qemuName()).map(a -> stallAction(args, a)).orElse(null)
+                Long value = p.words() != null
+                        ? args.optString(p.qemuName()).map(a -> word(args, p, a)).orElse(null)
                         : args.optInteger(p.qemuName()).orElse(null);
                 if (value != null) {
                     try {
@@ -279,10 +279,10 @@ final class QmpCommands {
             return empty();
         }
 
-        private static long stallAction(Args args, String name) {
-            int index = MigrationParameter.STALL_ACTIONS.indexOf(name);
+        private static long word(Args args, MigrationParameter p, String name) {
+            int index = p.words().indexOf(name);
             if (index < 0) {
-                throw args.badValue(MigrationParameter.STALL_ACTION.qemuName(), name);
+                throw args.badValue(p.qemuName(), name);
             }
             return index;
         }
@@ -292,8 +292,8 @@ final class QmpCommands {
             ObjectNode p = JSON.objectNode();
             for (MigrationParameter param : MigrationParameter.values()) {
                 long v = m.parameter(vm, param);
-                if (param == MigrationParameter.STALL_ACTION) {
-                    p.put(param.qemuName(), MigrationParameter.STALL_ACTIONS.get((int) v));
+                if (param.words() != null) {
+                    p.put(param.qemuName(), param.words().get((int) v));
                 } else {
                     p.put(param.qemuName(), v);
                 }

@@ -235,8 +235,10 @@ class QmpMigrationTest {
         try (QmpClient src = QmpClient.ready(dir.resolve("src.qmp"))) {
             assertError(src.execute("migrate-set-parameters", "{\"downtime-limit\": 100, \"max-cpu-throttle\": 100}"),
                     "GenericError", "Parameter 'max-cpu-throttle' expects max-cpu-throttle must be between 1 and 99 %, not 100");
-            assertError(src.execute("migrate-set-parameters", "{\"downtime-limit\": 100, \"multifd-channels\": 4}"),
-                    "GenericError", "Parameter 'multifd-channels' is unexpected");
+            assertError(src.execute("migrate-set-parameters", "{\"downtime-limit\": 100, \"announce-rounds\": 4}"),
+                    "GenericError", "Parameter 'announce-rounds' is unexpected");
+            assertError(src.execute("migrate-set-parameters", "{\"multifd-compression\": \"lz4\"}"),
+                    "GenericError", "Parameter 'multifd-compression' does not accept value 'lz4'");
             assertError(src.execute("migrate-set-parameters", "{\"stall-action\": \"panic\"}"),
                     "GenericError", "Parameter 'stall-action' does not accept value 'panic'");
             assertEquals(MigrationParameter.DOWNTIME_LIMIT.defaultValue(),
@@ -247,6 +249,9 @@ class QmpMigrationTest {
                     "GenericError", "Parameter 'capabilities[1].capability' does not accept value 'x-colo'");
             assertFalse(coordinator.capability("src", MigrationCapability.AUTO_CONVERGE), "nothing was set");
             src.ok("migrate-set-parameters", "{\"stall-action\": \"postcopy\", \"cpu-throttle-initial\": 30}");
+            src.ok("migrate-set-parameters", "{\"multifd-channels\": 4, \"multifd-compression\": \"zstd\"}");
+            assertEquals(4, coordinator.parameter("src", MigrationParameter.MULTIFD_CHANNELS));
+            assertEquals(2, coordinator.parameter("src", MigrationParameter.MULTIFD_COMPRESSION));
             assertEquals(2, coordinator.parameter("src", MigrationParameter.STALL_ACTION));
             assertEquals(30, coordinator.parameter("src", MigrationParameter.CPU_THROTTLE_INITIAL));
             assertError(src.execute("migrate-continue", "{\"state\": \"pre-switchover\"}"), "GenericError",

@@ -41,6 +41,7 @@ final class MigrationReport {
         if (i.status() != MigrationStatus.SETUP) { // as QEMU: no RAM counters before the first pass
             ram(out, r);
         }
+        multifd(out, i.multifd());
         postcopy(out, i.postcopy());
         xbzrle(out, i.xbzrle());
         time(out, "verify-ram", i.verifyRamMs(), " (page digests on this side, taken as pages went)");
@@ -57,6 +58,18 @@ final class MigrationReport {
             line(out, "error", i.error());
         }
         return out.toString();
+    }
+
+    /** QEMU's multifd-bytes with the channel count, and with compression what the pages took on the wire. */
+    private static void multifd(StringBuilder out, MigrationInfo.MultifdInfo m) {
+        if (m.channels() == 0) {
+            return;
+        }
+        line(out, "multifd", m.channels() + " channel(s), " + compact(m.bytes()) + " carried");
+        if (!m.compression().equals("none")) {
+            line(out, "compression", String.format(Locale.ROOT, "%s: %s of pages in %s, ratio %.2f", m.compression(),
+                    compact(m.pageBytes()), compact(m.compressedBytes()), m.compressionRatio()));
+        }
     }
 
     /** QEMU's postcopy-requests, postcopy-blocktime, postcopy-vcpu-blocktime and the latency, when postcopy ran. */

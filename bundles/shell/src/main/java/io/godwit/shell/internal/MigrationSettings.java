@@ -12,12 +12,13 @@ final class MigrationSettings {
     /** The capabilities' names, for help texts (annotations need a constant; a test keeps it in step). */
     static final String CAPABILITIES =
             "events, return-path, validate-uuid, pause-before-switchover, verify-ram, auto-converge, copy-storage,"
-                    + " postcopy-ram, mapped-ram, xbzrle";
+                    + " postcopy-ram, mapped-ram, xbzrle, multifd";
 
     /** The parameters' names, for help texts. */
     static final String PARAMETERS =
             "downtime-limit, max-bandwidth, max-postcopy-bandwidth, cpu-throttle-initial, cpu-throttle-increment,"
-                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds, xbzrle-cache-size";
+                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds, xbzrle-cache-size, multifd-channels,"
+                    + " multifd-compression, multifd-zlib-level, multifd-zstd-level";
 
     private MigrationSettings() {}
 
@@ -55,11 +56,12 @@ final class MigrationSettings {
      */
     static long parse(MigrationParameter p, String text) {
         long value;
-        if (p == MigrationParameter.STALL_ACTION) {
-            value = MigrationParameter.STALL_ACTIONS.indexOf(text.strip());
+        if (p.words() != null) {
+            value = p.words().indexOf(text.strip());
             if (value < 0) {
-                throw new IllegalArgumentException("invalid stall-action '" + text + "': use one of "
-                        + String.join(", ", MigrationParameter.STALL_ACTIONS) + " (postcopy is recommended)");
+                throw new IllegalArgumentException("invalid " + p + " '" + text + "': use one of "
+                        + String.join(", ", p.words())
+                        + (p == MigrationParameter.STALL_ACTION ? " (postcopy is recommended)" : ""));
             }
         } else if (p == MigrationParameter.XBZRLE_CACHE_SIZE) {
             try {
@@ -97,8 +99,8 @@ final class MigrationSettings {
 
     /** A value with its unit, e.g. {@code 300 ms}, {@code 104857600 bytes/s (100 MiB/s)}, {@code 0 (unlimited)}. */
     static String format(MigrationParameter p, long value) {
-        if (p == MigrationParameter.STALL_ACTION) {
-            return MigrationParameter.STALL_ACTIONS.get((int) value);
+        if (p.words() != null) {
+            return p.words().get((int) value);
         }
         if (p == MigrationParameter.MAX_BANDWIDTH || p == MigrationParameter.MAX_POSTCOPY_BANDWIDTH) {
             return value == 0 ? "0 (unlimited)" : value + " bytes/s (" + Sizes.format(value) + "/s)";
@@ -106,6 +108,6 @@ final class MigrationSettings {
         if (p == MigrationParameter.XBZRLE_CACHE_SIZE) {
             return value + " bytes (" + Sizes.format(value) + ")";
         }
-        return value + " " + p.unit();
+        return p.unit().isEmpty() ? Long.toString(value) : value + " " + p.unit();
     }
 }

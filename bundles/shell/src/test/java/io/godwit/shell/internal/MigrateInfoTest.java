@@ -63,7 +63,8 @@ class MigrateInfoTest {
                         "copy-storage: off",
                         "postcopy-ram: off",
                         "mapped-ram: off",
-                        "xbzrle: off"),
+                        "xbzrle: off",
+                        "multifd: off"),
                 info.info("migrate_capabilities"));
     }
 
@@ -81,7 +82,11 @@ class MigrateInfoTest {
                         "stall-action: none",
                         "stall-passes: 10 passes",
                         "stall-seconds: 30 s",
-                        "xbzrle-cache-size: 67108864 bytes (64 MiB)"),
+                        "xbzrle-cache-size: 67108864 bytes (64 MiB)",
+                        "multifd-channels: 2 channels",
+                        "multifd-compression: none",
+                        "multifd-zlib-level: 1",
+                        "multifd-zstd-level: 1"),
                 info.info("migrate_parameters", "a"));
     }
 }

@@ -153,7 +153,7 @@ class MigrationCommandsTest {
         assertEquals(List.of("capability a events true", "capability a return-path false",
                 "capability a auto-converge true"), migration.calls);
         assertEquals("unknown migration capability 'compress': known are events, return-path, validate-uuid, "
-                + "pause-before-switchover, verify-ram, auto-converge, copy-storage, postcopy-ram, mapped-ram, xbzrle",
+                + "pause-before-switchover, verify-ram, auto-converge, copy-storage, postcopy-ram, mapped-ram, xbzrle, multifd",
                 error(() -> commands.migrate_set_capability("compress", "on")));
         assertEquals("a capability is on or off, not 'maybe'",
                 error(() -> commands.migrate_set_capability("events", "maybe")));
@@ -182,7 +182,7 @@ class MigrationCommandsTest {
         vms.add("a");
         assertEquals("unknown migration parameter 'downtime': known are downtime-limit, max-bandwidth, max-postcopy-bandwidth, "
                 + "cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle, stall-action, stall-passes, stall-seconds, "
-                + "xbzrle-cache-size",
+                + "xbzrle-cache-size, multifd-channels, multifd-compression, multifd-zlib-level, multifd-zstd-level",
                 error(() -> commands.migrate_set_parameter("downtime", "1")));
         assertEquals("invalid downtime-limit 'fast': use a whole number of milliseconds",
                 error(() -> commands.migrate_set_parameter("downtime-limit", "fast")));

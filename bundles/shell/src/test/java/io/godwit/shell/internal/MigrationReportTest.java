@@ -60,6 +60,18 @@ class MigrationReportTest {
     }
 
     @Test
+    void multifdShowsItsChannelsAndWithCompressionTheRatio() {
+        MigrationInfo done = FakeMigration.ended(COMPLETED, null);
+        MigrationInfo i = new MigrationInfo(done.status(), done.totalTimeMs(), done.setupTimeMs(),
+                done.expectedDowntimeMs(), done.downtimeMs(), done.observedDowntimeMs(), done.ram(),
+                done.throttlePercent(), null, null, done.postcopy(), null, -1,
+                new MigrationInfo.MultifdInfo(4, "zstd", 300L << 20, 1L << 30, 256L << 20));
+        String text = MigrationReport.info(i);
+        assertEquals(true, text.contains("\nmultifd:           4 channel(s), 300 MiB carried\n"), text);
+        assertEquals(true, text.endsWith("\ncompression:       zstd: 1.0 GiB of pages in 256 MiB, ratio 4.00"), text);
+    }
+
+    @Test
     void unknownTimesAreLeftOutAndOptionalFieldsShownWhenSet() {
         RamStats ram = new RamStats(512L << 20, 512L << 20, GIB, 10, 131072, 512L << 20, 2, 1500, 1000.0, 30000);
         String active = MigrationReport.info(
