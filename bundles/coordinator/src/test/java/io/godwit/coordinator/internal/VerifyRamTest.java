@@ -74,8 +74,10 @@ class VerifyRamTest {
         }
         coordinator.migrate("src", uri);
         long passes = System.currentTimeMillis() + 20_000;
-        while (!workload.equals("fill") && coordinator.info("src").ram().dirtySyncCount() < 4
-                && System.currentTimeMillis() < passes) {
+        // And long enough that the sweep (each page rewritten every 205 ms: 4096 pages at 20000/s) has
+        // rewritten every page of the first pass since: passes over a few dirty pages take milliseconds.
+        while (!workload.equals("fill") && (coordinator.info("src").ram().dirtySyncCount() < 4
+                || coordinator.info("src").totalTimeMs() < 500) && System.currentTimeMillis() < passes) {
             Thread.sleep(5);
         }
         coordinator.setParameter("src", io.godwit.api.migration.MigrationParameter.DOWNTIME_LIMIT, 300);
