@@ -2,6 +2,7 @@ package io.godwit.coordinator.internal;
 
 import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationParameter;
+import io.godwit.api.migration.MigrationTextParameter;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -14,6 +15,7 @@ final class MigrationSettings {
 
     private final Map<MigrationCapability, Boolean> capabilities = new EnumMap<>(MigrationCapability.class);
     private final Map<MigrationParameter, Long> parameters = new EnumMap<>(MigrationParameter.class);
+    private final Map<MigrationTextParameter, String> texts = new EnumMap<>(MigrationTextParameter.class);
 
     MigrationSettings() {
         for (MigrationCapability c : MigrationCapability.values()) {
@@ -38,6 +40,15 @@ final class MigrationSettings {
 
     synchronized void setParameter(MigrationParameter p, long value) {
         parameters.put(p, p.check(value));
+    }
+
+    /** A text parameter; empty when unset. */
+    synchronized String text(MigrationTextParameter p) {
+        return texts.getOrDefault(p, "");
+    }
+
+    synchronized void setText(MigrationTextParameter p, String value) {
+        texts.put(p, value == null ? "" : value.strip());
     }
 
     /** The enabled capabilities' QEMU names, for the stream's hello. */

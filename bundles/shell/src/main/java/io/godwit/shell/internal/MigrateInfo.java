@@ -32,6 +32,8 @@ public final class MigrateInfo implements InfoSubject {
     @Override
     public Object show(String... args) {
         String vm = VmArgs.resolve(vms, "info migrate", args).name();
-        return MigrationReport.info(migration.info(vm));
+        String report = MigrationReport.info(migration.info(vm));
+        String tls = migration.tls(vm);
+        return tls == null ? report : report + "\ntls: " + tls;
     }
 }

@@ -17,7 +17,7 @@ final class MigrationSettings {
     /** The parameters' names, for help texts. */
     static final String PARAMETERS =
             "downtime-limit, max-bandwidth, max-postcopy-bandwidth, cpu-throttle-initial, cpu-throttle-increment,"
-                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds";
+                    + " max-cpu-throttle, stall-action, stall-passes, stall-seconds, tls-creds, tls-hostname, tls-authz";
 
     private MigrationSettings() {}
 
@@ -28,7 +28,8 @@ final class MigrationSettings {
 
     static MigrationParameter parameter(String name) {
         return MigrationParameter.byName(name).orElseThrow(() -> new IllegalArgumentException(
-                "unknown migration parameter '" + name + "': known are " + names(MigrationParameter.values())));
+                "unknown migration parameter '" + name + "': known are " + names(MigrationParameter.values())
+                        + ", " + names(io.godwit.api.migration.MigrationTextParameter.values())));
     }
 
     static String names(Enum<?>[] values) {
