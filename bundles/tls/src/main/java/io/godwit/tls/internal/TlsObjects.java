@@ -10,6 +10,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +37,22 @@ public final class TlsObjects implements TlsService {
     private static final int REFUSED = 0;
     private static final int MAX_REASON = 200;
 
+    /**
+     * How long a peer has to complete the handshake and verdict. A peer that connects and says nothing
+     * would otherwise hold a destination's accepting thread for ever; past this its connection closes.
+     */
+    static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
+
     private final Map<String, Object> objects = new LinkedHashMap<>();
+    private final Duration handshakeTimeout;
+
+    public TlsObjects() {
+        this(HANDSHAKE_TIMEOUT);
+    }
+
+    TlsObjects(Duration handshakeTimeout) {
+        this.handshakeTimeout = handshakeTimeout;
+    }
 
     @Override
     public String add(String text) {
@@ -108,12 +124,15 @@ public final class TlsObjects implements TlsService {
     public TlsChannel client(MigrationChannel plain, String credsId, String hostname) throws IOException {
         X509Credentials creds = creds(credsId, false);
         SslChannel tls = wrap(plain, creds.engine(hostname));
-        try {
-            tls.handshake();
-            readVerdict(tls);
-            return tls;
-        } catch (IOException | RuntimeException e) {
-            throw fail(tls, e, "the destination", creds);
+        try (Deadline d = new Deadline(plain, handshakeTimeout)) {
+            try {
+                tls.handshake();
+                readVerdict(tls);
+                d.finish();
+                return tls;
+            } catch (IOException | RuntimeException e) {
+                throw d.expired() ? d.failure(tls) : fail(tls, e, "the destination", creds);
+            }
         }
     }
 
@@ -122,27 +141,92 @@ public final class TlsObjects implements TlsService {
         X509Credentials creds = creds(credsId, true);
         Authz authz = authzId == null || authzId.isEmpty() ? null : find(authzId, Authz.class, "tls-authz");
         SslChannel tls = wrap(plain, creds.engine(null));
-        try {
-            int first = tls.peekFirstByte();
-            if (first >= 0 && first != TLS_HANDSHAKE_RECORD) {
-                throw new TlsHandshakeException("TLS handshake failed: the source sent plain text, not TLS (set tls-creds"
-                        + " on the source too)", true, null);
+        try (Deadline d = new Deadline(plain, handshakeTimeout)) {
+            try {
+                TlsChannel done = serverHandshake(tls, plain, authz);
+                d.finish();
+                return done;
+            } catch (TlsHandshakeException e) {
+                throw d.expired() ? d.failure(tls) : e;
+            } catch (IOException | RuntimeException e) {
+                throw d.expired() ? d.failure(tls) : fail(tls, e, "the source", creds);
             }
-            tls.handshake();
-            X500Principal peer = tls.peerPrincipal();
-            if (authz != null && (peer == null || !authz.allows(peer))) {
-                String who = peer == null ? "an anonymous source" : "identity '" + peer.getName() + "'";
-                sendVerdict(tls, REFUSED, who + " is refused by tls-authz '" + authz.id() + "'");
-                plain.close();
-                throw new TlsHandshakeException("TLS handshake failed: " + who + " is refused by tls-authz '"
-                        + authz.id() + "'", false, null);
+        }
+    }
+
+    private static TlsChannel serverHandshake(SslChannel tls, MigrationChannel plain, Authz authz) throws IOException {
+        int first = tls.peekFirstByte();
+        if (first >= 0 && first != TLS_HANDSHAKE_RECORD) {
+            throw new TlsHandshakeException("TLS handshake failed: the source sent plain text, not TLS (set tls-creds"
+                    + " on the source too)", true, null);
+        }
+        tls.handshake();
+        X500Principal peer = tls.peerPrincipal();
+        if (authz != null && (peer == null || !authz.allows(peer))) {
+            String who = peer == null ? "an anonymous source" : "identity '" + peer.getName() + "'";
+            sendVerdict(tls, REFUSED, who + " is refused by tls-authz '" + authz.id() + "'");
+            plain.close();
+            throw new TlsHandshakeException("TLS handshake failed: " + who + " is refused by tls-authz '"
+                    + authz.id() + "'", false, null);
+        }
+        sendVerdict(tls, ACCEPTED, "");
+        return tls;
+    }
+
+    /**
+     * Closes the plain channel when the handshake takes longer than its timeout, which unblocks it;
+     * a virtual thread ({@code tls-handshake-deadline}) sleeps meanwhile and is interrupted when the
+     * handshake ends first.
+     */
+    private static final class Deadline implements AutoCloseable {
+        private final Thread watch;
+        private final Duration timeout;
+        private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile boolean expired;
+
+        Deadline(MigrationChannel plain, Duration timeout) {
+            this.timeout = timeout;
+            this.watch = Thread.ofVirtual().name("tls-handshake-deadline").start(() -> {
+                try {
+                    Thread.sleep(timeout);
+                    if (ended.compareAndSet(false, true)) {
+                        expired = true;
+                        plain.close();
+                    }
+                } catch (InterruptedException | IOException e) {
+                    // the handshake ended in time, or the channel is closed already
+                }
+            });
+        }
+
+        boolean expired() {
+            return expired;
+        }
+
+        TlsHandshakeException failure(SslChannel tls) {
+            try {
+                tls.close();
+            } catch (IOException ignored) {
+                // closed by the deadline already
             }
-            sendVerdict(tls, ACCEPTED, "");
-            return tls;
-        } catch (TlsHandshakeException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw fail(tls, e, "the source", creds);
+            return new TlsHandshakeException("TLS handshake failed: the peer did not complete it within "
+                    + timeout.toSeconds() + " s", false, null);
+        }
+
+        /** The handshake succeeded: unless the deadline closed the channel under it meanwhile. */
+        void finish() throws TlsHandshakeException {
+            if (!ended.compareAndSet(false, true)) {
+                throw new TlsHandshakeException("TLS handshake failed: the peer did not complete it within "
+                        + timeout.toSeconds() + " s", false, null);
+            }
+            watch.interrupt();
+        }
+
+        @Override
+        public void close() {
+            if (ended.compareAndSet(false, true)) {
+                watch.interrupt();
+            }
         }
     }
 
