@@ -17,17 +17,17 @@ import java.util.concurrent.TimeUnit;
  * with {@code openssl req -x509}, leaves with {@code openssl ca}, which takes explicit validity dates,
  * so expired and not-yet-valid certificates are made too). Tests skip where openssl is missing.
  */
-final class TestPki {
+public final class TestPki {
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMddHHmmss'Z'").withZone(ZoneOffset.UTC);
 
     private final Path root;
 
-    TestPki(Path root) {
+    public TestPki(Path root) {
         this.root = root;
     }
 
-    static boolean opensslPresent() {
+    public static boolean opensslPresent() {
         try {
             return new ProcessBuilder("openssl", "version").redirectErrorStream(true).start().waitFor() == 0;
         } catch (IOException | InterruptedException e) {
@@ -36,7 +36,7 @@ final class TestPki {
     }
 
     /** A self-signed CA in its own folder: {@code ca-cert.pem}, {@code ca-key.pem} and openssl ca's files. */
-    Path ca(String name) throws IOException, InterruptedException {
+    public Path ca(String name) throws IOException, InterruptedException {
         Path dir = Files.createDirectories(root.resolve("ca-" + name));
         Files.createDirectories(dir.resolve("newcerts"));
         Files.writeString(dir.resolve("index.txt"), "");
@@ -71,7 +71,7 @@ final class TestPki {
      * @param san subjectAltName entries, e.g. {@code IP:127.0.0.1,DNS:localhost}; null for none
      * @param rsaPkcs1 an RSA key in PKCS#1 ("RSA PRIVATE KEY", as certtool writes) instead of EC PKCS#8
      */
-    Path leaf(Path ca, Path dir, String prefix, String subject, String san, Instant from, Instant to, boolean rsaPkcs1)
+    public Path leaf(Path ca, Path dir, String prefix, String subject, String san, Instant from, Instant to, boolean rsaPkcs1)
             throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path key = dir.resolve(prefix + "-key.pem");
@@ -95,22 +95,22 @@ final class TestPki {
     }
 
     /** Valid from a day ago for a day more. */
-    static Instant dayAgo() {
+    public static Instant dayAgo() {
         return Instant.now().minus(1, ChronoUnit.DAYS);
     }
 
-    static Instant dayAhead() {
+    public static Instant dayAhead() {
         return Instant.now().plus(1, ChronoUnit.DAYS);
     }
 
     /** Copies {@code ca}'s certificate into {@code dir} as its ca-cert.pem. */
-    static void trust(Path ca, Path dir) throws IOException {
+    public static void trust(Path ca, Path dir) throws IOException {
         Files.createDirectories(dir);
         Files.copy(ca.resolve("ca-cert.pem"), dir.resolve("ca-cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Revokes {@code cert} and writes the CA's CRL as {@code dir/ca-crl.pem}. */
-    void revoke(Path ca, Path cert, Path dir) throws IOException, InterruptedException {
+    public void revoke(Path ca, Path cert, Path dir) throws IOException, InterruptedException {
         openssl(ca, "ca", "-config", "ca.cnf", "-cert", "ca-cert.pem", "-keyfile", "ca-key.pem", "-revoke", cert.toString());
         openssl(ca, "ca", "-config", "ca.cnf", "-cert", "ca-cert.pem", "-keyfile", "ca-key.pem", "-gencrl",
                 "-out", dir.resolve("ca-crl.pem").toString());
