@@ -39,7 +39,7 @@ public final class MigrateParametersInfo implements InfoSubject {
             out.append(p).append(": ").append(MigrationSettings.format(p, migration.parameter(vm, p))).append('\n');
         }
         for (MigrationTextParameter p : MigrationTextParameter.values()) {
-            out.append(p).append(": ").append(migration.parameter(vm, p)).append('\n');
+            out.append(p).append(": '").append(migration.parameter(vm, p)).append("'\n"); // QEMU's HMP quotes them
         }
         return out.toString().stripTrailing();
     }

@@ -69,6 +69,7 @@ class MigrateInfoTest {
     void parametersCarryTheirUnits() throws Exception {
         vms.add("a");
         migration.setParameter("a", MigrationParameter.MAX_BANDWIDTH, 100L << 20);
+        migration.setParameter("a", io.godwit.api.migration.MigrationTextParameter.TLS_HOSTNAME, "dst.example.com");
         assertEquals(String.join("\n",
                         "downtime-limit: 300 ms",
                         "max-bandwidth: 104857600 bytes/s (100 MiB/s)",
@@ -78,7 +79,10 @@ class MigrateInfoTest {
                         "max-cpu-throttle: 99 %",
                         "stall-action: none",
                         "stall-passes: 10 passes",
-                        "stall-seconds: 30 s"),
+                        "stall-seconds: 30 s",
+                        "tls-creds: ''",
+                        "tls-hostname: 'dst.example.com'",
+                        "tls-authz: ''"),
                 info.info("migrate_parameters", "a"));
     }
 }
