@@ -32,8 +32,11 @@ public final class MigrateInfo implements InfoSubject {
     @Override
     public Object show(String... args) {
         String vm = VmArgs.resolve(vms, "info migrate", args).name();
-        String report = MigrationReport.info(migration.info(vm));
-        String tls = migration.tls(vm);
+        return withTls(MigrationReport.info(migration.info(vm)), migration.tls(vm));
+    }
+
+    /** The report and, for a migration over TLS, its session: protocol, cipher suite and the peer. */
+    static String withTls(String report, String tls) {
         return tls == null ? report : report + "\ntls: " + tls;
     }
 }

@@ -113,7 +113,7 @@ public final class MigrationCommands {
                     + ", stop it with migrate_cancel " + vm;
         }
         MigrationInfo end = new MigrationWatch(migration, vm, tty, sleeper, () -> deactivated).await();
-        String report = MigrationReport.info(end);
+        String report = MigrateInfo.withTls(MigrationReport.info(end), migration.tls(vm));
         if (end.status() == MigrationStatus.COMPLETED) {
             return report;
         }
