@@ -89,6 +89,26 @@ public interface MigrationService {
 
     long parameter(String vm, MigrationParameter parameter);
 
+    /**
+     * Sets a text parameter ({@code tls-creds}, {@code tls-hostname}, {@code tls-authz}); empty unsets
+     * it. The objects named are looked up when a migration starts, not here (as in QEMU).
+     *
+     * @throws IllegalStateException when a migration of the VM is running
+     * @since 1.3
+     */
+    void setParameter(String vm, MigrationTextParameter parameter, String value);
+
+    /** A text parameter's value; empty when unset. @since 1.3 */
+    String parameter(String vm, MigrationTextParameter parameter);
+
+    /**
+     * The TLS session of the VM's current or last migration, for {@code info migrate}
+     * ({@code TLSv1.3 TLS_AES_256_GCM_SHA384, peer CN=...}), or null when it ran without TLS.
+     *
+     * @since 1.3
+     */
+    String tls(String vm);
+
     /** The VM's migration as it is now. */
     MigrationInfo info(String vm);
 

@@ -6,7 +6,9 @@ import io.godwit.api.migration.MigrationListener;
 import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.migration.MigrationTextParameter;
 import io.godwit.api.migration.TransportInfo;
+import io.godwit.api.tls.TlsService;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.vm.RunState;
@@ -63,6 +65,7 @@ public class Coordinator implements MigrationService, Events {
     public Coordinator(VmManager vms) {
         this(vms, Map.of());
     }
+    private final ChannelSecurity security = new ChannelSecurity();
 
     @Activate
     public Coordinator(@Reference VmManager vms, Map<String, Object> config) {
@@ -106,6 +109,17 @@ public class Coordinator implements MigrationService, Events {
         if (props.get(Transport.SCHEME) instanceof String scheme && transports.remove(scheme, t)) {
             all().forEach(m -> m.transportGone(t));
         }
+    }
+
+    /** The tls bundle's objects, for migrations with tls-creds; a migration without TLS never needs it. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void setTls(TlsService tls) {
+        security.bind(tls);
+    }
+
+    public void unsetTls(TlsService tls) {
+        security.unbind(tls);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -214,9 +228,11 @@ public class Coordinator implements MigrationService, Events {
         MappedRam.checkCapabilities(m.settings);
         Postcopy.checkCapabilities(m.settings);
         MultifdSend.checkCapabilities(m.settings);
+        ChannelSecurity.Wrap secure = security.outgoing(m.settings, uri);
         OutgoingMigration out = new OutgoingMigration(vm, t, uri.address(), m.settings, this, saveCosts);
         out.oneWayStream = !offered.contains(io.godwit.api.transport.TransportCapability.BIDIRECTIONAL)
                 && !m.settings.capability(MigrationCapability.MAPPED_RAM);
+        out.secure = secure;
         m.start(uri.scheme(), t, out);
     }
 
@@ -232,6 +248,7 @@ public class Coordinator implements MigrationService, Events {
         Uri uri = Uri.parse(uriText);
         Transport t = transport(uri);
         RemoteRam.checkRegistrable(vm, uri.scheme(), t);
+        ChannelSecurity.Wrap secure = security.incoming(m.settings);
         IncomingListener listener;
         try {
             listener = t.listenIncoming(uri.address());
@@ -243,7 +260,9 @@ public class Coordinator implements MigrationService, Events {
         boolean fresh = m.incomingAttempts == 0 && !vm.memory().vmmWritten()
                 && vm.memory().blocks().stream().allMatch(b -> b.backingFile().isEmpty());
         m.incomingAttempts++;
-        m.start(uri.scheme(), t, new IncomingMigration(vm, listener, fresh, m.settings, this));
+        IncomingMigration in = new IncomingMigration(vm, listener, fresh, m.settings, this);
+        in.secure = secure;
+        m.start(uri.scheme(), t, in);
     }
 
     @Override
@@ -352,6 +371,7 @@ public class Coordinator implements MigrationService, Events {
             throw new IllegalStateException("cannot listen on " + uriText + ": " + e.getMessage(), e);
         }
         try {
+            in.secure = security.incoming(of(name).settings);
             in.recover(listener);
         } catch (RuntimeException e) {
             try {
@@ -372,6 +392,7 @@ public class Coordinator implements MigrationService, Events {
                     + (out != null ? " (it is " + out.status() + ")" : ""));
         }
         Uri uri = Uri.parse(uriText);
+        out.secure = security.outgoing(of(name).settings, uri);
         out.resumePostcopy(transport(uri), uri.address());
     }
 
@@ -409,6 +430,26 @@ public class Coordinator implements MigrationService, Events {
     public long parameter(String name, MigrationParameter parameter) {
         vm(name);
         return of(name).settings.parameter(parameter);
+    }
+
+    @Override
+    public void setParameter(String name, MigrationTextParameter parameter, String value) {
+        vm(name);
+        VmMigrations m = of(name);
+        m.requireIdle(name);
+        m.settings.setText(parameter, value);
+    }
+
+    @Override
+    public String parameter(String name, MigrationTextParameter parameter) {
+        vm(name);
+        return of(name).settings.text(parameter);
+    }
+
+    @Override
+    public String tls(String name) {
+        vm(name);
+        return of(name).tls();
     }
 
     @Override

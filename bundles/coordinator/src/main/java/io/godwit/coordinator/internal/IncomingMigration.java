@@ -51,6 +51,8 @@ final class IncomingMigration implements Runnable {
     private final boolean fresh;
     private Thread thread;
     private volatile MigrationChannel channel;
+    /** TLS when tls-creds is set (the handshake runs before the stream is read), else plain. */
+    volatile ChannelSecurity.Wrap secure = ChannelSecurity.Wrap.PLAIN;
     private volatile boolean cancelled;
     /** Set once the VM took its final state from the stream: from here this side's migration has completed. */
     private boolean guestStarted;
@@ -138,7 +140,7 @@ final class IncomingMigration implements Runnable {
     @Override
     public void run() {
         try {
-            channel = listener.accept();
+            channel = acceptSecured();
             if (cancelled) {
                 throw new IOException("cancelled");
             }
@@ -159,6 +161,56 @@ final class IncomingMigration implements Runnable {
         } finally {
             closeListener();
             stats.totalMs = stats.elapsedMs();
+        }
+    }
+
+    /**
+     * The next source that passes the TLS handshake (tls-creds), or the first one without TLS. A source
+     * that fails it never reaches the migration: one line in the log, the connection dropped, and the
+     * listener waits for the next (QEMU fails the incoming migration instead; here a stray or hostile
+     * peer cannot spoil a destination that waits for its real source). A plain-text source is told
+     * why in its own protocol, an ERROR on its return path.
+     */
+    private MigrationChannel acceptSecured() throws IOException {
+        while (true) {
+            MigrationChannel plain = listener.accept();
+            channel = plain;
+            try {
+                MigrationChannel c = secure.wrap(plain);
+                stats.tls = ChannelSecurity.describe(c);
+                return c;
+            } catch (io.godwit.api.tls.TlsHandshakeException e) {
+                if (cancelled) {
+                    throw e;
+                }
+                LOG.warn("{}: refused a source on {}: {}", vm.name(), plain.name(), e.getMessage());
+                if (e.plainPeer()) {
+                    answerPlain(plain, e.getMessage());
+                }
+                closeQuietly(plain);
+            } catch (IllegalArgumentException e) {
+                closeQuietly(plain);
+                throw new MigrationFailure(e.getMessage(), e);
+            }
+        }
+    }
+
+    private static void answerPlain(MigrationChannel plain, String why) {
+        try {
+            FrameWriter w = new FrameWriter(plain);
+            w.writeMessage(FrameType.RETURN, ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ERROR)
+                    .setError("destination: " + why).build());
+            w.flush();
+        } catch (IOException | RuntimeException ignored) {
+            // the peer is gone; it has nothing to hear
+        }
+    }
+
+    private static void closeQuietly(MigrationChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.debug("closing a refused channel", e);
         }
     }
 
@@ -480,7 +532,7 @@ final class IncomingMigration implements Runnable {
 
     private void recoverRun() {
         try {
-            channel = listener.accept();
+            channel = acceptSecured();
             closeListener();
             FrameReader reader = new FrameReader(channel, READ_BUFFER);
             reader.readStreamHeader();

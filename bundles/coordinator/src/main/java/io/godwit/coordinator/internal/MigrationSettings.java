@@ -3,6 +3,7 @@ package io.godwit.coordinator.internal;
 import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.migration.MigrationTextParameter;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -25,6 +26,7 @@ final class MigrationSettings {
     private Supplier<MigrationStatus> migration;
     /** The parameters the user set, default or not. */
     private final java.util.Set<MigrationParameter> set = java.util.EnumSet.noneOf(MigrationParameter.class);
+    private final Map<MigrationTextParameter, String> texts = new EnumMap<>(MigrationTextParameter.class);
 
     /** With the built-in defaults only. */
     MigrationSettings() {
@@ -74,6 +76,15 @@ final class MigrationSettings {
      */
     synchronized boolean isSet(MigrationParameter p) {
         return set.contains(p) || base().parameter(p) != MigrationDefaults.BUILT_IN.parameter(p);
+    }
+
+    /** A text parameter; empty when unset. */
+    synchronized String text(MigrationTextParameter p) {
+        return texts.getOrDefault(p, "");
+    }
+
+    synchronized void setText(MigrationTextParameter p, String value) {
+        texts.put(p, value == null ? "" : value.strip());
     }
 
     /** The enabled capabilities' QEMU names, for the stream's hello. */

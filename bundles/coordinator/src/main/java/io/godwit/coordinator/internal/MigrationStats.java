@@ -30,6 +30,8 @@ final class MigrationStats {
     volatile long deviceSaveNanos;
     volatile String listenUri;
     volatile String error;
+    /** The channel's TLS session (protocol, cipher, peer), or null without TLS. */
+    volatile String tls;
     /** Postcopy's figures: the destination's RAM (or null), and the requests the source served. */
     volatile io.godwit.api.memory.PostcopyRam postcopyRam;
     volatile long postcopyRequestsServed;

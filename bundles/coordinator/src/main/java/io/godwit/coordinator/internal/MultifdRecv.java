@@ -109,7 +109,7 @@ final class MultifdRecv implements AutoCloseable {
             for (int k = 0; k < channels.length; k++) {
                 MigrationChannel c;
                 try {
-                    c = listener.accept();
+                    c = MultifdSend.secured(listener.accept(), in.secure); // tls-creds: each its own handshake
                 } catch (IOException e) {
                     throw new MigrationFailure("the source opened " + k + " of " + channels.length
                             + " multifd channels: " + e.getMessage(), e);

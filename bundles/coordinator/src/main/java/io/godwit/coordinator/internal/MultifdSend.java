@@ -56,7 +56,7 @@ final class MultifdSend implements AutoCloseable {
      * destination knows how many to accept.
      */
     static MultifdSend open(io.godwit.api.vm.Vm vm, Transport transport, String address, MigrationSettings settings,
-            MigrationStats stats) throws IOException {
+            MigrationStats stats, ChannelSecurity.Wrap secure) throws IOException {
         int n = (int) settings.parameter(MigrationParameter.MULTIFD_CHANNELS);
         int codec = (int) settings.parameter(MigrationParameter.MULTIFD_COMPRESSION);
         int level = (int) settings.parameter(codec == MultifdCodec.ZSTD
@@ -66,7 +66,7 @@ final class MultifdSend implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 MigrationChannel c;
                 try {
-                    c = transport.connectOutgoing(address);
+                    c = secured(transport.connectOutgoing(address), secure); // tls-creds: each channel its own handshake, as QEMU
                 } catch (IOException e) {
                     throw new MigrationFailure("cannot open multifd channel " + i + ": " + e.getMessage(), e);
                 }
@@ -81,6 +81,16 @@ final class MultifdSend implements AutoCloseable {
         m.channels.forEach(ch -> ch.start("mig-" + vm.name() + "-mfd-" + ch.id));
         stats.multifd = m::info;
         return m;
+    }
+
+    /** {@code plain} through the TLS handshake (tls-creds), or closed when that fails. */
+    static MigrationChannel secured(MigrationChannel plain, ChannelSecurity.Wrap secure) throws IOException {
+        try {
+            return secure.wrap(plain);
+        } catch (IOException | RuntimeException e) {
+            plain.close();
+            throw e;
+        }
     }
 
     /** The hello with multifd's channel count and compression, when the capability is on. */

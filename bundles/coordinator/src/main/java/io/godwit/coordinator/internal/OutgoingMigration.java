@@ -59,6 +59,8 @@ final class OutgoingMigration implements Runnable {
     volatile boolean pastPointOfNoReturn;
     private volatile String abortReason;
     private volatile MigrationChannel channel;
+    /** TLS when tls-creds is set (the handshake runs in setup and in a postcopy recovery), else plain. */
+    volatile ChannelSecurity.Wrap secure = ChannelSecurity.Wrap.PLAIN;
     volatile FrameWriter writer;
     volatile ReturnPath returnPath;
     /** Read by the return path's thread too (in-flight bytes). */
@@ -202,8 +204,7 @@ final class OutgoingMigration implements Runnable {
      */
     private void reconnect(Transport t, String address) {
         try {
-            MigrationChannel c = t.connectOutgoing(address);
-            channel = c;
+            MigrationChannel c = secured(t.connectOutgoing(address));
             writer = new FrameWriter(c);
             writer.writeStreamHeader();
             writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_RESUME).build());
@@ -292,6 +293,7 @@ final class OutgoingMigration implements Runnable {
         } catch (IOException e) {
             throw new MigrationFailure("cannot connect to the destination: " + e.getMessage(), e);
         }
+        channel = secured(channel);
         checkCancel();
         writer = new FrameWriter(channel);
         writer.writeStreamHeader();
@@ -353,8 +355,29 @@ final class OutgoingMigration implements Runnable {
                     + "', which writes pages into the destination's memory (migrate_set_capability multifd off)");
         }
         writer.flush();
-        multifd = MultifdSend.open(vm, transport, address, settings, stats);
+        multifd = MultifdSend.open(vm, transport, address, settings, stats, secure);
         checkCancel();
+    }
+
+    /**
+     * The TLS handshake (tls-creds), before any byte of the stream: a destination that fails it never
+     * sees the VM. The plain channel is {@link #channel} meanwhile, so a cancel closes it.
+     */
+    private MigrationChannel secured(MigrationChannel plain) {
+        channel = plain;
+        try {
+            MigrationChannel c = secure.wrap(plain);
+            stats.tls = ChannelSecurity.describe(c);
+            channel = c;
+            return c;
+        } catch (IOException | IllegalArgumentException e) {
+            try {
+                plain.close();
+            } catch (IOException closing) {
+                e.addSuppressed(closing);
+            }
+            throw new MigrationFailure(e.getMessage(), e);
+        }
     }
 
     /**

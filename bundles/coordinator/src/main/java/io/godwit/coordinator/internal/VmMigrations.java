@@ -95,6 +95,14 @@ final class VmMigrations {
         }
     }
 
+    /** The TLS session of the current or last migration, or null. */
+    synchronized String tls() {
+        if (outgoing != null) {
+            return outgoing.stats.tls;
+        }
+        return incoming != null ? incoming.stats.tls : null;
+    }
+
     synchronized MigrationInfo info() {
         if (outgoing != null) {
             return outgoing.stats.snapshot();

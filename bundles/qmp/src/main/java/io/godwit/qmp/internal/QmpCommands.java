@@ -273,9 +273,14 @@ final class QmpCommands {
                     }
                 }
             }
+            Map<io.godwit.api.migration.MigrationTextParameter, String> texts = new LinkedHashMap<>();
+            for (var p : io.godwit.api.migration.MigrationTextParameter.values()) {
+                args.optString(p.qemuName()).ifPresent(v -> texts.put(p, v));
+            }
             args.done();
             MigrationService m = service.get();
             wanted.forEach((p, v) -> m.setParameter(vm, p, v));
+            texts.forEach((p, v) -> m.setParameter(vm, p, v));
             return empty();
         }
 
@@ -297,6 +302,9 @@ final class QmpCommands {
                 } else {
                     p.put(param.qemuName(), v);
                 }
+            }
+            for (var param : io.godwit.api.migration.MigrationTextParameter.values()) {
+                p.put(param.qemuName(), m.parameter(vm, param)); // QEMU shows "" for an unset tls-creds
             }
             return p;
         }

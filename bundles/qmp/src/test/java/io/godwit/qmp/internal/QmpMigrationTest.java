@@ -68,6 +68,18 @@ class QmpMigrationTest {
     }
 
     @Test
+    void tlsParametersAreStringsAsInQemu() throws Exception {
+        try (QmpClient src = QmpClient.ready(dir.resolve("src.qmp"))) {
+            assertEquals("", src.ok("query-migrate-parameters", null).get("tls-creds").asText());
+            src.ok("migrate-set-parameters", "{\"tls-creds\": \"tls0\", \"tls-hostname\": \"dst.example.com\"}");
+            JsonNode params = src.ok("query-migrate-parameters", null);
+            assertEquals("tls0", params.get("tls-creds").asText());
+            assertEquals("dst.example.com", params.get("tls-hostname").asText());
+            assertEquals("", params.get("tls-authz").asText());
+        }
+    }
+
+    @Test
     void aWholeMigrationOverQmpWithEventsAndQemusMembers() throws Exception {
         try (QmpClient src = QmpClient.ready(dir.resolve("src.qmp"));
                 QmpClient dst = QmpClient.ready(dir.resolve("dst.qmp"))) {

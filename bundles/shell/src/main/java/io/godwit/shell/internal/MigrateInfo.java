@@ -41,6 +41,11 @@ public final class MigrateInfo implements InfoSubject {
             }
         }
         String vm = VmArgs.resolve(vms, "info migrate", args).name();
-        return MigrationReport.info(migration.info(vm));
+        return withTls(MigrationReport.info(migration.info(vm)), migration.tls(vm));
+    }
+
+    /** The report and, for a migration over TLS, its session: protocol, cipher suite and the peer. */
+    static String withTls(String report, String tls) {
+        return tls == null ? report : report + "\ntls: " + tls;
     }
 }

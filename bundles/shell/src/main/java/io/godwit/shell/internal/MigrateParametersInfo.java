@@ -2,6 +2,7 @@ package io.godwit.shell.internal;
 
 import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationService;
+import io.godwit.api.migration.MigrationTextParameter;
 import io.godwit.api.vm.VmManager;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -36,6 +37,9 @@ public final class MigrateParametersInfo implements InfoSubject {
         StringBuilder out = new StringBuilder();
         for (MigrationParameter p : MigrationParameter.values()) {
             out.append(p).append(": ").append(MigrationSettings.format(p, migration.parameter(vm, p))).append('\n');
+        }
+        for (MigrationTextParameter p : MigrationTextParameter.values()) {
+            out.append(p).append(": '").append(migration.parameter(vm, p)).append("'\n"); // QEMU's HMP quotes them
         }
         return out.toString().stripTrailing();
     }

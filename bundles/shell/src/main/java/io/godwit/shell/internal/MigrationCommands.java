@@ -113,7 +113,7 @@ public final class MigrationCommands {
                     + ", stop it with migrate_cancel " + vm;
         }
         MigrationInfo end = new MigrationWatch(migration, vm, tty, sleeper, () -> deactivated).await();
-        String report = MigrationReport.info(end);
+        String report = MigrateInfo.withTls(MigrationReport.info(end), migration.tls(vm));
         if (end.status() == MigrationStatus.COMPLETED) {
             return report;
         }
@@ -224,7 +224,8 @@ public final class MigrationCommands {
     @Descriptor("set a migration parameter of a VM (QEMU's migrate_set_parameter): downtime-limit in ms"
             + " (default 300); max-bandwidth in bytes/s with a suffix K, M, G, where a bare number is MiB/s as"
             + " in QEMU and 0 means unlimited (the default); cpu-throttle-initial, cpu-throttle-increment and"
-            + " max-cpu-throttle in percent. info migrate_parameters shows them")
+            + " max-cpu-throttle in percent; tls-creds, tls-hostname and tls-authz take an object id or name"
+            + " (\"\" unsets; docs/tls.md). info migrate_parameters shows them")
     public void migrate_set_parameter(
             @Descriptor("[NAME] PARAMETER VALUE: the VM (may be left out when the host has one VM), one of "
                             + MigrationSettings.PARAMETERS + ", and its value, e.g. downtime-limit 100 or"
@@ -233,6 +234,11 @@ public final class MigrationCommands {
         VmArgs.Named n = VmArgs.withOptionalName(vms, "migrate_set_parameter",
                 "migrate_set_parameter [NAME] PARAMETER VALUE", 2, 2, args);
         List<String> rest = n.rest();
+        var text = io.godwit.api.migration.MigrationTextParameter.byName(rest.get(0));
+        if (text.isPresent()) {
+            call(() -> migration.setParameter(n.vm().name(), text.get(), rest.get(1)));
+            return;
+        }
         MigrationParameter parameter = MigrationSettings.parameter(rest.get(0));
         long value = MigrationSettings.parse(parameter, rest.get(1));
         call(() -> migration.setParameter(n.vm().name(), parameter, value));

@@ -18,7 +18,7 @@ final class MigrationSettings {
     static final String PARAMETERS =
             "downtime-limit, max-bandwidth, max-postcopy-bandwidth, cpu-throttle-initial, cpu-throttle-increment,"
                     + " max-cpu-throttle, stall-action, stall-passes, stall-seconds, xbzrle-cache-size, multifd-channels,"
-                    + " multifd-compression, multifd-zlib-level, multifd-zstd-level";
+                    + " multifd-compression, multifd-zlib-level, multifd-zstd-level, tls-creds, tls-hostname, tls-authz";
 
     private MigrationSettings() {}
 
@@ -29,7 +29,8 @@ final class MigrationSettings {
 
     static MigrationParameter parameter(String name) {
         return MigrationParameter.byName(name).orElseThrow(() -> new IllegalArgumentException(
-                "unknown migration parameter '" + name + "': known are " + names(MigrationParameter.values())));
+                "unknown migration parameter '" + name + "': known are " + names(MigrationParameter.values())
+                        + ", " + names(io.godwit.api.migration.MigrationTextParameter.values())));
     }
 
     static String names(Enum<?>[] values) {

@@ -124,6 +124,24 @@ final class FakeMigration implements MigrationService {
         parameters.computeIfAbsent(vm, v -> new EnumMap<>(MigrationParameter.class)).put(parameter, value);
     }
 
+    private final Map<String, Map<io.godwit.api.migration.MigrationTextParameter, String>> texts = new HashMap<>();
+
+    @Override
+    public synchronized void setParameter(String vm, io.godwit.api.migration.MigrationTextParameter parameter, String value) {
+        calls.add("parameter " + known(vm) + " " + parameter + " " + value);
+        texts.computeIfAbsent(vm, v -> new HashMap<>()).put(parameter, value);
+    }
+
+    @Override
+    public synchronized String parameter(String vm, io.godwit.api.migration.MigrationTextParameter parameter) {
+        return texts.getOrDefault(known(vm), Map.of()).getOrDefault(parameter, "");
+    }
+
+    @Override
+    public String tls(String vm) {
+        return null;
+    }
+
     @Override
     public synchronized long parameter(String vm, MigrationParameter parameter) {
         return parameters.getOrDefault(known(vm), Map.of()).getOrDefault(parameter, parameter.defaultValue());

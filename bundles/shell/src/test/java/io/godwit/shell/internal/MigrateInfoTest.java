@@ -72,6 +72,7 @@ class MigrateInfoTest {
     void parametersCarryTheirUnits() throws Exception {
         vms.add("a");
         migration.setParameter("a", MigrationParameter.MAX_BANDWIDTH, 100L << 20);
+        migration.setParameter("a", io.godwit.api.migration.MigrationTextParameter.TLS_HOSTNAME, "dst.example.com");
         assertEquals(String.join("\n",
                         "downtime-limit: 300 ms",
                         "max-bandwidth: 104857600 bytes/s (100 MiB/s)",
@@ -86,7 +87,10 @@ class MigrateInfoTest {
                         "multifd-channels: 2 channels",
                         "multifd-compression: none",
                         "multifd-zlib-level: 1",
-                        "multifd-zstd-level: 1"),
+                        "multifd-zstd-level: 1",
+                        "tls-creds: ''",
+                        "tls-hostname: 'dst.example.com'",
+                        "tls-authz: ''"),
                 info.info("migrate_parameters", "a"));
     }
 }

@@ -182,7 +182,8 @@ class MigrationCommandsTest {
         vms.add("a");
         assertEquals("unknown migration parameter 'downtime': known are downtime-limit, max-bandwidth, max-postcopy-bandwidth, "
                 + "cpu-throttle-initial, cpu-throttle-increment, max-cpu-throttle, stall-action, stall-passes, stall-seconds, "
-                + "xbzrle-cache-size, multifd-channels, multifd-compression, multifd-zlib-level, multifd-zstd-level",
+                + "xbzrle-cache-size, multifd-channels, multifd-compression, multifd-zlib-level, multifd-zstd-level, "
+                + "tls-creds, tls-hostname, tls-authz",
                 error(() -> commands.migrate_set_parameter("downtime", "1")));
         assertEquals("invalid downtime-limit 'fast': use a whole number of milliseconds",
                 error(() -> commands.migrate_set_parameter("downtime-limit", "fast")));
@@ -197,9 +198,21 @@ class MigrationCommandsTest {
     }
 
     @Test
+    void tlsParametersTakeTextAndEmptyUnsets() {
+        vms.add("a");
+        commands.migrate_set_parameter("tls-creds", "tls0");
+        commands.migrate_set_parameter("a", "tls-hostname", "dst.example.com");
+        commands.migrate_set_parameter("tls-creds", "");
+        assertEquals(List.of("parameter a tls-creds tls0", "parameter a tls-hostname dst.example.com",
+                "parameter a tls-creds "), migration.calls);
+        assertEquals("", migration.parameter("a", io.godwit.api.migration.MigrationTextParameter.TLS_CREDS));
+    }
+
+    @Test
     void theHelpListsMatchTheApi() {
         assertEquals(MigrationSettings.names(MigrationCapability.values()), MigrationSettings.CAPABILITIES);
-        assertEquals(MigrationSettings.names(MigrationParameter.values()), MigrationSettings.PARAMETERS);
+        assertEquals(MigrationSettings.names(MigrationParameter.values()) + ", "
+                + MigrationSettings.names(io.godwit.api.migration.MigrationTextParameter.values()), MigrationSettings.PARAMETERS);
     }
 
     // --- migrate: detached, blocking, and how it ends

@@ -92,6 +92,9 @@ public abstract class TransportContract {
     /** A listener with one accepted channel and the source end connected to it. */
     protected record Pair(IncomingListener listener, MigrationChannel source, MigrationChannel destination)
             implements AutoCloseable {
+        /** Public, so that a subclass elsewhere can override {@link #connect} (a channel wrapper's handshake). */
+        public Pair {}
+
         @Override
         public void close() throws IOException {
             try (listener; source; destination) {
