@@ -417,6 +417,7 @@ def main():
     parser.add_argument("--home", help="Godwit host home (default: ./godwit home)")
     parser.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
     parser.add_argument("--keep-logs")
+    parser.add_argument("--only", choices=("qemu", "godwit"), help="run one system alone (profiling)")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
     for s in scenarios:
@@ -441,7 +442,7 @@ def main():
             loads[s] = []
             for r in range(args.runs):
                 order = ("qemu", "godwit") if r % 2 == 0 else ("godwit", "qemu")
-                for system in order:
+                for system in (s_ for s_ in order if args.only in (None, s_)):
                     n += 1
                     loads[s].append(os.getloadavg()[0])
                     try:

@@ -277,6 +277,7 @@ final class OutgoingMigration implements Runnable {
     }
 
     private void setup() throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
         DeviceSections.requireDirtyLogs(vm);
         try {
             channel = transport.connectOutgoing(address);
@@ -284,6 +285,7 @@ final class OutgoingMigration implements Runnable {
             throw new MigrationFailure("cannot connect to the destination: " + e.getMessage(), e);
         }
         checkCancel();
+        long connected = System.nanoTime();
         writer = new FrameWriter(channel);
         writer.writeStreamHeader();
         writer.writeMessage(FrameType.HELLO, VmDescription.hello(vm, settings.enabledCapabilities()));
@@ -292,8 +294,15 @@ final class OutgoingMigration implements Runnable {
             returnPath.start();
             measureRoundTrip();
         }
+        long answered = System.nanoTime();
         vm.dirtyLogging().start();
+        long logging = System.nanoTime();
         measureSaveCost();
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("{}: setup: connected after {} us, hello answered after {} us, dirty logging on after {} us,"
+                    + " vCPU saves measured after {} us", vm.name(), (connected - t0) / 1000, (answered - t0) / 1000,
+                    (logging - t0) / 1000, (System.nanoTime() - t0) / 1000);
+        }
         bitmap = new DirtyBitmap(vm.memory().pages());
         bitmap.setAll(); // the setup sync: everything is dirty once
         stats.syncCount = 1;
