@@ -3,7 +3,7 @@
  * (CPU path, DMA path, raw path).
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package io.godwit.api.memory;
 
 import org.osgi.annotation.bundle.Export;

@@ -287,6 +287,7 @@ final class OutgoingMigration implements Runnable {
     }
 
     private void setup() throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
         DeviceSections.requireDirtyLogs(vm);
         try {
             channel = transport.connectOutgoing(address);
@@ -295,6 +296,7 @@ final class OutgoingMigration implements Runnable {
         }
         channel = secured(channel);
         checkCancel();
+        long connected = System.nanoTime();
         writer = new FrameWriter(channel);
         writer.writeStreamHeader();
         writer.writeMessage(FrameType.HELLO, MultifdSend.hello(VmDescription.hello(vm, settings.enabledCapabilities()),
@@ -307,8 +309,15 @@ final class OutgoingMigration implements Runnable {
         if (returnPath != null) {
             measureRoundTrip();
         }
+        long answered = System.nanoTime();
         vm.dirtyLogging().start();
+        long logging = System.nanoTime();
         measureSaveCost();
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("{}: setup: connected after {} us, hello answered after {} us, dirty logging on after {} us,"
+                    + " vCPU saves measured after {} us", vm.name(), (connected - t0) / 1000, (answered - t0) / 1000,
+                    (logging - t0) / 1000, (System.nanoTime() - t0) / 1000);
+        }
         bitmap = new DirtyBitmap(vm.memory().pages());
         bitmap.setAll(); // the setup sync: everything is dirty once
         stats.syncCount = 1;

@@ -29,6 +29,8 @@ final class RamSender {
 
     /** Native, like guest RAM, so the comparison runs vectorized on both sides. */
     private static final MemorySegment ZERO = java.lang.foreign.Arena.global().allocate(RamBlock.PAGE_SIZE);
+    /** Pages per question to the block about untouched pages: 2 MiB, one huge page. */
+    private static final int UNTOUCHED_WINDOW = 512;
 
     private final List<RamBlock> blocks;
     private final FrameWriter writer;
@@ -61,6 +63,15 @@ final class RamSender {
     private long runStart;
     private int runPages;
     private int cursorWord;
+    /**
+     * The block's never-touched pages in one window ({@link RamBlock#untouchedPages}), zero without a
+     * read. Asked for within one {@link #sendDirty} call only: the bitmap it works from was synced
+     * before it began, so a page written after the question is dirty in the tracker and goes again in
+     * the next pass, while an answer kept into the next pass could call such a page untouched.
+     */
+    private final long[] untouched = new long[UNTOUCHED_WINDOW / 64];
+    private int untouchedBlock = -1;
+    private long untouchedFirst;
 
     /** @param remote the remote memory path, or null to send page bytes in the stream */
     RamSender(GuestMemory memory, FrameWriter writer, MigrationStats stats, RateLimit rateLimit, RemoteRam remote) {
@@ -100,6 +111,7 @@ final class RamSender {
 
     private boolean sendRound(DirtyBitmap bitmap, BatchGate gate) throws IOException, InterruptedException {
         int words = bitmap.wordCount();
+        untouchedBlock = -1;
         while (cursorWord < words) {
             long bits = bitmap.harvestWord(cursorWord);
             long base = (long) cursorWord << 6;
@@ -107,7 +119,7 @@ final class RamSender {
             while (bits != 0) {
                 long page = base + Long.numberOfTrailingZeros(bits);
                 bits &= bits - 1;
-                if (add(page) && !flushAndAsk(gate)) {
+                if (add(page, true) && !flushAndAsk(gate)) {
                     bitmap.orWord(cursorWord - 1, bits); // put back what this word still owes
                     cursorWord--;
                     commitRemote();
@@ -140,13 +152,17 @@ final class RamSender {
      * when full or at {@link #flush}. The caller cleared the page's bit.
      */
     void addPage(long page) throws IOException, InterruptedException {
-        if (add(page)) {
+        if (add(page, false)) {
             flush();
         }
     }
 
-    /** Adds one page to the batch; true when the batch is full. */
-    private boolean add(long page) throws IOException, InterruptedException {
+    /**
+     * Adds one page to the batch; true when the batch is full. {@code inPass}: within {@link #sendDirty},
+     * where never-touched pages need no read; postcopy's pages are read, as its bitmap was not synced
+     * after the last question.
+     */
+    private boolean add(long page, boolean inPass) throws IOException, InterruptedException {
         int b = blockOf(page);
         RamBlock block = blocks.get(b);
         if (multifd != null) {
@@ -160,7 +176,7 @@ final class RamSender {
         long index = page - block.firstPage();
         long off = index * RamBlock.PAGE_SIZE;
         MemorySegment raw = block.raw();
-        if (isZero(raw, off)) {
+        if (inPass && untouched(b, block, index) || isZero(raw, off)) {
             if (xbzrle != null) {
                 xbzrle.zeroSent(page);
             }
@@ -220,6 +236,18 @@ final class RamSender {
     /** Whether the page at {@code off} of {@code raw} is all zero, at memory speed. Any thread. */
     static boolean isZero(MemorySegment raw, long off) {
         return MemorySegment.mismatch(raw, off, off + RamBlock.PAGE_SIZE, ZERO, 0, RamBlock.PAGE_SIZE) == -1;
+    }
+
+    /** Whether page {@code index} of block {@code b} was never touched, asking the block once per window. */
+    private boolean untouched(int b, RamBlock block, long index) {
+        long first = index & -UNTOUCHED_WINDOW;
+        if (b != untouchedBlock || first != untouchedFirst) {
+            block.untouchedPages(first, untouched);
+            untouchedBlock = b;
+            untouchedFirst = first;
+        }
+        long i = index - first;
+        return (untouched[(int) (i >>> 6)] & (1L << i)) != 0;
     }
 
     private void closeRun() {

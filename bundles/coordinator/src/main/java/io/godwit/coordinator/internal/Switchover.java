@@ -83,6 +83,8 @@ final class Switchover {
                     (syncedNanos - stopNanos) / 1_000_000, (ramNanos - stopNanos) / 1_000_000, m.stats.downtimeMs);
         }
         confirm(stopMicros);
+        LOG.debug("{}: the destination confirmed {} ms after the stop", m.vm.name(),
+                (System.nanoTime() - stopNanos) / 1_000_000);
         m.vm.setStoppedState(RunState.POSTMIGRATE);
         m.end(MigrationStatus.COMPLETED, null);
     }

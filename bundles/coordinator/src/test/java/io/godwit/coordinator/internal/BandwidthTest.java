@@ -82,6 +82,27 @@ class BandwidthTest {
         assertTrue(estimate(0) > 100 * MB, estimate(0) + " B/s");
     }
 
+    /**
+     * A small working set's precopy: 16 MB in 20 ms with data waiting, then 280 ms of syncs and an idle
+     * link, pass after pass. The link's rate is the 800 MB/s it ran at while loaded, which the
+     * stop-and-copy will get; bytes over the whole window (53 MB/s) measured the spacing of the passes
+     * and kept the switchover back until the window aged out.
+     */
+    @Test
+    void aLinkLoadedPartOfTheWindowIsMeasuredWhileLoaded() {
+        for (int pass = 0; pass < 4; pass++) {
+            bw.sample(now, acked, now, true); // a pass begins: megabytes wait for the link
+            now += 20 * MS;
+            acked += 16 * MB;
+            bw.sample(now, acked, now, false); // all of it applied: nothing waits
+            for (int i = 0; i < 14; i++) {
+                now += 20 * MS;
+                bw.sample(now, acked, now, false);
+            }
+        }
+        assertEquals(800 * MB, estimate(0), 1 * MB);
+    }
+
     @Test
     void oldWindowsAgeOutOnceNewerOnesExist() {
         link(1000, 10 * MB, true);

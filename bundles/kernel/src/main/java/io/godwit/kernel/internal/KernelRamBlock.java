@@ -18,6 +18,16 @@ record KernelRamBlock(String name, long base, MemorySegment raw, Path file) impl
         return Optional.ofNullable(file);
     }
 
+    /** Anonymous blocks (private mappings) ask the page tables; a file's absent page may hold data. */
+    @Override
+    public void untouchedPages(long firstIndex, long[] words) {
+        if (file == null) {
+            PageMap.untouched(raw, firstIndex, words);
+        } else {
+            RamBlock.super.untouchedPages(firstIndex, words);
+        }
+    }
+
     boolean contains(long gpa, long length) {
         return gpa >= base && length >= 0 && gpa - base <= raw.byteSize() - length;
     }
