@@ -196,6 +196,7 @@ final class OutgoingMigration implements Runnable {
             MigrationChannel c = t.connectOutgoing(address);
             channel = c;
             writer = new FrameWriter(c);
+            stats.newChannel();
             writer.writeStreamHeader();
             writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_RESUME).build());
             writer.flush();

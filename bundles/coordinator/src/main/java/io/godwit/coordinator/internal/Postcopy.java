@@ -47,6 +47,7 @@ final class Postcopy {
         long stopMicros = Switchover.wallMicros();
         m.stoppedByUs = true;
         m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
+        m.stats.guestStopped(true, m.sentBytes() + m.writer.staged());
         long stoppedNanos = System.nanoTime();
         m.setStatus(MigrationStatus.POSTCOPY_ACTIVE);
         m.rateLimit.lift();
@@ -84,7 +85,7 @@ final class Postcopy {
                 pauseUntilRecovered(e);
             }
         }
-        m.stats.transferred = m.sentBytes();
+        m.stats.sent(m.sentBytes());
         m.vm.setStoppedState(RunState.POSTMIGRATE);
         m.end(MigrationStatus.COMPLETED, null);
     }

@@ -92,6 +92,10 @@ class PostcopyTest {
         assertTrue(in.postcopy().requests() > 0, "the guest never faulted: " + in.postcopy());
         assertTrue(in.postcopy().latencyMedianUs() > 0, in.postcopy().toString());
         assertEquals(null, dst.memory().postcopy(), "postcopy did not end on the memory");
+        // QEMU's split: the full pass went while the guest ran here, the rest from postcopy's stop on
+        MigrationInfo.RamStats r = out.ram();
+        assertTrue(r.precopyBytes() >= 128L << 20 && r.postcopyBytes() > 0 && r.downtimeBytes() == 0, r.toString());
+        assertEquals(r.transferred(), r.precopyBytes() + r.postcopyBytes(), r.toString());
         Thread.sleep(100); // it sweeps on without faults
         dst.stop(RunState.PAUSED);
         var verdict = dst.check();
@@ -213,6 +217,11 @@ class PostcopyTest {
         assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
         assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
         assertEquals(0, in.postcopy().dropped(), "pages arrived twice: " + in.postcopy());
+        // transferred counts every channel's bytes, not the last one's (the cuts came 2, 4, ... 10 MiB into
+        // theirs): each page sent, in postcopy, but for the batch each cut broke (at most 1 MiB each)
+        MigrationInfo.RamStats r = out.ram();
+        assertTrue(r.postcopyBytes() >= r.normal() * 4096 - (5L << 21), r.toString());
+        assertEquals(r.transferred(), r.precopyBytes() + r.postcopyBytes(), r.toString());
         Vm dst = vms.get("dst").orElseThrow();
         dst.stop(RunState.PAUSED);
         assertTrue(dst.check().clean(), dst.check().toString());
