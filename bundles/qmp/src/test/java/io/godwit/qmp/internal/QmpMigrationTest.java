@@ -120,6 +120,11 @@ class QmpMigrationTest {
                 assertTrue(ram.has(member), member + " in " + ram);
             }
             assertTrue(ram.get("dirty-sync-count").asLong() >= 1, ram.toString());
+            assertEquals(4096, ram.get("page-size").asLong(), ram.toString());
+            assertEquals(0, ram.get("postcopy-bytes").asLong(), ram.toString());
+            assertTrue(ram.get("precopy-bytes").asLong() > 0 && ram.get("downtime-bytes").asLong() > 0, ram.toString());
+            assertEquals(ram.get("transferred").asLong(),
+                    ram.get("precopy-bytes").asLong() + ram.get("downtime-bytes").asLong(), ram.toString());
             assertTrue(info.get("x-godwit").get("observed-downtime").asLong() >= 0, info.toString());
 
             String dstStatus;
@@ -194,6 +199,11 @@ class QmpMigrationTest {
             assertEquals("completed", status);
             JsonNode out = src.ok("query-migrate", null);
             assertTrue(out.has("downtime"), out.toString());
+            JsonNode ram = out.get("ram"); // postcopy started before the first pass: all of it came after the stop
+            assertTrue(ram.get("postcopy-bytes").asLong() >= ram.get("normal-bytes").asLong(), ram.toString());
+            assertEquals(0, ram.get("downtime-bytes").asLong(), ram.toString());
+            assertEquals(ram.get("transferred").asLong(),
+                    ram.get("precopy-bytes").asLong() + ram.get("postcopy-bytes").asLong(), ram.toString());
         }
         awaitRunning("dst");
         vms.get("dst").orElseThrow().stop(RunState.PAUSED);
