@@ -180,6 +180,10 @@ class QmpMigrationTest {
                     + " {\"capability\": \"postcopy-ram\", \"state\": true}]}";
             src.ok("migrate-set-capabilities", caps);
             dst.ok("migrate-set-capabilities", caps);
+            JsonNode early = src.execute("migrate-pause"); // QEMU's: only a live postcopy can be paused
+            assertEquals("GenericError", early.get("error").get("class").asText(), early.toString());
+            assertTrue(early.get("error").get("desc").asText().startsWith("migrate-pause is currently only supported"
+                    + " during postcopy-active or postcopy-recover state"), early.toString());
             String uri = "unix:" + dir.resolve("pc.sock");
             dst.ok("migrate-incoming", "{\"uri\": \"" + uri + "\"}");
             src.ok("migrate", "{\"uri\": \"" + uri + "\"}");
