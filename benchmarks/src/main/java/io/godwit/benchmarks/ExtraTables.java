@@ -134,13 +134,15 @@ final class ExtraTables {
             double shift = hodgesLehmann(a, b);
             double quietMedian = median(quiet, r -> r.totalMs);
             boolean enough = a.length >= 10 && b.length >= 10;
-            target(enough && pValue >= 0.05, String.format(Locale.ROOT,
-                    "%s: polling every 100 ms does not slow the migration: total %s ms polled against %s ms quiet,"
-                            + " shift %+.0f ms (%+.1f %%, Hodges-Lehmann), rank-sum p = %.2f over %d + %d runs%s",
+            // Not a PASS: a test that finds no difference does not show there is none, least of all when
+            // the quiet runs alone spread wide; the spread is printed beside it for that reason.
+            System.out.printf(Locale.ROOT, "  %s  %s: polling every 100 ms against none: total %s ms polled against"
+                            + " %s ms quiet, shift %+.0f ms (%+.1f %%, Hodges-Lehmann), rank-sum p = %.2f over %d + %d"
+                            + " runs%s%n", enough && pValue < 0.05 ? "MISS" : "----",
                     p[1].label(), MigrationBench.stat(polled, r -> r.totalMs), MigrationBench.stat(quiet, r -> r.totalMs),
                     shift, 100 * shift / quietMedian, pValue, b.length, a.length,
-                    enough ? (pValue >= 0.05 ? ": no difference shown" : ": polling is slower")
-                            : " [fewer than 10 runs each: not conclusive]"));
+                    !enough ? " [fewer than 10 runs each: not conclusive]" : pValue < 0.05 ? ": polling is slower"
+                            : ": no difference shown, which is no proof of none within the quiet runs' own spread");
             List<Run> all = results.get(p[1]);
             long answered = all.stream().mapToLong(r -> r.pollMs.size()).sum();
             double slowest = all.stream().flatMap(r -> r.pollMs.stream()).mapToDouble(d -> d).max().orElse(Double.NaN);
