@@ -52,13 +52,33 @@ public final class MigrationBench {
     /** How the migration ends: precopy alone, precopy with auto-converge, or a switch to postcopy. */
     enum Mode { PRECOPY, AUTO_CONVERGE, POSTCOPY }
 
+    /**
+     * What a scenario does beside the migration, to compare it with the same migration without: nothing,
+     * capability verify-ram (issue 18), or a QMP client polling query-migrate every 100 ms (issue 13);
+     * {@code QMP_QUIET} is the polling one's twin, its VM served by QMP but nobody asking.
+     */
+    enum Extra { NONE, VERIFY_RAM, QMP_QUIET, QMP_POLL }
+
     /** One kind of migration: the guest, the transport, whether it has a raw baseline and a downtime target. */
     record Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
-            boolean downtimeTarget, int giveUpSeconds, Mode mode) {
+            boolean downtimeTarget, int giveUpSeconds, Mode mode, Extra extra) {
 
         Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
                 boolean downtimeTarget, int giveUpSeconds) {
             this(id, label, transport, memory, workload, raw, downtimeTarget, giveUpSeconds, Mode.PRECOPY);
+        }
+
+        Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
+                boolean downtimeTarget, int giveUpSeconds, Mode mode) {
+            this(id, label, transport, memory, workload, raw, downtimeTarget, giveUpSeconds, mode, Extra.NONE);
+        }
+
+        /**
+         * Issue 18's and issue 13's pairs: the same migration with and without, no raw streams, given up
+         * after {@code giveUp} seconds.
+         */
+        Scenario with(String id, String label, Extra extra, int giveUp) {
+            return new Scenario(id, label, transport, memory, workload, false, downtimeTarget, giveUp, mode, extra);
         }
 
         /** The guest precopy cannot finish: its figures go in the second table. */
@@ -73,14 +93,18 @@ public final class MigrationBench {
         // Seconds after which a migration counts as not converging, is reported and cancelled: generous
         // for the guests that should finish in a second or two, about 25 s for the 512 MiB sweep.
         int giveUp = quick ? 15 : 25;
+        Scenario staticTcp = new Scenario("static-tcp", "static " + bigLabel + " tcp", "tcp", big, "fill", true, true, 30);
+        Scenario staticUnix = new Scenario("static-unix", "static " + bigLabel + " unix", "unix", big, "fill", true,
+                true, 30);
+        Scenario sweep16 = new Scenario("sweep-16m", "sweep 16 MiB tcp", "tcp", "1G", "sweep:16M", false, true, 30);
         return List.of(
-                new Scenario("static-tcp", "static " + bigLabel + " tcp", "tcp", big, "fill", true, true, 30),
-                new Scenario("static-unix", "static " + bigLabel + " unix", "unix", big, "fill", true, true, 30),
+                staticTcp,
+                staticUnix,
                 new Scenario("static-rdma", "static " + bigLabel + " rdma", "rdma", big, "fill", true, true, 30),
                 new Scenario("static-exec", "static " + bigLabel + " exec", "exec", big, "fill", true, false, 60),
                 new Scenario("idle-4g", "idle " + (quick ? "1 GiB" : "4 GiB") + " tcp", "tcp", quick ? "1G" : "4G",
                         "idle", false, false, 20),
-                new Scenario("sweep-16m", "sweep 16 MiB tcp", "tcp", "1G", "sweep:16M", false, true, 30),
+                sweep16,
                 new Scenario("sweep-512m", "sweep 512 MiB tcp", "tcp", "1G", "sweep:512M", false, false, giveUp),
                 // The full-speed sweep on 2 vCPUs dirties RAM faster than any link here sends it.
                 new Scenario("postcopy-tcp", "postcopy sweep " + bigLabel + " tcp", "tcp", big, "sweep", true, false,
@@ -88,13 +112,28 @@ public final class MigrationBench {
                 new Scenario("postcopy-unix", "postcopy sweep " + bigLabel + " unix", "unix", big, "sweep", true,
                         false, 60, Mode.POSTCOPY),
                 new Scenario("precopy-busy-tcp", "auto-converge sweep " + bigLabel + " tcp", "tcp", big, "sweep", false,
-                        false, giveUp, Mode.AUTO_CONVERGE));
+                        false, giveUp, Mode.AUTO_CONVERGE),
+                // Issue 18: verify-ram off and on, next to each other in every round (no raw streams). What
+                // they measure is the downtime and total time of migrations that complete: on a loaded host
+                // a 1 GiB migration can take minutes, so they give up only after 120 s.
+                staticTcp.with("verify-static-off", "static " + bigLabel + " tcp, verify off", Extra.NONE, 120),
+                staticTcp.with("verify-static-on", "static " + bigLabel + " tcp, verify-ram", Extra.VERIFY_RAM, 120),
+                sweep16.with("verify-sweep-off", "sweep 16 MiB tcp, verify off", Extra.NONE, 120),
+                sweep16.with("verify-sweep-on", "sweep 16 MiB tcp, verify-ram", Extra.VERIFY_RAM, 120),
+                // Issue 13: the same static migration with a QMP client polling query-migrate, and without
+                staticUnix.with("qmp-quiet", "static " + bigLabel + " unix, QMP quiet", Extra.QMP_QUIET, 30),
+                staticUnix.with("qmp-poll", "static " + bigLabel + " unix, QMP polled", Extra.QMP_POLL, 30));
     }
 
     /** One migration's numbers (NaN where not known) and what became of it. */
     static final class Run {
         double totalMs = Double.NaN, downtimeMs = Double.NaN, observedMs = Double.NaN, mbps = Double.NaN;
         double passes = Double.NaN, rawMbps = Double.NaN, rawMs = Double.NaN;
+        /** verify-ram's time on the source and on the destination ({@code info migrate}), ms. */
+        double verifySrcMs = Double.NaN, verifyDstMs = Double.NaN;
+        /** QMP_POLL: each query-migrate's answer time, ms; the load average when the run ended. */
+        List<Double> pollMs = List.of();
+        double load = Double.NaN;
         /** The busy guest: the throttle it ended with, its progress per second before and during postcopy. */
         double throttle = Double.NaN, rateBefore = Double.NaN, rateDuring = Double.NaN;
         /** Postcopy, from the destination: postcopy-active phase, pages requested, blocked time, median latency. */
@@ -130,6 +169,8 @@ public final class MigrationBench {
     private Host dst;
     private int seq;
     private volatile boolean cleaned;
+    /** Set once the tables are out: a campaign stopped before (Ctrl-C, SIGTERM) prints what it has. */
+    private volatile boolean reported;
 
     MigrationBench(Path dist, Path probe, int runs, boolean quick, List<Scenario> chosen, Path keepLogs,
             int postcopyAtSync, boolean prealloc) throws IOException {
@@ -181,7 +222,10 @@ public final class MigrationBench {
             }
         }
         MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs, postcopyAtSync, prealloc);
-        Runtime.getRuntime().addShutdownHook(new Thread(bench::cleanup, "bench-cleanup"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            bench.reportIfStopped();
+            bench.cleanup();
+        }, "bench-cleanup"));
         int status;
         try {
             status = bench.run();
@@ -219,7 +263,8 @@ public final class MigrationBench {
             for (Scenario s : chosen) {
                 Run run = once(s);
                 results.computeIfAbsent(s, k -> new ArrayList<>()).add(run);
-                System.out.printf("  %-20s run %d/%d: %s%n", s.label(), r, runs, progress(run));
+                run.load = load1();
+                System.out.printf("  %-20s run %d/%d: %s [load %.1f]%n", s.label(), r, runs, progress(run), run.load);
             }
         }
         System.out.println();
@@ -230,9 +275,25 @@ public final class MigrationBench {
         if (!quick) {
             printTargets();
         }
+        ExtraTables.print(results, quick);
+        reported = true;
         // 0 when every run ended clean (oracle passed, or cancelled with the source intact); targets are a report
         return results.values().stream().flatMap(List::stream)
                 .allMatch(run -> run.completed && run.checked || run.cancelledIntact) ? 0 : 1;
+    }
+
+    /** Stopped before the end: the tables of the runs that finished (the one under way is lost). */
+    private void reportIfStopped() {
+        if (reported || results.isEmpty()) {
+            return;
+        }
+        try {
+            System.out.printf("%nstopped early; the runs so far, load average %s now:%n", loadAverage());
+            printTable();
+            ExtraTables.print(results, quick);
+        } catch (RuntimeException e) {
+            System.out.println("could not print the runs so far: " + e);
+        }
     }
 
     // ---- one migration ------------------------------------------------------------------------
@@ -252,15 +313,17 @@ public final class MigrationBench {
                     + (memFile != null ? " --mem-path " + memFile : "")
                     + (postcopy ? " --incoming defer; migrate_set_capability " + VM + " postcopy-ram on; "
                             + "migrate_incoming " + VM + " " + listen : " --incoming " + listen);
+            Path qmp = s.extra() == Extra.QMP_QUIET || s.extra() == Extra.QMP_POLL ? work.resolve("qmp-" + n + ".sock")
+                    : null;
             String uri = connectUri(s, listen, match(dst.must(create), "listening on (\\S+)"));
             // The busy guest's raw stream runs before it exists, as the one after runs with it stopped:
             // the link's own speed, not what two spinning vCPUs leave of two cores
             double[] before = s.raw() && s.busy() ? raw(s, n + "a") : null;
-            src.must("vm_create " + VM + shape + switch (s.mode()) {
+            src.must("vm_create " + VM + shape + (qmp != null ? " --qmp unix:" + qmp : "") + switch (s.mode()) {
                 case POSTCOPY -> "; migrate_set_capability " + VM + " postcopy-ram on";
                 case AUTO_CONVERGE -> "; migrate_set_capability " + VM + " auto-converge on";
                 case PRECOPY -> "";
-            });
+            } + (s.extra() == Extra.VERIFY_RAM ? "; migrate_set_capability " + VM + " verify-ram on" : ""));
             if (s.transport().equals("exec")) {
                 src.must("migrate_set_capability " + VM + " return-path off"); // exec is one-way
             }
@@ -276,6 +339,10 @@ public final class MigrationBench {
                 watched.must("bench:migration_watch " + VM);
             }
             src.must("migrate_set_parameter " + VM + " downtime-limit " + LIMIT_MS);
+            QmpPoller poller = s.extra() == Extra.QMP_POLL ? new QmpPoller(qmp) : null;
+            if (poller != null) {
+                poller.start(); // a moment before the migration: the client's first look finds none yet
+            }
             Call migrate;
             Call switched = null;
             if (postcopy && postcopyAtSync <= 1) {
@@ -294,12 +361,14 @@ public final class MigrationBench {
                 run.note = "migrate_start_postcopy: " + firstLine(switched.output())
                         + (run.note != null ? "; " + run.note : "");
             } else if (migrate.await(s.giveUpSeconds())) {
+                stopPolling(poller, run);
                 finished(s, run, migrate);
             } else if (postcopy) { // past the point of no return: nothing to cancel
                 run.verdict = "FAILED";
                 run.note = "postcopy not done after " + s.giveUpSeconds() + " s: "
                         + firstLine(src.must("info migrate").replaceFirst("Migration status: ", ""));
             } else {
+                stopPolling(poller, run);
                 giveUp(s, run, migrate);
             }
             if (s.busy()) {
@@ -321,6 +390,18 @@ public final class MigrationBench {
             }
         }
         return run;
+    }
+
+    /** The migrate command returned: the poller stops, and says if it could not poll. */
+    private static void stopPolling(QmpPoller poller, Run run) throws Exception {
+        if (poller == null) {
+            return;
+        }
+        run.pollMs = poller.stop();
+        if (poller.error() != null) {
+            run.note = "QMP poll failed: " + poller.error();
+        }
+        poller.close();
     }
 
     /** What the watch saw: the throttle the migration ended with, the guest's progress during postcopy. */
@@ -348,6 +429,15 @@ public final class MigrationBench {
             return;
         }
         run.completed = true;
+        run.verifySrcMs = number(info, "(?m)^verify-ram:\\s+(\\d+) ms");
+        if (s.extra() == Extra.VERIFY_RAM) {
+            String in = dst.must("info migrate");
+            for (int i = 0; i < 20 && !in.contains("status: completed"); i++) {
+                Thread.sleep(250); // the destination completes a moment after the source hears it
+                in = dst.must("info migrate");
+            }
+            run.verifyDstMs = number(in, "(?m)^verify-ram:\\s+(\\d+) ms");
+        }
         if (s.mode() == Mode.POSTCOPY) {
             postcopyStats(run);
         }
@@ -601,7 +691,7 @@ public final class MigrationBench {
                 + " other; throttle: auto-converge's last, every run)");
     }
 
-    private static void printRows(List<String[]> rows) {
+    static void printRows(List<String[]> rows) {
         int[] width = new int[rows.getFirst().length];
         for (String[] row : rows) {
             for (int i = 0; i < row.length; i++) {
@@ -815,6 +905,15 @@ public final class MigrationBench {
             default -> throw new IllegalArgumentException(text);
         };
         return Long.parseLong(text.substring(0, text.length() - 1)) * unit;
+    }
+
+    /** The one-minute load average, or NaN. */
+    static double load1() {
+        try {
+            return Double.parseDouble(loadAverage().split(" ")[0]);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
     }
 
     static String loadAverage() {

@@ -121,6 +121,14 @@ public record MigrationInfo(
      * @param dirtyPagesRate pages dirtied per second, from the last syncs
      * @param mbps throughput in Mbit/s
      * @param pagesPerSecond pages sent per second
+     * @param precopyBytes of {@code transferred}, the bytes sent before the switchover stopped the
+     *     guest (QEMU's {@code precopy-bytes})
+     * @param downtimeBytes of {@code transferred}, the bytes sent in the stop-and-copy, the guest
+     *     stopped (QEMU's {@code downtime-bytes})
+     * @param postcopyBytes of {@code transferred}, the bytes sent from postcopy's stop on (QEMU's
+     *     {@code postcopy-bytes}); the three add up to {@code transferred} on the source, and are 0 on
+     *     a destination
+     * @param pageSize the target page size in bytes (QEMU's {@code page-size})
      */
     public record RamStats(
             long transferred,
@@ -132,9 +140,23 @@ public record MigrationInfo(
             long dirtySyncCount,
             long dirtyPagesRate,
             double mbps,
-            long pagesPerSecond) {
+            long pagesPerSecond,
+            long precopyBytes,
+            long downtimeBytes,
+            long postcopyBytes,
+            long pageSize) {
+
+        /** The page size of every Godwit guest. */
+        public static final long PAGE_SIZE = 4096;
 
         public static final RamStats EMPTY = new RamStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+        /** Counters without the phase split (the 1.2 form): every byte counts as precopy. */
+        public RamStats(long transferred, long remaining, long total, long duplicate, long normal, long normalBytes,
+                long dirtySyncCount, long dirtyPagesRate, double mbps, long pagesPerSecond) {
+            this(transferred, remaining, total, duplicate, normal, normalBytes, dirtySyncCount, dirtyPagesRate, mbps,
+                    pagesPerSecond, transferred, 0, 0, PAGE_SIZE);
+        }
     }
 
     /**

@@ -78,6 +78,16 @@ public interface MigrationService {
      */
     void resumePostcopy(String vm, String uri);
 
+    /**
+     * QEMU's {@code migrate-pause}, on either host: the channel of a postcopy in {@code postcopy-active}
+     * or {@code postcopy-recover} is shut down, so both sides go to {@code postcopy-paused} and keep
+     * everything, as when the network fails; {@link #recoverPostcopy} on the destination and
+     * {@link #resumePostcopy} on the source go on from there.
+     *
+     * @throws IllegalStateException unless the VM's migration is in postcopy-active or postcopy-recover
+     */
+    void pausePostcopy(String vm);
+
     /** Leaves pre-switchover (with {@code pause-before-switchover}). */
     void continueMigration(String vm);
 

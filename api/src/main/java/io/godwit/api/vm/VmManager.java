@@ -35,7 +35,8 @@ public interface VmManager {
 
     /**
      * Tells {@code listener} of every VM destroyed from now on, before the VM's threads and RAM go
-     * (see {@link VmListener#destroying}). Adding a listener twice adds it once.
+     * (see {@link VmListener#destroying}), and of every run state change of every VM
+     * ({@link VmListener#runStateChanged}). Adding a listener twice adds it once.
      */
     void addListener(VmListener listener);
 

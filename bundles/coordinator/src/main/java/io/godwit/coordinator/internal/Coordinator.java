@@ -397,6 +397,23 @@ public class Coordinator implements MigrationService, Events {
     }
 
     @Override
+    public synchronized void pausePostcopy(String name) {
+        vm(name);
+        VmMigrations m = of(name);
+        OutgoingMigration out = m.outgoing();
+        IncomingMigration in = m.incoming();
+        if (out != null && Postcopy.alive(out.status())) {
+            out.pausePostcopy();
+        } else if (in != null && Postcopy.alive(in.status())) {
+            in.pausePostcopy();
+        } else {
+            // QEMU's wording (migration.c, qmp_migrate_pause)
+            throw new IllegalStateException("migrate-pause is currently only supported during postcopy-active or"
+                    + " postcopy-recover state (VM '" + name + "' is " + m.info().status() + ")");
+        }
+    }
+
+    @Override
     public void continueMigration(String name) {
         vm(name);
         OutgoingMigration out = of(name).outgoing();

@@ -53,6 +53,8 @@ final class IncomingMigration implements Runnable {
     private volatile MigrationChannel channel;
     /** TLS when tls-creds is set (the handshake runs before the stream is read), else plain. */
     volatile ChannelSecurity.Wrap secure = ChannelSecurity.Wrap.PLAIN;
+    /** migrate-pause closed the channel: the pause says so rather than quoting the broken socket. */
+    private volatile boolean pauseRequested;
     private volatile boolean cancelled;
     /** Set once the VM took its final state from the stream: from here this side's migration has completed. */
     private boolean guestStarted;
@@ -505,13 +507,24 @@ final class IncomingMigration implements Runnable {
      * source resume over a new channel.
      */
     private void pausePostcopy(io.godwit.api.memory.PostcopyRam pc, Throwable e) {
-        String why = Printable.of(String.valueOf(e.getMessage()));
+        String why = pauseRequested ? "migrate-pause" : Printable.of(String.valueOf(e.getMessage()));
+        pauseRequested = false;
         stats.error = "postcopy paused with " + pc.missing() + " pages missing: " + why + "; resume with"
                 + " migrate_recover URI here, then migrate -r URI on the source. If the source is gone for"
                 + " good, the guest is lost: its vCPUs wait for pages that will never come";
         LOG.warn("{}: {}", vm.name(), stats.error);
         closeQuietly();
         setStatus(MigrationStatus.POSTCOPY_PAUSED);
+    }
+
+    /**
+     * migrate-pause on this side: the channel (or, in postcopy-recover, the listener) goes down under
+     * the postcopy, which pauses as after a network failure; the source sees the channel end and
+     * pauses too. The caller checked the state.
+     */
+    void pausePostcopy() {
+        pauseRequested = true;
+        closeQuietly();
     }
 
     /**

@@ -16,7 +16,12 @@ final class MigrationStats {
     volatile long expectedDowntimeMs = -1;
     volatile long downtimeMs = -1;
     volatile long observedDowntimeMs = -1;
+    /** Bytes sent so far on every channel of the migration (a postcopy recovery opens another). */
     volatile long transferred;
+    /** QEMU's precopy-bytes, downtime-bytes and postcopy-bytes: {@link #transferred} split by phase. */
+    volatile long precopyBytes;
+    volatile long downtimeBytes;
+    volatile long postcopyBytes;
     volatile long remainingPages;
     volatile long totalBytes;
     volatile long duplicate;
@@ -50,6 +55,10 @@ final class MigrationStats {
     /** Multifd's live figures, or null without multifd. */
     volatile java.util.function.Supplier<MigrationInfo.MultifdInfo> multifd;
 
+    /** Where {@link #sent} puts bytes: precopy until the switchover or postcopy stops the guest. */
+    private Phase phase = Phase.PRECOPY;
+    /** {@link #transferred} when the current channel opened. */
+    private long channelBase;
     private long windowStart = startNanos;
     private long windowBytes;
     private long windowPages;
@@ -57,6 +66,40 @@ final class MigrationStats {
     /** Dirty pages taken care of: sent whole, as zero or as deltas, or found unchanged (XBZRLE). */
     long pagesHandled() {
         return normal + duplicate + xbzrlePages + xbzrleUnchanged;
+    }
+
+    private enum Phase { PRECOPY, DOWNTIME, POSTCOPY }
+
+    /**
+     * The current channel has carried {@code channelBytes} so far: what is new since the last call
+     * counts for the phase the migration is in (QEMU's ram_transferred_add). Migration thread only.
+     */
+    void sent(long channelBytes) {
+        long now = channelBase + channelBytes;
+        long added = now - transferred;
+        if (added <= 0) {
+            return; // bytes that were staged when the guest stopped, counted then, not written yet
+        }
+        switch (phase) {
+            case PRECOPY -> precopyBytes += added;
+            case DOWNTIME -> downtimeBytes += added;
+            case POSTCOPY -> postcopyBytes += added;
+        }
+        transferred = now;
+    }
+
+    /**
+     * The guest stopped for the stop-and-copy ({@code postcopy} false) or for postcopy's start: what
+     * the channel carried up to here, {@code channelBytes}, was precopy, what follows is not.
+     */
+    void guestStopped(boolean postcopy, long channelBytes) {
+        sent(channelBytes);
+        phase = postcopy ? Phase.POSTCOPY : Phase.DOWNTIME;
+    }
+
+    /** A new channel (postcopy recovery) counts from 0: its bytes add to what the old ones carried. */
+    void newChannel() {
+        channelBase = transferred;
     }
 
     long elapsedMs() {
@@ -91,7 +134,8 @@ final class MigrationStats {
         MigrationStatus s = status;
         long total = totalMs >= 0 ? totalMs : elapsedMs();
         var ram = new MigrationInfo.RamStats(transferred, remainingPages * 4096, totalBytes, duplicate, normal,
-                normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond);
+                normal * 4096, syncCount, dirtyPagesRate, mbps, pagesPerSecond, precopyBytes, downtimeBytes,
+                postcopyBytes, MigrationInfo.RamStats.PAGE_SIZE);
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
                 downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall,
                 verifyNanos < 0 ? -1 : verifyNanos / 1_000_000,

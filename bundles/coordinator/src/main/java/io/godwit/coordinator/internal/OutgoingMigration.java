@@ -57,6 +57,8 @@ final class OutgoingMigration implements Runnable {
     /** stall-action throttle: auto-converge from the stall on, whatever the capability says. */
     private boolean throttleForStall;
     volatile boolean pastPointOfNoReturn;
+    /** migrate-pause closed the channel: the pause says so rather than quoting the broken socket. */
+    volatile boolean pauseRequested;
     private volatile String abortReason;
     private volatile MigrationChannel channel;
     /** TLS when tls-creds is set (the handshake runs in setup and in a postcopy recovery), else plain. */
@@ -206,6 +208,7 @@ final class OutgoingMigration implements Runnable {
         try {
             MigrationChannel c = secured(t.connectOutgoing(address));
             writer = new FrameWriter(c);
+            stats.newChannel();
             writer.writeStreamHeader();
             writer.writeMessage(FrameType.COMMAND, Command.newBuilder().setKind(Command.Kind.POSTCOPY_RESUME).build());
             writer.flush();
@@ -217,6 +220,15 @@ final class OutgoingMigration implements Runnable {
             throw new MigrationFailure("cannot connect to " + t.getClass().getSimpleName() + " address " + address
                     + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * migrate-pause: the channel goes down under the postcopy, which pauses as after a network failure
+     * (the destination sees its stream end and pauses too). The caller checked the state.
+     */
+    void pausePostcopy() {
+        pauseRequested = true;
+        closeChannel();
     }
 
     /** Fails the migration from outside (its transport went away); the source runs on. */

@@ -47,6 +47,7 @@ final class Postcopy {
         long stopMicros = Switchover.wallMicros();
         m.stoppedByUs = true;
         m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
+        m.stats.guestStopped(true, m.sentBytes() + m.writer.staged());
         long stoppedNanos = System.nanoTime();
         m.setStatus(MigrationStatus.POSTCOPY_ACTIVE);
         m.rateLimit.lift();
@@ -84,7 +85,7 @@ final class Postcopy {
                 pauseUntilRecovered(e);
             }
         }
-        m.stats.transferred = m.sentBytes();
+        m.stats.sent(m.sentBytes());
         m.vm.setStoppedState(RunState.POSTMIGRATE);
         m.end(MigrationStatus.COMPLETED, null);
     }
@@ -105,7 +106,8 @@ final class Postcopy {
     private void pauseUntilRecovered(Exception e) throws InterruptedException {
         m.closeChannel();
         m.returnPath.close();
-        String why = describe(e);
+        String why = m.pauseRequested ? "migrate-pause" : describe(e);
+        m.pauseRequested = false;
         m.stats.error = "postcopy paused: " + why + "; resume with migrate_recover URI on the destination, then"
                 + " migrate -r URI here. The guest runs on neither host whole: if the destination is gone for"
                 + " good, the guest is lost";
@@ -218,6 +220,11 @@ final class Postcopy {
     private String describe(Exception e) {
         String rp = m.returnPath.error();
         return rp != null ? rp : String.valueOf(e.getMessage());
+    }
+
+    /** QEMU's migration_postcopy_is_alive: the states in which migrate-pause may break the channel. */
+    static boolean alive(MigrationStatus s) {
+        return s == MigrationStatus.POSTCOPY_ACTIVE || s == MigrationStatus.POSTCOPY_RECOVER;
     }
 
     /** Refuses capabilities postcopy cannot work with, before the migration starts. */

@@ -333,7 +333,7 @@ final class RamSender {
         batch = RamBatch.newBuilder().setBlock(batchBlock);
         lastNormal = -2;
         long sent = sentBytes() + writer.staged() - before;
-        stats.transferred = sentBytes();
+        stats.sent(sentBytes());
         rateLimit.sent(sent);
     }
 

@@ -40,6 +40,7 @@ final class Switchover {
         // QEMU's vm_was_running, taken by the stop itself: a guest the user paused during precopy
         // stays paused on the destination, and is not resumed here if the switchover fails.
         m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
+        m.stats.guestStopped(false, m.sentBytes() + m.writer.staged()); // what waits in the writer went in precopy
         long stoppedNanos = System.nanoTime();
         if (m.settings.capability(MigrationCapability.PAUSE_BEFORE_SWITCHOVER)) {
             m.setStatus(MigrationStatus.PRE_SWITCHOVER);
@@ -75,7 +76,7 @@ final class Switchover {
         m.pastPointOfNoReturn = true; // from here the destination may start the guest
         m.writer.writeMessage(FrameType.COMPLETE, complete.build());
         m.writer.flush();
-        m.stats.transferred = m.sentBytes();
+        m.stats.sent(m.sentBytes());
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
         if (LOG.isDebugEnabled()) {
             LOG.debug("{}: stop-and-copy: stopped after {} ms, synced after {} ms, final RAM sent after {} ms,"

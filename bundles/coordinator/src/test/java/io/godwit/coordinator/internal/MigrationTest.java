@@ -91,6 +91,46 @@ class MigrationTest {
         assertTrue(out.downtimeMs() >= 0 && out.observedDowntimeMs() >= out.downtimeMs() - 20, out.toString());
     }
 
+    /**
+     * QEMU's precopy-bytes and downtime-bytes against the wire: a channel that counts what it carries
+     * while the source runs and after it stopped. The two add up to transferred, every byte the
+     * channel carried; what was staged in the writer when the guest stopped (at most its 512 KiB
+     * buffer) counts as precopy, where it was made.
+     */
+    @Test
+    void precopyAndDowntimeBytesSplitTheBytesSentWhereTheGuestStopped() throws Exception {
+        long[] wire = new long[2]; // [0] while the source ran, [1] after it stopped
+        Vm[] source = new Vm[1];
+        coordinator.addTransport(new ForwardingTransport() {
+            @Override
+            io.godwit.api.transport.MigrationChannel outgoing(io.godwit.api.transport.MigrationChannel channel) {
+                return new ForwardingChannel(channel) {
+                    @Override
+                    public long write(java.nio.ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+                        boolean running = source[0].state() == RunState.RUNNING; // the migration thread stops it
+                        long n = super.write(srcs, offset, length);
+                        wire[running ? 0 : 1] += n;
+                        return n;
+                    }
+                };
+            }
+        }, Map.of(Transport.SCHEME, "count"));
+        source[0] = pair("sweep:16M", 128 << 20, 2);
+        String uri = "count:" + dir.resolve("b.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        MigrationInfo out = awaitCompletedAndClean();
+        MigrationInfo.RamStats r = out.ram();
+        assertEquals(wire[0] + wire[1], r.transferred(), out.toString());
+        assertEquals(r.transferred(), r.precopyBytes() + r.downtimeBytes(), out.toString());
+        assertEquals(0, r.postcopyBytes());
+        assertEquals(4096, r.pageSize());
+        assertTrue(r.precopyBytes() >= wire[0] && r.precopyBytes() <= wire[0] + (512 << 10),
+                "precopy " + r.precopyBytes() + ", the wire while running " + wire[0]);
+        // the full pass (the 16 MiB the guest wrote; zero pages cost a few bytes) went while it ran
+        assertTrue(r.downtimeBytes() > 0 && r.precopyBytes() >= 16L << 20, out.toString());
+    }
+
     @Test
     void verifyRamAndStaticGuest() throws Exception {
         Vm src = pair("fill", 64 << 20, 1);

@@ -92,6 +92,10 @@ class PostcopyTest {
         assertTrue(in.postcopy().requests() > 0, "the guest never faulted: " + in.postcopy());
         assertTrue(in.postcopy().latencyMedianUs() > 0, in.postcopy().toString());
         assertEquals(null, dst.memory().postcopy(), "postcopy did not end on the memory");
+        // QEMU's split: the full pass went while the guest ran here, the rest from postcopy's stop on
+        MigrationInfo.RamStats r = out.ram();
+        assertTrue(r.precopyBytes() >= 128L << 20 && r.postcopyBytes() > 0 && r.downtimeBytes() == 0, r.toString());
+        assertEquals(r.transferred(), r.precopyBytes() + r.postcopyBytes(), r.toString());
         Thread.sleep(100); // it sweeps on without faults
         dst.stop(RunState.PAUSED);
         var verdict = dst.check();
@@ -213,9 +217,65 @@ class PostcopyTest {
         assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
         assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
         assertEquals(0, in.postcopy().dropped(), "pages arrived twice: " + in.postcopy());
+        // transferred counts every channel's bytes, not the last one's (the cuts came 2, 4, ... 10 MiB into
+        // theirs): each page sent, in postcopy, but for the batch each cut broke (at most 1 MiB each)
+        MigrationInfo.RamStats r = out.ram();
+        assertTrue(r.postcopyBytes() >= r.normal() * 4096 - (5L << 21), r.toString());
+        assertEquals(r.transferred(), r.precopyBytes() + r.postcopyBytes(), r.toString());
         Vm dst = vms.get("dst").orElseThrow();
         dst.stop(RunState.PAUSED);
         assertTrue(dst.check().clean(), dst.check().toString());
+    }
+
+    /**
+     * QEMU's migrate-pause, first on the source, then on the destination: each time both sides go to
+     * postcopy-paused saying why, the source's guest does not run, and migrate_recover plus migrate -r
+     * go on; the postcopy completes with the oracle clean. Outside postcopy it is refused with QEMU's
+     * words, and nothing changes.
+     */
+    @Test
+    void migratePauseOnEitherSidePausesBothAndRecoveryCompletesClean() throws Exception {
+        Vm src = pair("sweep", 64 << 20, 2);
+        bothPostcopy();
+        // the pushed pages at 32 MiB/s: postcopy lasts about two seconds, time enough to pause it twice
+        coordinator.setParameter("src", MigrationParameter.MAX_POSTCOPY_BANDWIDTH, 32L << 20);
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> coordinator.pausePostcopy("src"));
+        assertTrue(refused.getMessage().startsWith("migrate-pause is currently only supported during postcopy-active"
+                + " or postcopy-recover state"), refused.getMessage());
+        String uri = "unix:" + dir.resolve("p0.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        coordinator.startPostcopy("src");
+        String[] side = {"src", "dst"};
+        for (int round = 0; round < 2; round++) {
+            awaitBoth(MigrationStatus.POSTCOPY_ACTIVE);
+            coordinator.pausePostcopy(side[round]);
+            MigrationInfo srcPaused = await("src", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+            MigrationInfo dstPaused = await("dst", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+            assertEquals(MigrationStatus.POSTCOPY_PAUSED, srcPaused.status(), side[round] + ": " + srcPaused);
+            assertEquals(MigrationStatus.POSTCOPY_PAUSED, dstPaused.status(), side[round] + ": " + dstPaused);
+            MigrationInfo paused = side[round].equals("src") ? srcPaused : dstPaused;
+            assertTrue(paused.error().contains("paused") && paused.error().contains("migrate-pause"), paused.error());
+            assertEquals(RunState.FINISH_MIGRATE, src.state(), "the source must not run while paused");
+            assertThrows(IllegalStateException.class, () -> coordinator.pausePostcopy("dst"), "already paused");
+            String again = "unix:" + dir.resolve("p" + (round + 1) + ".sock");
+            coordinator.recoverPostcopy("dst", again);
+            resume(again);
+        }
+        MigrationInfo out = await("src", i -> i.status().isFinal());
+        MigrationInfo in = await("dst", i -> i.status().isFinal());
+        assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
+        assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
+        assertEquals(0, in.postcopy().dropped(), "pages arrived twice: " + in.postcopy());
+        Vm dst = vms.get("dst").orElseThrow();
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
+    }
+
+    private void awaitBoth(MigrationStatus status) throws InterruptedException {
+        for (String vm : new String[] {"src", "dst"}) {
+            assertEquals(status, await(vm, i -> i.status() == status || i.status().isFinal()).status(), vm);
+        }
     }
 
     /** migrate -r as a user types it: the source's thread may not wait for it yet for a moment. */

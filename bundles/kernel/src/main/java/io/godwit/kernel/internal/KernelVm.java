@@ -62,6 +62,14 @@ final class KernelVm implements Vm, VcpuRendezvous {
     private boolean destroyed;
 
     private volatile int throttle;
+    /** Told of every run state change, under {@link #lock}; set before {@link #boot}. */
+    private volatile StateListener stateListener = (vm, from, to) -> { };
+
+    /** Run state changes, in order, on the thread that makes them, under the VM's lock: must not block. */
+    @FunctionalInterface
+    interface StateListener {
+        void changed(KernelVm vm, RunState from, RunState to);
+    }
 
     KernelVm(VmSpec spec, KernelGuestMemory memory, Guest guest, String trackerName, DirtyLog trackerLog) {
         this.spec = spec;
@@ -75,6 +83,20 @@ final class KernelVm implements Vm, VcpuRendezvous {
         }
         this.dirtyLogging = new KernelDirtyLogging(trackerName, trackerLog, this, runners, memory.dmaLog());
         this.state = spec.incoming() != null ? RunState.INMIGRATE : RunState.PRELAUNCH;
+    }
+
+    /** Who hears of the run state changes ({@link io.godwit.api.vm.VmListener#runStateChanged}); before {@link #boot}. */
+    void onStateChange(StateListener listener) {
+        stateListener = listener;
+    }
+
+    /** Caller holds {@link #lock}: the listener hears the changes in the order they are made. */
+    private void setStateLocked(RunState to) {
+        RunState from = state;
+        state = to;
+        if (from != to) {
+            stateListener.changed(this, from, to);
+        }
     }
 
     /** Makes and realizes the spec's devices; before {@link #boot}. */
@@ -170,7 +192,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
                 before = state;
                 runVcpus = false;
                 if (state == RunState.RUNNING || reason != RunState.PAUSED) {
-                    state = reason;
+                    setStateLocked(reason);
                 }
                 for (VcpuRunner r : runners) {
                     r.kick();
@@ -207,7 +229,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
             devices.resume(); // backends run before the guest does (QEMU's vm_start order)
             synchronized (lock) {
                 requireCanRunLocked(); // a guest error may have stopped it meanwhile
-                state = RunState.RUNNING;
+                setStateLocked(RunState.RUNNING);
                 detail = "";
                 runVcpus = true;
                 lock.notifyAll();
@@ -233,7 +255,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
             if (runVcpus || newState == RunState.RUNNING) {
                 throw new IllegalStateException("VM '" + name() + "' is running: stop it first");
             }
-            state = newState;
+            setStateLocked(newState);
         }
     }
 
@@ -249,7 +271,7 @@ final class KernelVm implements Vm, VcpuRendezvous {
                 return;
             }
             LOG.info("VM {} stopped: {} ({})", name(), newState, why);
-            state = newState;
+            setStateLocked(newState);
             detail = why;
             runVcpus = false;
             for (VcpuRunner r : runners) {

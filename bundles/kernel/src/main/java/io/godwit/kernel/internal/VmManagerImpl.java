@@ -178,6 +178,7 @@ public class VmManagerImpl implements VmManager {
                         new GuestConfig(spec.name(), memory, spec.vcpus(), spec.workload()));
                 DirtyLog log = tracker.create(memory, spec.vcpus());
                 vm = new KernelVm(spec, memory, guest, trackerName, log);
+                vm.onStateChange(this::tellStateChange);
                 vm.createDevices(type -> lookup(deviceFactories, type, "device type"));
                 vm.boot();
                 vms.put(spec.name(), vm);
@@ -257,6 +258,17 @@ public class VmManagerImpl implements VmManager {
                 l.destroying(vm);
             } catch (RuntimeException e) {
                 LOG.warn("VM {}: a listener failed while the VM was destroyed", vm.name(), e);
+            }
+        }
+    }
+
+    /** Under the VM's lock, on the thread that changed the state: each listener only queues it (its contract). */
+    private void tellStateChange(KernelVm vm, RunState from, RunState to) {
+        for (VmListener l : listeners) {
+            try {
+                l.runStateChanged(vm, from, to);
+            } catch (RuntimeException e) {
+                LOG.warn("VM {}: a listener failed on the run state change {} -> {}", vm.name(), from, to, e);
             }
         }
     }

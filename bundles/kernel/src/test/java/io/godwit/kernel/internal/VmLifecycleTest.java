@@ -315,6 +315,50 @@ class VmLifecycleTest {
                 "the RAM is freed after the listeners");
     }
 
+    /**
+     * VmListener.runStateChanged: every change, in order, on the thread that made it, none for a
+     * "change" to the same state; a listener that throws changes nothing.
+     */
+    @Test
+    void everyRunStateChangeIsToldInOrderOnTheThreadThatMadeIt() throws Exception {
+        java.util.List<String> told = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        host.manager.addListener(new io.godwit.api.vm.VmListener() {
+            @Override
+            public void destroying(Vm vm) {}
+
+            @Override
+            public void runStateChanged(Vm vm, RunState from, RunState to) {
+                throw new IllegalStateException("a broken listener");
+            }
+        });
+        host.manager.addListener(new io.godwit.api.vm.VmListener() {
+            @Override
+            public void destroying(Vm vm) {}
+
+            @Override
+            public void runStateChanged(Vm vm, RunState from, RunState to) {
+                told.add(vm.name() + " " + from + "->" + to + " on " + Thread.currentThread().getName());
+            }
+        });
+        Vm vm = host.create("a", 8 << 20, 1, "sweep");
+        String main = Thread.currentThread().getName();
+        vm.stop(RunState.PAUSED);
+        vm.stop(RunState.PAUSED); // already paused: no change
+        Thread.ofPlatform().name("user").start(vm::cont).join();
+        assertEquals(RunState.RUNNING, vm.stopAndGetPrevious(RunState.FINISH_MIGRATE));
+        vm.setStoppedState(RunState.POSTMIGRATE);
+        vm.setStoppedState(RunState.POSTMIGRATE);
+        Thread.ofPlatform().name("vcpu-like").start(
+                () -> ((KernelVm) vm).guestStopped(RunState.GUEST_ERROR, "vcpu 0: illegal instruction")).join();
+        assertEquals(java.util.List.of(
+                "a prelaunch->running on " + main,
+                "a running->paused on " + main,
+                "a paused->running on user",
+                "a running->finish-migrate on " + main,
+                "a finish-migrate->postmigrate on " + main,
+                "a postmigrate->guest-error on vcpu-like"), told);
+    }
+
     @Test
     void guestErrorStopsTheVmWithItsReason() throws Exception {
         Vm vm = host.create("a", 8 << 20, 1, "sweep");

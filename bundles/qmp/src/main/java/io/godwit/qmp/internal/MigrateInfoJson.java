@@ -99,7 +99,11 @@ final class MigrateInfoJson {
                 .put("dirty-pages-rate", r.dirtyPagesRate())
                 .put("mbps", r.mbps())
                 .put("dirty-sync-count", r.dirtySyncCount())
-                .put("pages-per-second", r.pagesPerSecond());
+                .put("pages-per-second", r.pagesPerSecond())
+                .put("precopy-bytes", r.precopyBytes())
+                .put("downtime-bytes", r.downtimeBytes())
+                .put("postcopy-bytes", r.postcopyBytes())
+                .put("page-size", r.pageSize());
         if (postcopyRan(info.postcopy())) {
             ram.put("postcopy-requests", info.postcopy().requests());
         }

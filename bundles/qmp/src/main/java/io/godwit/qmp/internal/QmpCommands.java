@@ -56,6 +56,7 @@ final class QmpCommands {
         table.put("migrate-continue", m::continueMigration);
         table.put("migrate-start-postcopy", noArgs(m::startPostcopy));
         table.put("migrate-recover", m::recover);
+        table.put("migrate-pause", noArgs(m::pause));
         table.put("migrate-set-capabilities", m::setCapabilities);
         table.put("query-migrate-capabilities", noArgs(m::capabilities));
         table.put("migrate-set-parameters", m::setParameters);
@@ -135,13 +136,13 @@ final class QmpCommands {
 
     private JsonNode stop() throws InterruptedException {
         vm().stop(RunState.PAUSED);
-        host.runStateMayHaveChanged(vm);
+        host.eventsSent();
         return empty();
     }
 
-    private JsonNode cont() {
+    private JsonNode cont() throws InterruptedException {
         vm().cont();
-        host.runStateMayHaveChanged(vm);
+        host.eventsSent();
         return empty();
     }
 
@@ -231,6 +232,11 @@ final class QmpCommands {
             String uri = args.string("uri");
             args.done();
             service.get().recoverPostcopy(vm, uri);
+            return empty();
+        }
+
+        JsonNode pause() {
+            service.get().pausePostcopy(vm);
             return empty();
         }
 

@@ -18,8 +18,11 @@ interface QmpHost {
     /** Gogo's command processor, for human-monitor-command. @throws QmpError when Gogo is not running */
     CommandProcessor shell();
 
-    /** The VM's run state may have changed: send STOP or RESUME now rather than at the next poll. */
-    void runStateMayHaveChanged(String vm);
+    /**
+     * Returns once every event queued so far went to the clients: a command that changed the run state
+     * calls it before its reply, so that STOP or RESUME comes first, as in QEMU.
+     */
+    void eventsSent() throws InterruptedException;
 
     /** QMP's quit: ends the VM, after the reply has been sent (see docs/qmp.md). */
     void quit(String vm);

@@ -38,10 +38,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The QMP servers of this host's VMs, and their events. Migration events come from the coordinator (a
  * {@link MigrationListener}, called only for VMs whose {@code events} capability is on, as QEMU gates
- * MIGRATION and MIGRATION_PASS) and are queued for the thread {@code qmp-events}, which sends them and
- * also watches the VMs' run states for STOP, RESUME and SHUTDOWN: the VM API tells of no run state change,
- * so that thread reads each VM's state every {@link #RUN_STATE_POLL} (and at once after QMP's own stop
- * and cont). A VM's servers close when the VM is destroyed, after a SHUTDOWN event.
+ * MIGRATION and MIGRATION_PASS), STOP, RESUME and SHUTDOWN from the kernel's run state changes (a
+ * {@link VmListener}, told of every transition in order, under the VM's lock): both are queued, stamped
+ * with their time, for the thread {@code qmp-events}, which sends them in that order. A VM's servers
+ * close when the VM is destroyed, after a SHUTDOWN event.
  *
  * <p>The listener is registered by hand, not as this component's service: the coordinator binds its
  * listeners as it activates, and this component binds the coordinator as it activates; as a DS service
@@ -51,7 +51,6 @@ import org.slf4j.LoggerFactory;
 @Component(service = QmpServers.class)
 public final class QmpService implements QmpServers, MigrationListener, QmpHost {
 
-    static final Duration RUN_STATE_POLL = Duration.ofMillis(20);
     static final Duration DRAIN = Duration.ofSeconds(2);
 
     private static final Logger LOG = LoggerFactory.getLogger(QmpService.class);
@@ -72,19 +71,26 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     private final Map<String, VmQmp> perVm = new ConcurrentHashMap<>();
     private final Set<String> quitting = ConcurrentHashMap.newKeySet();
     private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
-    private final VmListener onDestroy = this::destroying;
+    private final VmListener vmListener = new VmListener() {
+        @Override
+        public void destroying(Vm vm) {
+            QmpService.this.destroying(vm);
+        }
+
+        /** Under the VM's lock: only queued (an unbounded queue's add does not block). */
+        @Override
+        public void runStateChanged(Vm vm, RunState from, RunState to) {
+            long micros = nowMicros();
+            events.add(() -> runStateEvents(vm.name(), from, to, micros));
+        }
+    };
     private final Thread eventThread;
     private volatile boolean running = true;
     private ServiceRegistration<MigrationListener> registration;
 
-    /** One VM's servers, and the run state its clients last heard of. */
+    /** One VM's servers. */
     private static final class VmQmp {
         final List<QmpServer> servers = new CopyOnWriteArrayList<>();
-        RunState last;
-
-        VmQmp(RunState state) {
-            last = state;
-        }
     }
 
     @Activate
@@ -96,7 +102,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     QmpService(VmManager vms, QmpVersion version) {
         this.vms = vms;
         this.version = version;
-        vms.addListener(onDestroy);
+        vms.addListener(vmListener);
         eventThread = new Thread(this::eventLoop, "qmp-events");
         eventThread.setDaemon(true);
         eventThread.start();
@@ -107,7 +113,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
         if (registration != null) {
             registration.unregister();
         }
-        vms.removeListener(onDestroy);
+        vms.removeListener(vmListener);
         running = false;
         eventThread.interrupt();
         eventThread.join(DRAIN.toMillis());
@@ -121,7 +127,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
         QmpCommands commands = new QmpCommands(vm, this);
         QmpServer server = QmpServer.open(vm, address,
                 (channel, name) -> new QmpSession(channel, commands, json, version, name));
-        VmQmp q = perVm.computeIfAbsent(vm, n -> new VmQmp(v.state()));
+        VmQmp q = perVm.computeIfAbsent(vm, n -> new VmQmp());
         q.servers.add(server);
         if (vms.get(vm).orElse(null) != v) { // destroyed meanwhile: nobody else will close it
             destroying(v);
@@ -160,12 +166,12 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
         return p;
     }
 
+    /** Waits until {@code qmp-events} sent what was queued before this call, a second at most. */
     @Override
-    public void runStateMayHaveChanged(String vm) {
-        VmQmp q = perVm.get(vm);
-        if (q != null) {
-            vms.get(vm).ifPresent(v -> checkRunState(q, v));
-        }
+    public void eventsSent() throws InterruptedException {
+        java.util.concurrent.CountDownLatch sent = new java.util.concurrent.CountDownLatch(1);
+        events.add(sent::countDown);
+        sent.await(1, TimeUnit.SECONDS);
     }
 
     @Override
@@ -205,11 +211,7 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     private void eventLoop() {
         while (running) {
             try {
-                Runnable e = events.poll(RUN_STATE_POLL.toMillis(), TimeUnit.MILLISECONDS);
-                for (; e != null; e = events.poll()) {
-                    e.run();
-                }
-                perVm.forEach((name, q) -> vms.get(name).ifPresent(v -> checkRunState(q, v)));
+                events.take().run();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -218,23 +220,19 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
         }
     }
 
-    /** QEMU's order: SHUTDOWN, then STOP, when the guest shut itself down. */
-    private void checkRunState(VmQmp q, Vm v) {
-        synchronized (q) {
-            RunState now = v.state();
-            if (now == q.last) {
-                return;
-            }
-            long micros = nowMicros();
-            if (now == RunState.SHUTDOWN) {
-                send(q, "SHUTDOWN", shutdown(true, "guest-shutdown"), micros);
-            }
-            if (q.last == RunState.RUNNING) {
-                send(q, "STOP", null, micros);
-            } else if (now == RunState.RUNNING) {
-                send(q, "RESUME", null, micros);
-            }
-            q.last = now;
+    /**
+     * QEMU's events of a run state change: STOP when the guest stops running (a user's stop, a
+     * migration's, a guest error; after SHUTDOWN when the guest shut itself down), RESUME when it runs.
+     * Moves between stopped states say nothing, as in QEMU.
+     */
+    private void runStateEvents(String vm, RunState from, RunState to, long micros) {
+        if (to == RunState.SHUTDOWN) {
+            send(vm, "SHUTDOWN", shutdown(true, "guest-shutdown"), micros);
+        }
+        if (from == RunState.RUNNING) {
+            send(vm, "STOP", null, micros);
+        } else if (to == RunState.RUNNING) {
+            send(vm, "RESUME", null, micros);
         }
     }
 

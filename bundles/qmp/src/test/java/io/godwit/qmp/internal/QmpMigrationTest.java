@@ -132,6 +132,11 @@ class QmpMigrationTest {
                 assertTrue(ram.has(member), member + " in " + ram);
             }
             assertTrue(ram.get("dirty-sync-count").asLong() >= 1, ram.toString());
+            assertEquals(4096, ram.get("page-size").asLong(), ram.toString());
+            assertEquals(0, ram.get("postcopy-bytes").asLong(), ram.toString());
+            assertTrue(ram.get("precopy-bytes").asLong() > 0 && ram.get("downtime-bytes").asLong() > 0, ram.toString());
+            assertEquals(ram.get("transferred").asLong(),
+                    ram.get("precopy-bytes").asLong() + ram.get("downtime-bytes").asLong(), ram.toString());
             assertTrue(info.get("x-godwit").get("observed-downtime").asLong() >= 0, info.toString());
 
             String dstStatus;
@@ -187,6 +192,10 @@ class QmpMigrationTest {
                     + " {\"capability\": \"postcopy-ram\", \"state\": true}]}";
             src.ok("migrate-set-capabilities", caps);
             dst.ok("migrate-set-capabilities", caps);
+            JsonNode early = src.execute("migrate-pause"); // QEMU's: only a live postcopy can be paused
+            assertEquals("GenericError", early.get("error").get("class").asText(), early.toString());
+            assertTrue(early.get("error").get("desc").asText().startsWith("migrate-pause is currently only supported"
+                    + " during postcopy-active or postcopy-recover state"), early.toString());
             String uri = "unix:" + dir.resolve("pc.sock");
             dst.ok("migrate-incoming", "{\"uri\": \"" + uri + "\"}");
             src.ok("migrate", "{\"uri\": \"" + uri + "\"}");
@@ -206,6 +215,11 @@ class QmpMigrationTest {
             assertEquals("completed", status);
             JsonNode out = src.ok("query-migrate", null);
             assertTrue(out.has("downtime"), out.toString());
+            JsonNode ram = out.get("ram"); // postcopy started before the first pass: all of it came after the stop
+            assertTrue(ram.get("postcopy-bytes").asLong() >= ram.get("normal-bytes").asLong(), ram.toString());
+            assertEquals(0, ram.get("downtime-bytes").asLong(), ram.toString());
+            assertEquals(ram.get("transferred").asLong(),
+                    ram.get("precopy-bytes").asLong() + ram.get("postcopy-bytes").asLong(), ram.toString());
         }
         awaitRunning("dst");
         vms.get("dst").orElseThrow().stop(RunState.PAUSED);

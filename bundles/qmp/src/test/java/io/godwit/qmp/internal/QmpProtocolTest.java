@@ -205,6 +205,35 @@ class QmpProtocolTest {
         }
     }
 
+    /**
+     * STOP and RESUME come from the kernel's run state changes, not from looking at the state now and
+     * then: ten stop/cont pairs back to back (each leaves the guest paused for well under a poll of
+     * 20 ms, the parking of its vCPUs included) make ten STOPs and ten RESUMEs, in order, with their
+     * times in order, before the reply of the QMP stop after them.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void stopAndContBackToBackEachMakeStopAndResumeInOrder() throws Exception {
+        try (QmpClient c = QmpClient.ready(socket)) {
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                vm.stop(RunState.PAUSED); // as the shell's stop and cont do: not through QMP
+                vm.cont();
+                expected.addAll(List.of("STOP", "RESUME"));
+            }
+            expected.add("STOP");
+            c.ok("stop", null); // its reply follows every event queued before it
+            assertEquals(expected, c.events.stream().map(e -> e.get("event").asText()).toList());
+            long last = 0;
+            for (JsonNode e : c.events) {
+                long micros = e.get("timestamp").get("seconds").asLong() * 1_000_000
+                        + e.get("timestamp").get("microseconds").asLong();
+                assertTrue(micros >= last, "events out of time order: " + c.events);
+                last = micros;
+            }
+        }
+    }
+
     @Test
     void noEventsBeforeTheNegotiation() throws Exception {
         try (QmpClient waiting = new QmpClient(socket); QmpClient other = QmpClient.ready(socket)) {

@@ -33,6 +33,7 @@ import org.osgi.service.component.annotations.Reference;
             "osgi.command.function=migrate_continue",
             "osgi.command.function=migrate_start_postcopy",
             "osgi.command.function=migrate_recover",
+            "osgi.command.function=migrate_pause",
             "osgi.command.function=migrate_set_capability",
             "osgi.command.function=migrate_set_parameter"
         })
@@ -177,6 +178,14 @@ public final class MigrationCommands {
     public void migrate_start_postcopy(@Descriptor(VmCommands.NAME_HELP) String... name) {
         String vm = VmArgs.resolve(vms, "migrate_start_postcopy", name).name();
         call(() -> migration.startPostcopy(vm));
+    }
+
+    @Descriptor("break a postcopy's channel on purpose (QEMU's migrate_pause), on either host: both sides go to"
+            + " postcopy-paused and keep everything; go on with migrate_recover URI on the destination and"
+            + " migrate -r URI on the source (to move the migration to another network, say)")
+    public void migrate_pause(@Descriptor(VmCommands.NAME_HELP) String... name) {
+        String vm = VmArgs.resolve(vms, "migrate_pause", name).name();
+        call(() -> migration.pausePostcopy(vm));
     }
 
     @Descriptor("resume a postcopy that is paused because its channel broke (QEMU's migrate_recover), on the"

@@ -124,6 +124,21 @@ final class MigrationReport {
         line(out, "dirty pages rate", r.dirtyPagesRate() + " pages/s");
         line(out, "throughput", String.format(Locale.ROOT, "%.2f mbps", r.mbps()));
         line(out, "pages per second", String.valueOf(r.pagesPerSecond()));
+        phaseBytes(out, r);
+    }
+
+    /** QEMU's precopy, downtime and postcopy ram (each when not 0, as QEMU) and the page size. */
+    private static void phaseBytes(StringBuilder out, RamStats r) {
+        if (r.precopyBytes() > 0) {
+            line(out, "precopy ram", Sizes.format(r.precopyBytes()) + " (sent while the guest ran here)");
+        }
+        if (r.downtimeBytes() > 0) {
+            line(out, "downtime ram", Sizes.format(r.downtimeBytes()) + " (sent in the stop-and-copy)");
+        }
+        if (r.postcopyBytes() > 0) {
+            line(out, "postcopy ram", Sizes.format(r.postcopyBytes()) + " (sent from postcopy's stop on)");
+        }
+        line(out, "page size", Sizes.format(r.pageSize()));
     }
 
     private static void time(StringBuilder out, String label, long ms, String note) {

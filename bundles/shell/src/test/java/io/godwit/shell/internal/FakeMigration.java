@@ -60,6 +60,11 @@ final class FakeMigration implements MigrationService {
     }
 
     @Override
+    public synchronized void pausePostcopy(String vm) {
+        calls.add("pause " + known(vm));
+    }
+
+    @Override
     public synchronized void resumePostcopy(String vm, String uri) {
         calls.add("resume " + known(vm) + " " + uri);
     }

@@ -99,9 +99,10 @@ class MigrationCommandsTest {
         commands.migrate_set_capability("postcopy-ram", "on");
         commands.migrate_start_postcopy("a");
         migration.play("a", ended(COMPLETED, null));
+        commands.migrate_pause();
         commands.migrate_recover("unix:/run/r.sock");
         commands.migrate(plain(), true, "-r", "a", "unix:/run/r.sock");
-        assertEquals(List.of("postcopy a", "recover a unix:/run/r.sock", "resume a unix:/run/r.sock"),
+        assertEquals(List.of("postcopy a", "pause a", "recover a unix:/run/r.sock", "resume a unix:/run/r.sock"),
                 migration.calls.stream().filter(c -> !c.startsWith("capability")).toList());
         assertEquals("missing arguments for migrate_recover (usage: migrate_recover [NAME] URI)",
                 error(() -> commands.migrate_recover()));

@@ -37,7 +37,9 @@ class MigrationReportTest {
                         "dirty sync count:  3",
                         "dirty pages rate:  0 pages/s",
                         "throughput:        3520.13 mbps",
-                        "pages per second:  100000"),
+                        "pages per second:  100000",
+                        "precopy ram:       1.13 GiB (sent while the guest ran here)",
+                        "page size:         4 KiB"),
                 MigrationReport.info(FakeMigration.ended(COMPLETED, null)));
     }
 
@@ -72,6 +74,22 @@ class MigrationReportTest {
     }
 
     @Test
+    void thePhasesBytesShowWhenNotZeroAsQemuShowsThem() {
+        RamStats ram = new RamStats(GIB + (8L << 20), 0, GIB, 0, 264192, GIB + (8L << 20), 2, 0, 1.0, 1, GIB,
+                8L << 20, 0, 4096);
+        String info = MigrationReport.info(new MigrationInfo(COMPLETED, 900, 4, -1, 30, 40, ram, 0, null, null));
+        assertEquals(String.join("\n",
+                        "precopy ram:       1 GiB (sent while the guest ran here)",
+                        "downtime ram:      8 MiB (sent in the stop-and-copy)",
+                        "page size:         4 KiB"),
+                info.substring(info.indexOf("precopy ram")));
+        RamStats postcopy = new RamStats(GIB, 0, GIB, 0, 262144, GIB, 2, 0, 1.0, 1, 0, 0, GIB, 4096);
+        String pc = MigrationReport.info(new MigrationInfo(COMPLETED, 900, 4, -1, 30, 40, postcopy, 0, null, null));
+        assertEquals("postcopy ram:      1 GiB (sent from postcopy's stop on)\npage size:         4 KiB",
+                pc.substring(pc.indexOf("postcopy ram")));
+    }
+
+    @Test
     void unknownTimesAreLeftOutAndOptionalFieldsShownWhenSet() {
         RamStats ram = new RamStats(512L << 20, 512L << 20, GIB, 10, 131072, 512L << 20, 2, 1500, 1000.0, 30000);
         String active = MigrationReport.info(
@@ -90,6 +108,8 @@ class MigrationReportTest {
                         "dirty pages rate:  1500 pages/s",
                         "throughput:        1000.00 mbps",
                         "pages per second:  30000",
+                        "precopy ram:       512 MiB (sent while the guest ran here)",
+                        "page size:         4 KiB",
                         "cpu throttle:      30 %",
                         "socket address:    tcp:127.0.0.1:41234"),
                 active);
