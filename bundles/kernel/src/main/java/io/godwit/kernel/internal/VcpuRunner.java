@@ -30,6 +30,11 @@ final class VcpuRunner implements Runnable, VcpuContext {
 
     private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /**
+     * A vCPU that halts between bursts of work (a rate-limited guest waiting for its next tick) is
+     * running, not halted: {@code info cpus} says halted only after this long without progress.
+     */
+    static final long IDLE_BEFORE_HALTED_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final KernelVm vm;
     private final int index;
@@ -52,6 +57,9 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private volatile double rate;
     /** How much the last throttle sleep overran; only the vCPU thread uses it. */
     private long throttleOversleep;
+    /** Progress after the last quantum (vCPU thread only), and when it last moved (read by {@link #info}). */
+    private long lastProgress;
+    private volatile long lastWorkNanos = System.nanoTime() - IDLE_BEFORE_HALTED_NANOS;
 
     VcpuRunner(KernelVm vm, int index, VcpuMemory memory) {
         this.vm = vm;
@@ -151,6 +159,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
             }
             long ran = System.nanoTime() - start;
             sampleRate(start + ran);
+            noteWork(start + ran);
             handle(exit);
             throttle(ran);
         }
@@ -276,10 +285,19 @@ final class VcpuRunner implements Runnable, VcpuContext {
         }
     }
 
+    private void noteWork(long now) {
+        long p = vcpu.progress();
+        if (p != lastProgress) {
+            lastProgress = p;
+            lastWorkNanos = now;
+        }
+    }
+
     VcpuInfo info() {
         String state;
+        boolean idle = System.nanoTime() - lastWorkNanos > IDLE_BEFORE_HALTED_NANOS;
         synchronized (vm.lock) {
-            state = !vm.runVcpusLocked() ? "stopped" : halted ? "halted" : "running";
+            state = !vm.runVcpusLocked() ? "stopped" : halted && idle ? "halted" : "running";
         }
         double r = "stopped".equals(state) ? 0 : rate; // a rate-limited guest halts between bursts
         return new VcpuInfo(index, thread.getName(), thread.threadId(), state, vcpu.progress(), vcpu.progressUnit(), r);
