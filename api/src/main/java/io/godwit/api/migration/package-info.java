@@ -3,7 +3,7 @@
  * parameters and counters.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.godwit.api.migration;
 
 import org.osgi.annotation.bundle.Export;

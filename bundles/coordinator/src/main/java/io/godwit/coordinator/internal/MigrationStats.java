@@ -41,6 +41,12 @@ final class MigrationStats {
     volatile long verifyNanos = -1;
     /** Why the precopy stopped converging, once it did. */
     volatile String stall;
+    /** Each precopy pass as its closing sync saw it (outgoing only; the report's charts). */
+    final java.util.List<io.godwit.api.migration.MigrationPass> passes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When the switchover stopped the guest (ms from the start, -1 before), and the bytes sent from then on. */
+    volatile long switchoverMs = -1;
+    volatile long switchoverBytes;
+    volatile boolean postcopy;
 
     private long windowStart = startNanos;
     private long windowBytes;
@@ -82,6 +88,10 @@ final class MigrationStats {
         return new MigrationInfo(s, total, setupMs, s == MigrationStatus.ACTIVE ? expectedDowntimeMs : -1,
                 downtimeMs, observedDowntimeMs, ram, throttle, listenUri, error, postcopy(), stall,
                 verifyNanos < 0 ? -1 : verifyNanos / 1_000_000);
+    }
+
+    io.godwit.api.migration.MigrationHistory history() {
+        return new io.godwit.api.migration.MigrationHistory(passes, switchoverMs, switchoverBytes, postcopy);
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {
