@@ -30,11 +30,6 @@ final class VcpuRunner implements Runnable, VcpuContext {
 
     private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-    /**
-     * A vCPU that halts between bursts of work (a rate-limited guest waiting for its next tick) is
-     * running, not halted: {@code info cpus} says halted only after this long without progress.
-     */
-    static final long IDLE_BEFORE_HALTED_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final KernelVm vm;
     private final int index;
@@ -46,6 +41,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
     // Guarded by vm.lock:
     private boolean parked = true;
     private boolean halted;
+    /** Whether the halt is idleness (HALT), not a busy guest pacing itself (WAIT), which shows as running. */
+    private boolean idle;
     /** Times this thread looked for work; a parked vCPU must not spin (guarded by the VM lock). */
     private long wakeups;
     /** While halted: when to look at the guest again (guarded by the VM lock). */
@@ -57,9 +54,6 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private volatile double rate;
     /** How much the last throttle sleep overran; only the vCPU thread uses it. */
     private long throttleOversleep;
-    /** Progress after the last quantum (vCPU thread only), and when it last moved (read by {@link #info}). */
-    private long lastProgress;
-    private volatile long lastWorkNanos = System.nanoTime() - IDLE_BEFORE_HALTED_NANOS;
 
     VcpuRunner(KernelVm vm, int index, VcpuMemory memory) {
         this.vm = vm;
@@ -154,12 +148,11 @@ final class VcpuRunner implements Runnable, VcpuContext {
             }
             long start = System.nanoTime();
             VcpuExit exit = runQuantum();
-            if (index == 0 && (exit.reason() == VcpuExit.Reason.QUANTUM || exit.reason() == VcpuExit.Reason.HALT)) {
+            if (index == 0 && (exit.reason() != VcpuExit.Reason.SHUTDOWN && exit.reason() != VcpuExit.Reason.GUEST_ERROR)) {
                 exit = runDrivers(exit);
             }
             long ran = System.nanoTime() - start;
             sampleRate(start + ran);
-            noteWork(start + ran);
             handle(exit);
             throttle(ran);
         }
@@ -238,9 +231,10 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private void handle(VcpuExit exit) {
         switch (exit.reason()) {
             case QUANTUM -> { }
-            case HALT -> {
+            case HALT, WAIT -> {
                 synchronized (vm.lock) {
                     halted = true;
+                    idle = exit.reason() == VcpuExit.Reason.HALT;
                     haltedUntil = System.nanoTime() + HALT_POLL_NANOS;
                 }
             }
@@ -285,17 +279,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
         }
     }
 
-    private void noteWork(long now) {
-        long p = vcpu.progress();
-        if (p != lastProgress) {
-            lastProgress = p;
-            lastWorkNanos = now;
-        }
-    }
-
     VcpuInfo info() {
         String state;
-        boolean idle = System.nanoTime() - lastWorkNanos > IDLE_BEFORE_HALTED_NANOS;
         synchronized (vm.lock) {
             state = !vm.runVcpusLocked() ? "stopped" : halted && idle ? "halted" : "running";
         }
