@@ -55,8 +55,8 @@ public final class HostCommands {
 
     @Descriptor("list the commands, or show one's usage: help [COMMAND]; a bare name is the command that runs"
             + " (godwit's before Gogo's: help stop is the VM's stop, help felix:stop the bundle's)")
-    public Object help(CommandSession session, @Descriptor("a command, e.g. stop or felix:stop") String... command)
-            throws Exception {
+    public Object help(@Descriptor("the session (Gogo passes it)") CommandSession session,
+            @Descriptor("a command, e.g. stop or felix:stop") String... command) throws Exception {
         if (command.length == 0) {
             return session.execute("felix:help");
         }
