@@ -28,6 +28,7 @@ public final class GogoSession implements AutoCloseable {
     private final Method format;
     private final Method close;
     private final Method put;
+    private final Method get;
 
     private GogoSession(BundleContext context, ServiceReference<?> reference, Object session, Class<?> type)
             throws NoSuchMethodException {
@@ -38,6 +39,7 @@ public final class GogoSession implements AutoCloseable {
         this.format = type.getMethod("format", Object.class, int.class);
         this.close = type.getMethod("close");
         this.put = type.getMethod("put", String.class, Object.class);
+        this.get = type.getMethod("get", String.class);
     }
 
     /**
@@ -116,6 +118,11 @@ public final class GogoSession implements AutoCloseable {
     /** Sets a session variable ({@code session.put(name, value)}). */
     public void put(String name, Object value) throws Exception {
         invoke(put, session, name, value);
+    }
+
+    /** A session variable ({@code session.get(name)}), or null. */
+    public Object get(String name) throws Exception {
+        return invoke(get, session, name);
     }
 
     /** Runs a script; a failing command throws its own exception (unwrapped from reflection). */

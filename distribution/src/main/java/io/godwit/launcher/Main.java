@@ -17,6 +17,11 @@ public final class Main {
 
     public static void main(String[] args) {
         Thread.currentThread().setName("godwit-launcher");
+        // A host has no display: the report's charts draw with AWT, which must never reach for one
+        // (a DISPLAY in the environment would make it try). A -D on the command line still wins.
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
         Terminal terminal = Terminal.capture();
         System.exit(run(args, terminal));
     }

@@ -62,7 +62,17 @@ final class ScriptMode implements HostRunner.Mode {
             session.put("COLUMNS", tty.columns());
         }
         for (GogoSession.Step step : session.steps(script)) {
-            Object result = session.execute(step.text());
+            Object result;
+            try {
+                result = session.execute(step.text());
+            } catch (IllegalArgumentException e) {
+                // Where Gogo refused the line before the command ran (an option without its value),
+                // the shell left Godwit's own message in the session (the shell's CommandErrors).
+                if (session.get("GODWIT_ERROR") instanceof String own) {
+                    throw new IllegalArgumentException(own);
+                }
+                throw e;
+            }
             if (result != null && !step.assignment()) {
                 out.println(session.format(result));
             }

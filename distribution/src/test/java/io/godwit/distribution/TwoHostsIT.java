@@ -105,6 +105,14 @@ class TwoHostsIT {
         liveMigration("tcp:127.0.0.1:0");
     }
 
+    /** A live migration's report (info migrate --report), in headless chromium; skipped without one. */
+    @Test
+    void migrationReportInHeadlessChromium() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(HeadlessChromium.find().isPresent(), HeadlessChromium.MISSING);
+        liveMigration("unix:" + dir.resolve("mig.sock"));
+        ReportCheck.check(hosts.getFirst(), "guest", dir);
+    }
+
     @Test
     void liveMigrationOverUnixSocket() throws Exception {
         String uri = liveMigration("unix:" + dir.resolve("mig.sock"));

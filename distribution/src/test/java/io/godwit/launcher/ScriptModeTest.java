@@ -46,6 +46,24 @@ class ScriptModeTest {
         public String tty(CommandSession session) {
             return session.get("GODWIT_TTY") + " " + session.get("COLUMNS");
         }
+
+        public String opt(@org.apache.felix.service.command.Parameter(names = "--x", absentValue = "") String x) {
+            return x;
+        }
+    }
+
+    /** What the shell's GodwitScope does after a line Gogo refused: its own message in GODWIT_ERROR. */
+    public static final class OwnErrors implements org.apache.felix.service.command.CommandSessionListener {
+        @Override
+        public void beforeExecute(CommandSession session, CharSequence command) {}
+
+        @Override
+        public void afterExecute(CommandSession session, CharSequence command, Exception exception) {
+            session.put("GODWIT_ERROR", "opt: option --x needs a value");
+        }
+
+        @Override
+        public void afterExecute(CommandSession session, CharSequence command, Object result) {}
     }
 
     private static ThreadIOImpl threadIo;
@@ -66,9 +84,10 @@ class ScriptModeTest {
     @BeforeEach
     void open() throws Exception {
         CommandProcessorImpl processor = new CommandProcessorImpl(threadIo);
-        for (String f : List.of("hello", "quiet", "fail", "tty")) {
+        for (String f : List.of("hello", "quiet", "fail", "tty", "opt")) {
             processor.addCommand("godwit", new Probe(), f);
         }
+        processor.addListener(new OwnErrors());
         Bundle bundle = proxy(Bundle.class, (name, args) -> name.equals("loadClass")
                 ? Class.forName((String) args[0], false, ScriptModeTest.class.getClassLoader()) : null);
         ServiceReference<?> reference = proxy(ServiceReference.class, (name, args) -> name.equals("getBundle") ? bundle : null);
@@ -110,6 +129,13 @@ class ScriptModeTest {
         Exception e = assertThrows(IllegalStateException.class, () -> run("hello; fail; hello", Tty.NONE));
         assertEquals("the root cause", e.getMessage());
         assertEquals("hello\n", out.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Gogo refuses "opt --x" before opt runs ("Cannot coerce ..."): the shell's message is printed instead. */
+    @Test
+    void gogosRefusalGivesTheShellsOwnMessage() {
+        Exception e = assertThrows(IllegalArgumentException.class, () -> run("opt --x", Tty.NONE));
+        assertEquals("opt: option --x needs a value", e.getMessage());
     }
 
     @Test

@@ -16,6 +16,11 @@ public record VcpuExit(Reason reason, long pc, String message) {
         QUANTUM,
         /** The guest has nothing to do (an idle loop, WFI): the kernel parks the vCPU until kicked. */
         HALT,
+        /**
+         * The guest is busy but paces itself: it waits for time to pass before its next work (a rate
+         * limit). Parked as for {@link #HALT}, but it counts as running, not halted.
+         */
+        WAIT,
         /** The guest asked to shut down; {@code message} holds its exit status. */
         SHUTDOWN,
         /** The guest did something illegal (bad instruction, access outside RAM): the VM stops. */
@@ -24,6 +29,7 @@ public record VcpuExit(Reason reason, long pc, String message) {
 
     public static final VcpuExit QUANTUM = new VcpuExit(Reason.QUANTUM, 0, "");
     public static final VcpuExit HALT = new VcpuExit(Reason.HALT, 0, "");
+    public static final VcpuExit WAIT = new VcpuExit(Reason.WAIT, 0, "");
 
     public VcpuExit {
         Objects.requireNonNull(reason, "reason");

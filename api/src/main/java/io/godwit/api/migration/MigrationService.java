@@ -122,6 +122,14 @@ public interface MigrationService {
     /** The VM's migration as it is now. */
     MigrationInfo info(String vm);
 
+    /**
+     * The VM's current or last outgoing migration pass by pass, as recorded at each sync, and its
+     * switchover ({@link MigrationHistory#NONE} when it has none: never migrated, or a destination).
+     *
+     * @throws IllegalArgumentException for an unknown VM
+     */
+    MigrationHistory history(String vm);
+
     /** The transports installed now, by scheme: what {@code migrate} and {@code migrate_incoming} accept. */
     java.util.List<TransportInfo> transports();
 }

@@ -6,7 +6,9 @@ package io.godwit.api.vm;
  * @param index the vCPU's index
  * @param thread the name of its thread
  * @param threadId the thread's id
- * @param state {@code running}, {@code halted} or {@code stopped}
+ * @param state {@code running} (also while a busy guest paces itself, {@code VcpuExit.WAIT}, as a
+ *     rate-limited sweep does between bursts), {@code halted} (idle: {@code VcpuExit.HALT}) or
+ *     {@code stopped}
  * @param progress work retired so far
  * @param progressUnit unit of {@code progress}, for example {@code writes}
  * @param ratePerSecond recent progress per second

@@ -479,6 +479,12 @@ public class Coordinator implements MigrationService, Events {
         return of(name).info();
     }
 
+    @Override
+    public io.godwit.api.migration.MigrationHistory history(String name) {
+        vm(name);
+        return of(name).history();
+    }
+
     private boolean events(String vm) {
         return vms.get(vm).map(v -> of(v.name()).settings.capability(MigrationCapability.EVENTS)).orElse(false);
     }

@@ -54,6 +54,12 @@ final class MigrationStats {
     volatile Xbzrle xbzrle;
     /** Multifd's live figures, or null without multifd. */
     volatile java.util.function.Supplier<MigrationInfo.MultifdInfo> multifd;
+    /** Each precopy pass as its closing sync saw it (outgoing only; the report's charts). */
+    final java.util.List<io.godwit.api.migration.MigrationPass> passes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When the switchover stopped the guest (ms from the start, -1 before), and the bytes sent from then on. */
+    volatile long switchoverMs = -1;
+    volatile long switchoverBytes;
+    volatile boolean postcopy;
 
     /** Where {@link #sent} puts bytes: precopy until the switchover or postcopy stops the guest. */
     private Phase phase = Phase.PRECOPY;
@@ -145,6 +151,10 @@ final class MigrationStats {
     private MigrationInfo.MultifdInfo multifdInfo() {
         var m = multifd;
         return m == null ? MigrationInfo.MultifdInfo.NONE : m.get();
+    }
+
+    io.godwit.api.migration.MigrationHistory history() {
+        return new io.godwit.api.migration.MigrationHistory(passes, switchoverMs, switchoverBytes, postcopy);
     }
 
     private io.godwit.api.memory.PostcopyStats postcopy() {

@@ -89,6 +89,9 @@ final class OutgoingMigration implements Runnable {
     long lastSyncMs;
     private long lastSyncNanos;
     private long sentAtLastSync;
+    /** Where the current pass began, for its record: ms from the start, and bytes sent by then. */
+    private long passStartMs;
+    private long passStartBytes;
     /** What saving every vCPU's state takes, measured while the guest runs ({@link SaveCosts}). */
     private long vcpuSaveNanos;
     private long vcpuSaveMeasuredNanos;
@@ -359,6 +362,8 @@ final class OutgoingMigration implements Runnable {
             sender.multifd(multifd);
         }
         stats.setupMs = stats.elapsedMs();
+        passStartMs = stats.setupMs;
+        passStartBytes = sentBytes();
         checkCancel();
         setStatus(MigrationStatus.ACTIVE);
     }
@@ -475,9 +480,11 @@ final class OutgoingMigration implements Runnable {
                 // loading it. Give it time instead of spinning on syncs.
                 Thread.sleep(IDLE_PASS_WAIT_MS);
             }
+            int throttle = vm.throttle(); // what the pass ran under; the decision below may change it
             sync();
             PassSnapshot pass = snapshot();
             stats.expectedDowntimeMs = pass.expectedDowntimeMs();
+            recordPass(pass, throttle);
             if (postcopyRequested) {
                 LOG.info("{}: switching to postcopy after {} passes", vm.name(), stats.syncCount);
                 return;
@@ -510,6 +517,31 @@ final class OutgoingMigration implements Runnable {
                 stats.throttle = d.throttlePercent();
             }
         }
+    }
+
+    /** The pass that the last sync closed, for {@code history}: what the policy saw. */
+    private void recordPass(PassSnapshot pass, int throttle) {
+        long now = stats.elapsedMs();
+        long sent = sentBytes();
+        long expected = pass.expectedDowntimeMs();
+        stats.passes.add(new io.godwit.api.migration.MigrationPass(pass.pass() - 1, passStartMs, now,
+                sent - passStartBytes, (long) pass.dirtyBytesPerSecond(), (long) pass.bandwidthBytesPerSecond(),
+                expected == Long.MAX_VALUE ? -1 : expected, pass.downtimeLimitMs(), throttle,
+                stats.remainingPages * 4096));
+        passStartMs = now;
+        passStartBytes = sent;
+    }
+
+    /** The switchover stops the guest now: from here the bytes count as the switchover's, not a pass's. */
+    void switchoverStarts(boolean postcopy) {
+        stats.postcopy = postcopy;
+        stats.switchoverMs = stats.elapsedMs();
+        passStartBytes = sentBytes();
+    }
+
+    /** The destination may run the guest from here: the switchover's bytes are counted. */
+    void switchoverSent() {
+        stats.switchoverBytes = sentBytes() - passStartBytes;
     }
 
     /**

@@ -46,6 +46,7 @@ final class Postcopy {
         long stopNanos = System.nanoTime();
         long stopMicros = Switchover.wallMicros();
         m.stoppedByUs = true;
+        m.switchoverStarts(true);
         m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
         m.stats.guestStopped(true, m.sentBytes() + m.writer.staged());
         long stoppedNanos = System.nanoTime();
@@ -65,6 +66,7 @@ final class Postcopy {
                 .setValue(m.wasRunning ? 1 : 0).setTimeMicros(stopMicros).build());
         m.writer.flush();
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
+        m.switchoverSent();
         LOG.debug("{}: postcopy start: stopped after {} ms, synced after {} ms, states sent after {} ms", m.vm.name(),
                 (stoppedNanos - stopNanos) / 1_000_000, (syncedNanos - stopNanos) / 1_000_000, m.stats.downtimeMs);
         LOG.info("{}: postcopy: the destination may run the guest; {} pages to push", m.vm.name(), bitmap.count());

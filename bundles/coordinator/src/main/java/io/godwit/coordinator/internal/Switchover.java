@@ -37,6 +37,7 @@ final class Switchover {
         long stopNanos = System.nanoTime();
         long stopMicros = wallMicros();
         m.stoppedByUs = true;
+        m.switchoverStarts(false);
         // QEMU's vm_was_running, taken by the stop itself: a guest the user paused during precopy
         // stays paused on the destination, and is not resumed here if the switchover fails.
         m.wasRunning = m.vm.stopAndGetPrevious(RunState.FINISH_MIGRATE) == RunState.RUNNING;
@@ -78,6 +79,7 @@ final class Switchover {
         m.writer.flush();
         m.stats.sent(m.sentBytes());
         m.stats.downtimeMs = (System.nanoTime() - stopNanos) / 1_000_000;
+        m.switchoverSent();
         if (LOG.isDebugEnabled()) {
             LOG.debug("{}: stop-and-copy: stopped after {} ms, synced after {} ms, final RAM sent after {} ms,"
                     + " completion flushed after {} ms", m.vm.name(), (stoppedNanos - stopNanos) / 1_000_000,

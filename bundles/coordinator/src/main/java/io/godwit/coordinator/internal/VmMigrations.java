@@ -103,6 +103,11 @@ final class VmMigrations {
         return incoming != null ? incoming.stats.tls : null;
     }
 
+    /** The outgoing migration's passes and switchover; a destination has none. */
+    synchronized io.godwit.api.migration.MigrationHistory history() {
+        return outgoing != null ? outgoing.stats.history() : io.godwit.api.migration.MigrationHistory.NONE;
+    }
+
     synchronized MigrationInfo info() {
         if (outgoing != null) {
             return outgoing.stats.snapshot();

@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.dirty.DirtyTracker;
 import io.godwit.api.migration.MigrationCapability;
+import io.godwit.api.migration.MigrationHistory;
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationParameter;
+import io.godwit.api.migration.MigrationPass;
 import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.vm.RunState;
@@ -80,6 +82,7 @@ class MigrationTest {
         assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
         assertEquals(MigrationStatus.COMPLETED, in.status(), String.valueOf(in));
         assertTrue(out.ram().dirtySyncCount() >= 3, "passes: " + out.ram().dirtySyncCount());
+        assertHistory(out, coordinator.history("src"));
         assertEquals(RunState.POSTMIGRATE, src.state());
         Vm dst = vms.get("dst").orElseThrow();
         assertEquals(RunState.RUNNING, dst.state());
@@ -129,6 +132,32 @@ class MigrationTest {
                 "precopy " + r.precopyBytes() + ", the wire while running " + wire[0]);
         // the full pass (the 16 MiB the guest wrote; zero pages cost a few bytes) went while it ran
         assertTrue(r.downtimeBytes() > 0 && r.precopyBytes() >= 16L << 20, out.toString());
+    }
+
+    /**
+     * The record behind {@code info migrate --report}: one entry per pass (every sync but setup's and
+     * the switchover's), numbered and back to back in time, the sweep's 32 MiB among them, the limits
+     * as they were set, and with the switchover every byte sent after setup.
+     */
+    private static void assertHistory(MigrationInfo out, MigrationHistory h) {
+        var passes = h.passes();
+        assertEquals(out.ram().dirtySyncCount() - 2, passes.size(), passes.toString());
+        long end = passes.getFirst().startMs();
+        long sent = 0;
+        for (int i = 0; i < passes.size(); i++) {
+            MigrationPass p = passes.get(i);
+            assertEquals(i + 1, p.pass(), p.toString());
+            assertEquals(end, p.startMs(), "passes follow each other: " + p);
+            assertTrue(p.endMs() >= p.startMs() && p.bandwidthBytesPerSecond() > 0, p.toString());
+            end = p.endMs();
+            sent += p.bytesSent();
+        }
+        assertTrue(sent >= 32 << 20, "the sweep's 32 MiB went at least once in the passes: " + passes);
+        assertEquals(1, passes.getFirst().downtimeLimitMs());
+        assertEquals(300, passes.getLast().downtimeLimitMs());
+        assertTrue(h.switchoverMs() >= end && !h.postcopy() && h.switchoverBytes() > 0, h.toString());
+        long setup = out.ram().transferred() - sent - h.switchoverBytes();
+        assertTrue(setup >= 0 && setup < 64 << 10, "bytes outside the passes and the switchover: " + setup);
     }
 
     @Test

@@ -41,6 +41,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
     // Guarded by vm.lock:
     private boolean parked = true;
     private boolean halted;
+    /** Whether the halt is idleness (HALT), not a busy guest pacing itself (WAIT), which shows as running. */
+    private boolean idle;
     /** Times this thread looked for work; a parked vCPU must not spin (guarded by the VM lock). */
     private long wakeups;
     /** While halted: when to look at the guest again (guarded by the VM lock). */
@@ -146,7 +148,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
             }
             long start = System.nanoTime();
             VcpuExit exit = runQuantum();
-            if (index == 0 && (exit.reason() == VcpuExit.Reason.QUANTUM || exit.reason() == VcpuExit.Reason.HALT)) {
+            if (index == 0 && (exit.reason() != VcpuExit.Reason.SHUTDOWN && exit.reason() != VcpuExit.Reason.GUEST_ERROR)) {
                 exit = runDrivers(exit);
             }
             long ran = System.nanoTime() - start;
@@ -229,9 +231,10 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private void handle(VcpuExit exit) {
         switch (exit.reason()) {
             case QUANTUM -> { }
-            case HALT -> {
+            case HALT, WAIT -> {
                 synchronized (vm.lock) {
                     halted = true;
+                    idle = exit.reason() == VcpuExit.Reason.HALT;
                     haltedUntil = System.nanoTime() + HALT_POLL_NANOS;
                 }
             }
@@ -279,7 +282,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
     VcpuInfo info() {
         String state;
         synchronized (vm.lock) {
-            state = !vm.runVcpusLocked() ? "stopped" : halted ? "halted" : "running";
+            state = !vm.runVcpusLocked() ? "stopped" : halted && idle ? "halted" : "running";
         }
         double r = "stopped".equals(state) ? 0 : rate; // a rate-limited guest halts between bursts
         return new VcpuInfo(index, thread.getName(), thread.threadId(), state, vcpu.progress(), vcpu.progressUnit(), r);

@@ -47,17 +47,18 @@ class BootFailureTest {
     }
 
     @Test
-    void aWorkloadOverADevicesMemoryIsRefused() {
+    void aWorkloadSizeOverADevicesMemoryIsRefused() throws InterruptedException {
         host.manager.addDeviceFactory((ctx, o) -> new ReservingDevice(ctx), Map.of(DeviceFactory.NAME, "rings"));
-        for (String workload : new String[] {"sweep", "fill", "sweep:8M"}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> host.manager.create(
-                    VmSpec.builder("ov").memory(8 << 20).workload(workload).device("rings").build()), workload);
-            assertTrue(e.getMessage().contains("over rings0's memory"), e.getMessage());
-            assertTrue(host.manager.get("ov").isEmpty());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> host.manager.create(
+                VmSpec.builder("ov").memory(8 << 20).workload("sweep:8M").device("rings").build()));
+        assertTrue(e.getMessage().contains("over rings0's memory"), e.getMessage());
+        assertTrue(host.manager.get("ov").isEmpty());
+        // Below the device's memory it runs; without a size, sweep and fill take the RAM the device leaves.
+        for (String workload : new String[] {"sweep:4M", "sweep", "fill"}) {
+            var vm = host.manager.create(VmSpec.builder("ok").memory(8 << 20).workload(workload).device("rings").build());
+            assertEquals(RunState.RUNNING, vm.state(), workload);
+            host.manager.destroy("ok");
         }
-        // Below the device's memory it runs.
-        assertEquals(RunState.RUNNING, host.manager.create(
-                VmSpec.builder("ok").memory(8 << 20).workload("sweep:4M").device("rings").build()).state());
     }
 
     /** Reserves the top MiB of RAM, as virtio-net's rings do. */

@@ -191,6 +191,27 @@ class VmLifecycleTest {
                 + " times in " + seconds + " s");
     }
 
+    /**
+     * A rate-limited sweep halts between its bursts, most of the time: {@code info cpus} must show it
+     * running (it showed halted), and a guest that halts for good (fill, once done) as halted.
+     */
+    @Test
+    void aRateLimitedVcpuIsRunningAndAnIdleOneHalted() throws Exception {
+        Vm limited = host.create("r", 16 << 20, 1, "sweep:rate=500");
+        Vm done = host.create("f", 16 << 20, 1, "fill");
+        awaitProgress(limited, 64);
+        for (int i = 0; i < 40; i++) {
+            assertEquals("running", limited.cpus().get(0).state(), "sample " + i + " of a rate-limited vCPU");
+            Thread.sleep(10);
+        }
+        awaitProgress(done, 4095);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!"halted".equals(done.cpus().get(0).state())) {
+            assertTrue(System.nanoTime() < deadline, "a vCPU that finished its fill never showed as halted");
+            Thread.sleep(20);
+        }
+    }
+
     private static long wakeups(KernelVm vm) {
         synchronized (vm.lock) {
             long n = 0;

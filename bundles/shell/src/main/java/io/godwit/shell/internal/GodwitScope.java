@@ -5,7 +5,9 @@ import org.apache.felix.service.command.CommandSessionListener;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * Puts scope {@code godwit} first in every session's command search path ({@code SCOPE}).
+ * Puts scope {@code godwit} first in every session's command search path ({@code SCOPE}), and
+ * after a line that Gogo refused before any command ran, leaves Godwit's own message for it in
+ * {@link CommandErrors#VARIABLE}.
  *
  * <p>Why: Gogo resolves a bare name through {@code SCOPE}; with {@code *} it takes the first
  * {@code scope:name} in a hash map, so {@code stop} would be felix:stop (stop a bundle) or ours at
@@ -22,6 +24,7 @@ public final class GodwitScope implements CommandSessionListener {
     @Override
     public void beforeExecute(CommandSession session, CharSequence command) {
         session.put(SCOPE, withGodwitFirst(session.get(SCOPE)));
+        session.put(CommandErrors.VARIABLE, null);
     }
 
     static String withGodwitFirst(Object scope) {
@@ -32,8 +35,11 @@ public final class GodwitScope implements CommandSessionListener {
         return "godwit:" + path;
     }
 
+    /** Leaves our own message where Gogo refused the line before a command ran ({@link CommandErrors}). */
     @Override
-    public void afterExecute(CommandSession session, CharSequence command, Exception exception) {}
+    public void afterExecute(CommandSession session, CharSequence command, Exception exception) {
+        session.put(CommandErrors.VARIABLE, CommandErrors.describe(exception, command));
+    }
 
     @Override
     public void afterExecute(CommandSession session, CharSequence command, Object result) {}

@@ -1,6 +1,7 @@
 package io.godwit.shell.internal;
 
 import java.time.Duration;
+import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -9,16 +10,23 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * Host commands that need no VM: {@code sleep} and {@code quit}. They do not depend on the kernel,
- * so they work while it is missing.
+ * Host commands that need no VM: {@code sleep}, {@code quit} and {@code help}. They do not depend on
+ * the kernel, so they work while it is missing.
  *
  * <p>{@code sleep} is ours because Gogo's only {@code sleep} lives in gogo.jline (absent in the
  * launcher's {@code -c} mode) and takes whole seconds; {@link GodwitScope} makes this one win.
+ * {@code help} is ours so that {@code help stop} shows the {@code stop} that runs: gogo.command's
+ * {@code felix:help} takes the first command of that name in a hash map, Felix's bundle stop or ours.
  */
 @Component(
         service = HostCommands.class,
-        property = {"osgi.command.scope=godwit", "osgi.command.function=sleep", "osgi.command.function=quit"})
+        property = {"osgi.command.scope=godwit", "osgi.command.function=sleep", "osgi.command.function=quit",
+            "osgi.command.function=help"})
 public final class HostCommands {
+
+    private static final String SCOPE = "godwit:";
+    /** What {@code help} passes on to Gogo: a command name, never a script. */
+    private static final java.util.regex.Pattern COMMAND_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_.*-]+(:[A-Za-z0-9_.*-]+)?");
 
     private final BundleContext context;
 
@@ -43,6 +51,24 @@ public final class HostCommands {
             throw new IllegalArgumentException("invalid duration '" + seconds + "': use seconds, e.g. 2 or 0.5");
         }
         return Duration.ofNanos(Math.round(s * 1e9));
+    }
+
+    @Descriptor("list the commands, or show one's usage: help [COMMAND]; a bare name is the command that runs"
+            + " (godwit's before Gogo's: help stop is the VM's stop, help felix:stop the bundle's)")
+    public Object help(@Descriptor("the session (Gogo passes it)") CommandSession session,
+            @Descriptor("a command, e.g. stop or felix:stop") String... command) throws Exception {
+        if (command.length == 0) {
+            return session.execute("felix:help");
+        }
+        String name = command[0];
+        if (command.length > 1 || !COMMAND_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("help takes one command name, e.g. help stop");
+        }
+        Object known = session.get(".commands");
+        if (!name.contains(":") && known instanceof java.util.Collection<?> names && names.contains(SCOPE + name)) {
+            name = SCOPE + name;
+        }
+        return session.execute("felix:help " + name);
     }
 
     @Descriptor("stop the host: destroys every VM and stops the framework (QEMU's quit)")

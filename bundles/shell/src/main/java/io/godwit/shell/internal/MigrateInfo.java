@@ -1,7 +1,13 @@
 package io.godwit.shell.internal;
 
+import io.godwit.api.migration.MigrationHistory;
+import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.vm.VmManager;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -26,12 +32,16 @@ public final class MigrateInfo implements InfoSubject {
 
     @Override
     public String description() {
-        return "info migrate [NAME]: the migration's status, times and RAM counters (QEMU's info migrate)";
+        return "info migrate [NAME] [--report FILE.html]: the migration's status, times and RAM counters (QEMU's"
+                + " info migrate); --report also writes a page with charts of its passes and switchover";
     }
 
     @Override
-    public Object show(String... args) {
-        String named = VmArgs.optionalName("info migrate", args);
+    public Object show(String... args) throws java.io.IOException {
+        List<String> rest = new ArrayList<>(Arrays.asList(args == null ? new String[0] : args));
+        String report = reportOption(rest);
+        String[] left = rest.toArray(String[]::new);
+        String named = VmArgs.optionalName("info migrate", left);
         if (named != null && vms.get(named).isEmpty()) {
             // a destination still waiting for the hello its VM is made from (or refused it)
             try {
@@ -40,12 +50,38 @@ public final class MigrateInfo implements InfoSubject {
                 throw new IllegalArgumentException(VmArgs.noSuchVm(vms, named));
             }
         }
-        String vm = VmArgs.resolve(vms, "info migrate", args).name();
-        return withTls(MigrationReport.info(migration.info(vm)), migration.tls(vm));
+        String vm = VmArgs.resolve(vms, "info migrate", left).name();
+        MigrationInfo info = migration.info(vm);
+        String text = withTls(MigrationReport.info(info), migration.tls(vm));
+        if (report == null) {
+            return text;
+        }
+        MigrationHistory history = migration.history(vm);
+        if (history.passes().isEmpty() && history.switchoverMs() < 0) {
+            throw new IllegalArgumentException("VM '" + vm + "' has no outgoing migration to report (run info migrate"
+                    + " --report on the source, during or after its migrate)");
+        }
+        Path written = HtmlReport.write(Path.of(report), vm, info, history);
+        return text + "\nreport: " + written + " (" + history.passes().size() + " passes)";
     }
 
     /** The report and, for a migration over TLS, its session: protocol, cipher suite and the peer. */
     static String withTls(String report, String tls) {
         return tls == null ? report : report + "\ntls: " + tls;
+    }
+
+    /** Takes {@code --report FILE} out of the arguments; null when absent. */
+    private static String reportOption(List<String> args) {
+        int at = args.indexOf("--report");
+        if (at < 0) {
+            return null;
+        }
+        if (at + 1 >= args.size() || args.get(at + 1).startsWith("-")) {
+            throw new IllegalArgumentException("info migrate --report needs a FILE, e.g. info migrate --report"
+                    + " migration.html");
+        }
+        String file = args.get(at + 1);
+        args.subList(at, at + 2).clear();
+        return file;
     }
 }

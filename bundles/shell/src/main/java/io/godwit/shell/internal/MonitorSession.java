@@ -92,7 +92,12 @@ final class MonitorSession implements Runnable {
             // As the launcher's -c mode: step by step, each result printed as the console prints a
             // line's result (nothing for null or an assignment); the first failure ends the script.
             for (ScriptStep step : ScriptStep.split(script)) {
-                Object result = session.execute(step.text());
+                Object result;
+                try {
+                    result = session.execute(step.text());
+                } catch (IllegalArgumentException e) {
+                    throw ownMessage(session, e);
+                }
                 if (result != null && !step.assignment()) {
                     out.println(session.format(result, Converter.INSPECT));
                 }
@@ -102,6 +107,11 @@ final class MonitorSession implements Runnable {
             fail(frames, e);
             return 1;
         }
+    }
+
+    /** Godwit's own message where Gogo refused the line before the command ran ({@link CommandErrors}). */
+    private static IllegalArgumentException ownMessage(CommandSession session, IllegalArgumentException e) {
+        return session.get(CommandErrors.VARIABLE) instanceof String own ? new IllegalArgumentException(own) : e; // no cause: the error shows the root cause's message
     }
 
     private static void fail(FrameWriter frames, Throwable e) throws IOException {

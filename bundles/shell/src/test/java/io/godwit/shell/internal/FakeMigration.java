@@ -54,6 +54,15 @@ final class FakeMigration implements MigrationService {
         return vm;
     }
 
+    /** What {@link #history} returns, for every VM. */
+    volatile io.godwit.api.migration.MigrationHistory history = io.godwit.api.migration.MigrationHistory.NONE;
+
+    @Override
+    public io.godwit.api.migration.MigrationHistory history(String vm) {
+        known(vm);
+        return history;
+    }
+
     @Override
     public synchronized void recoverPostcopy(String vm, String uri) {
         calls.add("recover " + known(vm) + " " + uri);

@@ -28,8 +28,9 @@ class MigrateInfoTest {
     void theSubjectsAreListed() throws Exception {
         assertEquals(String.join("\n",
                         "SUBJECT               SHOWS",
-                        "migrate               info migrate [NAME]: the migration's status, times and RAM counters"
-                                + " (QEMU's info migrate)",
+                        "migrate               info migrate [NAME] [--report FILE.html]: the migration's status, times"
+                                + " and RAM counters (QEMU's info migrate); --report also writes a page with charts of"
+                                + " its passes and switchover",
                         "migrate_capabilities  info migrate_capabilities [NAME]: each migration capability, on or off",
                         "migrate_parameters    info migrate_parameters [NAME]: each migration parameter with its unit",
                         "status                info status [NAME]: the VM's run state and why (QEMU's info status)"),

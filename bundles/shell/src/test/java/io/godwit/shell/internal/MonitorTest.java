@@ -123,6 +123,7 @@ class MonitorTest {
         }
         processor.addCommand("godwit", new VmCommands(vms), "vm_create");
         processor.addCommand("godwit", new HostCommands(null), "sleep");
+        processor.addListener(new GodwitScope());
         listener = new MonitorListener(dir.resolve("m.sock"), processor, Duration.ofSeconds(2));
     }
 
@@ -157,6 +158,9 @@ class MonitorTest {
         assertEquals(new Answer("", "Error: Command not found: nope\n", 1, List.of('E', 'X')), ask("nope"));
         assertEquals("Error: invalid size '12X': use a number with K, M, G or T (a bare number is MiB)\n",
                 ask("vm_create a --memory 12X").err());
+        // Gogo refuses this before vm_create runs ("Cannot coerce vm_create(Token, Token) to any of ...").
+        assertEquals(new Answer("", "Error: vm_create: option --memory needs a value (see help vm_create)\n", 1,
+                List.of('E', 'X')), ask("vm_create a --memory"));
     }
 
     /** As the launcher's -c mode: every statement's result, not only the last one's. */

@@ -21,17 +21,15 @@ final class FillGuest implements Guest {
     private static final ValueLayout.OfLong LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Ranges ranges;
-    private final GuestMemory guestMemory;
+    private final WorkloadRange range;
 
-    FillGuest(Ranges ranges, GuestMemory memory) {
-        this.ranges = ranges;
-        this.guestMemory = memory;
+    FillGuest(WorkloadRange range) {
+        this.range = range;
     }
 
     @Override
     public Vcpu createVcpu(VcpuContext context) {
-        ranges.requireClearOf(guestMemory, "fill"); // the devices reserved their memory by now
+        Ranges ranges = range.forVcpus(); // the devices reserved their memory by now
         int i = context.index();
         return new FillVcpu(context, ranges.start(i), ranges.end(i));
     }
@@ -39,6 +37,7 @@ final class FillGuest implements Guest {
     @Override
     public OracleVerdict check(GuestMemory memory) {
         MemorySegment ram = memory.blocks().get(0).raw();
+        Ranges ranges = range.current();
         long bad = 0;
         List<String> examples = new ArrayList<>();
         for (int v = 0; v < ranges.vcpus(); v++) {
@@ -79,6 +78,7 @@ final class FillGuest implements Guest {
 
     @Override
     public String describe() {
+        Ranges ranges = range.current();
         return "fill of " + ByteSize.format(ranges.pages() * Pages.SIZE) + " in " + ranges.vcpus()
                 + (ranges.vcpus() == 1 ? " range" : " ranges");
     }

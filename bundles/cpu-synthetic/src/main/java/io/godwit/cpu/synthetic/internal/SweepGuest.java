@@ -15,19 +15,17 @@ import java.lang.foreign.MemorySegment;
  */
 final class SweepGuest implements Guest {
 
-    private final Ranges ranges;
-    private final GuestMemory guestMemory;
+    private final WorkloadRange range;
     private final long ratePerVcpu;
 
-    SweepGuest(Ranges ranges, long ratePerVcpu, GuestMemory memory) {
-        this.ranges = ranges;
-        this.guestMemory = memory;
+    SweepGuest(WorkloadRange range, long ratePerVcpu) {
+        this.range = range;
         this.ratePerVcpu = ratePerVcpu;
     }
 
     @Override
     public Vcpu createVcpu(VcpuContext context) {
-        ranges.requireClearOf(guestMemory, "sweep"); // the devices reserved their memory by now
+        Ranges ranges = range.forVcpus(); // the devices reserved their memory by now
         int i = context.index();
         return new SweepVcpu(context, ranges.start(i), ranges.end(i), ratePerVcpu);
     }
@@ -35,11 +33,13 @@ final class SweepGuest implements Guest {
     @Override
     public OracleVerdict check(GuestMemory memory) {
         MemorySegment ram = memory.blocks().get(0).raw();
+        Ranges ranges = range.current();
         return AbOracle.check(ram, 0, ranges.pages(), ranges.vcpus(), memory.reservations());
     }
 
     @Override
     public String describe() {
+        Ranges ranges = range.current();
         String rate = ratePerVcpu > 0 ? ", " + ratePerVcpu + " pages/s per vCPU" : "";
         return "sweep over " + ByteSize.format(ranges.pages() * Pages.SIZE) + " in " + ranges.vcpus()
                 + (ranges.vcpus() == 1 ? " range" : " ranges") + rate;

@@ -46,7 +46,7 @@ final class SweepVcpu implements Vcpu {
             if (rate > 0 && aheadOfRate(done)) {
                 written = done;
                 position = pos;
-                return VcpuExit.HALT; // like a guest that idles until its next timer tick
+                return VcpuExit.WAIT; // like a guest that waits for its next timer tick: busy, not idle
             }
             for (int k = 0; k < CHUNK; k++) {
                 long gpa = (start + pos) * Pages.SIZE;

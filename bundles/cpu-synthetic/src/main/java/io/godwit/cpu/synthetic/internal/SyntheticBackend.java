@@ -18,7 +18,6 @@ public class SyntheticBackend implements CpuBackend {
     @Override
     public Guest createGuest(GuestConfig config) {
         WorkloadSpec spec = WorkloadSpec.parse(config.workload());
-        long ramPages = config.memory().pages();
         return switch (spec.name()) {
             case "idle" -> {
                 spec.allowOnly();
@@ -26,17 +25,19 @@ public class SyntheticBackend implements CpuBackend {
             }
             case "fill" -> {
                 spec.allowOnly();
-                yield new FillGuest(new Ranges(ramPages, config.vcpus()), config.memory());
+                yield new FillGuest(new WorkloadRange("fill", 0, config.vcpus(), config.memory()));
             }
             case "sweep" -> {
                 spec.allowOnly("range", "rate");
-                long range = spec.size("range", config.memory().size());
-                if (range > config.memory().size() || range < RamBlock.PAGE_SIZE) {
+                long range = spec.size("range", 0); // none given: the RAM the devices leave free
+                if (spec.options().containsKey("range")
+                        && (range > config.memory().size() || range < RamBlock.PAGE_SIZE)) {
                     throw new IllegalArgumentException("sweep range " + spec.options().get("range")
                             + " does not fit in the VM's " + config.memory().size() + " bytes of RAM");
                 }
                 long rate = spec.number("rate", 0);
-                yield new SweepGuest(new Ranges(range / RamBlock.PAGE_SIZE, config.vcpus()), rate, config.memory());
+                yield new SweepGuest(
+                        new WorkloadRange("sweep", range / RamBlock.PAGE_SIZE, config.vcpus(), config.memory()), rate);
             }
             default -> throw new IllegalArgumentException(
                     "unknown workload '" + spec.name() + "' (synthetic workloads: " + WorkloadSpec.USAGE + ")");
