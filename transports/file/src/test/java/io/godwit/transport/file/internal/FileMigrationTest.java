@@ -152,8 +152,13 @@ class FileMigrationTest {
         refused("magic", 32 * MIB, "file:" + file, "not a Godwit migration stream");
         Path verified = save(32 * MIB, true, true);
         try (RandomAccessFile f = new RandomAccessFile(verified.toFile(), "rw")) {
-            f.seek(Files.size(verified) / 2); // inside the page region
-            f.write(f.read() ^ 0x5a);
+            // Inside the page region (it starts within the first 16 KiB), in a page the sweep wrote: its
+            // 16 MiB range starts at page 0, and untouched or zero pages are absent from the file.
+            long at = (256 << 10) + 123;
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x5a);
         }
         refused("page", 32 * MIB, "file:" + verified, "verify-ram: the destination's RAM differs");
     }
