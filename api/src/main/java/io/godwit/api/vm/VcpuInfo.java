@@ -5,7 +5,8 @@ package io.godwit.api.vm;
  *
  * @param index the vCPU's index
  * @param thread the name of its thread
- * @param threadId the thread's id
+ * @param threadId the thread's id on the host (Linux's TID, as QEMU's {@code thread-id}: what
+ *     {@code top -H} and {@code /proc/PID/task/} show), or -1 before it runs
  * @param state {@code running} (also while a busy guest paces itself, {@code VcpuExit.WAIT}, as a
  *     rate-limited sweep does between bursts), {@code halted} (idle: {@code VcpuExit.HALT}) or
  *     {@code stopped}

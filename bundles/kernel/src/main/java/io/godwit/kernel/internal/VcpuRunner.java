@@ -52,6 +52,8 @@ final class VcpuRunner implements Runnable, VcpuContext {
     private long sampleTime;
     private long sampleProgress;
     private volatile double rate;
+    /** The vCPU thread's host TID, QEMU's thread-id; -1 until the thread runs (or where unknown). */
+    private volatile long hostTid = -1;
     /** How much the last throttle sleep overran; only the vCPU thread uses it. */
     private long throttleOversleep;
 
@@ -129,6 +131,7 @@ final class VcpuRunner implements Runnable, VcpuContext {
 
     @Override
     public void run() {
+        hostTid = HostThread.currentTid();
         try {
             loop();
         } catch (InterruptedException e) {
@@ -285,6 +288,6 @@ final class VcpuRunner implements Runnable, VcpuContext {
             state = !vm.runVcpusLocked() ? "stopped" : halted && idle ? "halted" : "running";
         }
         double r = "stopped".equals(state) ? 0 : rate; // a rate-limited guest halts between bursts
-        return new VcpuInfo(index, thread.getName(), thread.threadId(), state, vcpu.progress(), vcpu.progressUnit(), r);
+        return new VcpuInfo(index, thread.getName(), hostTid, state, vcpu.progress(), vcpu.progressUnit(), r);
     }
 }

@@ -212,6 +212,20 @@ class VmLifecycleTest {
         }
     }
 
+    @Test
+    void eachVcpuReportsItsHostThreadIdAsQemuDoes() throws Exception {
+        Vm vm = host.create("t", 16 << 20, 2, "sweep:rate=500");
+        awaitProgress(vm, 64);
+        for (var cpu : vm.cpus()) {
+            // The host's task of that id is the vCPU's own thread: its name, as the kernel keeps it
+            // (15 bytes), is the thread's. A JVM thread id names no task, or another thread.
+            java.nio.file.Path comm = java.nio.file.Path.of("/proc/self/task", Long.toString(cpu.threadId()), "comm");
+            assertTrue(java.nio.file.Files.exists(comm), "no host thread " + cpu.threadId() + " for " + cpu.thread());
+            String name = cpu.thread().length() > 15 ? cpu.thread().substring(0, 15) : cpu.thread();
+            assertEquals(name, java.nio.file.Files.readString(comm).strip(), "host thread " + cpu.threadId());
+        }
+    }
+
     private static long wakeups(KernelVm vm) {
         synchronized (vm.lock) {
             long n = 0;
