@@ -24,6 +24,8 @@ import java.util.List;
 final class QmpPoller implements AutoCloseable {
 
     static final long PERIOD_MS = 100;
+    /** A poll slower than this is printed with its time. */
+    private static final double SLOW_MS = 50;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final byte[] QUERY = "{\"execute\": \"query-migrate\"}\n".getBytes(StandardCharsets.UTF_8);
@@ -62,11 +64,17 @@ final class QmpPoller implements AutoCloseable {
         try {
             while (!stopping) {
                 long t0 = System.nanoTime();
+                long wall = System.currentTimeMillis();
                 out.write(QUERY);
                 out.flush();
                 reply();
+                double ms = (System.nanoTime() - t0) / 1e6;
                 synchronized (latenciesMs) {
-                    latenciesMs.add((System.nanoTime() - t0) / 1e6);
+                    latenciesMs.add(ms);
+                }
+                if (ms > SLOW_MS) { // when, so it can be matched with the hosts' GC and safepoint logs
+                    System.err.printf(java.util.Locale.ROOT, "slow poll: sent at %s, answered after %.1f ms%n",
+                            java.time.Instant.ofEpochMilli(wall), ms);
                 }
                 next += PERIOD_MS * 1_000_000; // every 100 ms from the first, however long one took
                 long sleep = next - System.nanoTime();

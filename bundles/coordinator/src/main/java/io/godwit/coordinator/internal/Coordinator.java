@@ -57,7 +57,8 @@ public class Coordinator implements MigrationService, Events {
     private final Map<Vm, VmMigrations> perVm = java.util.Collections.synchronizedMap(new java.util.HashMap<>());
     private final VmListener onDestroy = this::vmDestroying;
     /** Destinations waiting for the hello that gives their VM its shape, by VM name; guarded by this. */
-    private final Map<String, ShapelessIncoming> shapeless = new java.util.HashMap<>();
+    /** Changed under the coordinator's lock; read without it, so a query never waits for a migrate. */
+    private final Map<String, ShapelessIncoming> shapeless = new java.util.concurrent.ConcurrentHashMap<>();
     /** The host's defaults ({@code etc/io.godwit.migration.cfg}); each migration pins them as it starts. */
     private volatile MigrationDefaults defaults = MigrationDefaults.BUILT_IN;
 
@@ -317,7 +318,12 @@ public class Coordinator implements MigrationService, Events {
      * The destination waiting for (or checking) its hello under {@code name}; once it ended, only while
      * no VM has the name (a failed one says why until the name is used again).
      */
-    private synchronized ShapelessIncoming shapeless(String name) {
+    /**
+     * The VM's shapeless incoming migration, if it still stands for the VM. Not under the coordinator's
+     * lock: {@link #info} is what management tools poll, and {@link #migrate} holds that lock while it
+     * checks the transport and sets the migration up.
+     */
+    private ShapelessIncoming shapeless(String name) {
         ShapelessIncoming s = shapeless.get(name);
         return s != null && (!s.status().isFinal() || vms.get(name).isEmpty()) ? s : null;
     }

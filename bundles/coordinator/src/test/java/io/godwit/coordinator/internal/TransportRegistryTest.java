@@ -124,6 +124,62 @@ class TransportRegistryTest {
         assertTrue(src.check().clean(), "the source's memory is intact");
     }
 
+    /**
+     * {@code migrate} holds the coordinator's lock while it asks the transport about the address (a DNS
+     * lookup can take seconds); {@code query-migrate} of a VM that is migrating meanwhile must not wait.
+     */
+    @Test
+    void infoDoesNotWaitForAMigrateThatIsSettingUp() throws Exception {
+        Transport unix = new UnixTestTransport();
+        java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+        Transport slow = new Transport() {
+            @Override
+            public Set<TransportCapability> capabilities() {
+                return unix.capabilities();
+            }
+
+            @Override
+            public Set<TransportCapability> capabilities(String address) {
+                asked.countDown();
+                try {
+                    answer.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return unix.capabilities();
+            }
+
+            @Override
+            public MigrationChannel connectOutgoing(String address) throws IOException {
+                return unix.connectOutgoing(address);
+            }
+
+            @Override
+            public IncomingListener listenIncoming(String address) throws IOException {
+                return unix.listenIncoming(address);
+            }
+        };
+        coordinator.addTransport(slow, props("unix", 1, 0));
+        vms.create(VmSpec.builder("a").memory(16 << 20).workload("sweep:4M,rate=50000").build());
+        vms.create(VmSpec.builder("b").memory(16 << 20).workload("sweep:4M,rate=50000").build());
+        var migrate = java.util.concurrent.CompletableFuture.runAsync(
+                () -> coordinator.migrate("a", "unix:" + dir.resolve("nobody.sock")));
+        assertTrue(asked.await(60, java.util.concurrent.TimeUnit.SECONDS), "migrate never asked the transport");
+        try {
+            // Not a speed check: with the lock taken by info these never return until migrate does.
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+                assertEquals(MigrationStatus.NONE, coordinator.info("b").status());
+                assertEquals(MigrationStatus.NONE, coordinator.info("a").status());
+            }, "query-migrate waited for a migrate under way");
+        } finally {
+            answer.countDown();
+        }
+        migrate.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(await("a").status().isFinal(), "the migration to nobody ends");
+        assertEquals(MigrationStatus.FAILED, coordinator.info("a").status());
+    }
+
     private MigrationInfo await(String vm) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 30_000;
         MigrationInfo info;

@@ -43,6 +43,11 @@ public class VmManagerImpl implements VmManager {
     private final Map<String, DeviceFactory> deviceFactories = new ConcurrentHashMap<>();
     private final Map<String, java.util.Set<String>> deviceLocalOptions = new ConcurrentHashMap<>();
     private final Map<String, KernelVm> vms = new LinkedHashMap<>();
+    /**
+     * Held by a create from its name check to the VM's entry in {@link #vms}, and by a plugin's removal,
+     * so a removal sees every VM made with the plugin (none is half made while it looks).
+     */
+    private final Object creating = new Object();
     private final CopyOnWriteArrayList<VmListener> listeners = new CopyOnWriteArrayList<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -52,15 +57,17 @@ public class VmManagerImpl implements VmManager {
     }
 
     public void removeCpuBackend(CpuBackend backend, Map<String, Object> props) {
-        name(props, CpuBackend.NAME).ifPresent(n -> {
-            backends.remove(n, backend);
-            // Its code is going away: VMs that run on it stop, like a guest whose CPU vanished.
-            for (KernelVm vm : snapshot()) {
-                if (vm.cpuBackend().equals(n)) {
-                    vm.guestStopped(RunState.GUEST_ERROR, "CPU backend '" + n + "' was removed");
+        synchronized (creating) {
+            name(props, CpuBackend.NAME).ifPresent(n -> {
+                backends.remove(n, backend);
+                // Its code is going away: VMs that run on it stop, like a guest whose CPU vanished.
+                for (KernelVm vm : snapshot()) {
+                    if (vm.cpuBackend().equals(n)) {
+                        vm.guestStopped(RunState.GUEST_ERROR, "CPU backend '" + n + "' was removed");
+                    }
                 }
-            }
-        });
+            });
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -70,18 +77,20 @@ public class VmManagerImpl implements VmManager {
     }
 
     public void removeDirtyTracker(DirtyTracker tracker, Map<String, Object> props) {
-        name(props, DirtyTracker.NAME).ifPresent(n -> {
-            if (!trackers.remove(n, tracker)) {
-                return;
-            }
-            // Its code is going away: its VMs keep running on the fallback tracker, and a migration
-            // that was logging with it fails at its next sync (KernelDirtyLogging.trackerRemoved).
-            for (KernelVm vm : snapshot()) {
-                if (vm.dirtyLogging().trackerName().equals(n)) {
-                    moveToFallback(vm, n);
+        synchronized (creating) {
+            name(props, DirtyTracker.NAME).ifPresent(n -> {
+                if (!trackers.remove(n, tracker)) {
+                    return;
                 }
-            }
-        });
+                // Its code is going away: its VMs keep running on the fallback tracker, and a migration
+                // that was logging with it fails at its next sync (KernelDirtyLogging.trackerRemoved).
+                for (KernelVm vm : snapshot()) {
+                    if (vm.dirtyLogging().trackerName().equals(n)) {
+                        moveToFallback(vm, n);
+                    }
+                }
+            });
+        }
     }
 
     private void moveToFallback(KernelVm vm, String removed) {
@@ -121,25 +130,27 @@ public class VmManagerImpl implements VmManager {
     }
 
     public void removeDeviceFactory(DeviceFactory factory, Map<String, Object> props) {
-        name(props, DeviceFactory.NAME).ifPresent(n -> {
-            if (!deviceFactories.remove(n, factory)) {
-                return;
-            }
-            // Its code is going away: VMs with such a device stop, as for a removed CPU backend.
-            for (KernelVm vm : snapshot()) {
-                if (vm.devices().stream().anyMatch(d -> d.type().equals(n))) {
-                    vm.guestStopped(RunState.GUEST_ERROR, "device type '" + n + "' was removed");
-                    try {
-                        // No thread of the departing bundle may go on running: wait for vCPU 0 to
-                        // leave its guest driver, then stop the device's workers, before returning.
-                        vm.pauseDevicesWhenParked();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
+        synchronized (creating) {
+            name(props, DeviceFactory.NAME).ifPresent(n -> {
+                if (!deviceFactories.remove(n, factory)) {
+                    return;
+                }
+                // Its code is going away: VMs with such a device stop, as for a removed CPU backend.
+                for (KernelVm vm : snapshot()) {
+                    if (vm.devices().stream().anyMatch(d -> d.type().equals(n))) {
+                        vm.guestStopped(RunState.GUEST_ERROR, "device type '" + n + "' was removed");
+                        try {
+                            // No thread of the departing bundle may go on running: wait for vCPU 0 to
+                            // leave its guest driver, then stop the device's workers, before returning.
+                            vm.pauseDevicesWhenParked();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
                     }
                 }
-            }
-        });
+            });
+        }
     }
 
     /** Undoes a create that failed after the VM existed: devices unrealized, vCPU threads stopped, RAM freed. */
@@ -159,11 +170,18 @@ public class VmManagerImpl implements VmManager {
         return v instanceof String s && !s.isBlank() ? Optional.of(s) : Optional.empty();
     }
 
+    /**
+     * Creates are one at a time (the RAM check and the mapping go together), under their own lock, not
+     * the registry's: mapping and preallocating RAM can take seconds, and lookups of other VMs (a
+     * management tool polling {@code query-migrate}) must not wait for it.
+     */
     @Override
     public Vm create(VmSpec spec) {
-        synchronized (vms) {
-            if (vms.containsKey(spec.name())) {
-                throw new IllegalArgumentException("a VM named '" + spec.name() + "' already exists");
+        synchronized (creating) {
+            synchronized (vms) {
+                if (vms.containsKey(spec.name())) {
+                    throw new IllegalArgumentException("a VM named '" + spec.name() + "' already exists");
+                }
             }
             CpuBackend backend = lookup(backends, spec.cpuBackend(), "CPU backend");
             String trackerName = trackerFor(spec);
@@ -181,7 +199,9 @@ public class VmManagerImpl implements VmManager {
                 vm.onStateChange(this::tellStateChange);
                 vm.createDevices(type -> lookup(deviceFactories, type, "device type"));
                 vm.boot();
-                vms.put(spec.name(), vm);
+                synchronized (vms) {
+                    vms.put(spec.name(), vm);
+                }
                 LOG.info("created VM {}: {} RAM, {} vCPUs, {} {}", spec.name(), ByteSize.format(spec.memoryBytes()),
                         spec.vcpus(), spec.cpuBackend(), spec.workload());
                 return vm;
@@ -313,8 +333,10 @@ public class VmManagerImpl implements VmManager {
 
     @Deactivate
     public void deactivate() throws InterruptedException {
-        for (KernelVm vm : snapshot()) {
-            destroy(vm.name());
+        synchronized (creating) { // no VM is half made, none made after
+            for (KernelVm vm : snapshot()) {
+                destroy(vm.name());
+            }
         }
     }
 }

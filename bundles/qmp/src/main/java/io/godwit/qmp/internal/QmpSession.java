@@ -20,10 +20,12 @@ import org.slf4j.LoggerFactory;
 /**
  * One QMP client (docs/interop/qmp-spec.rst): the greeting, the capabilities negotiation, then one
  * command per line, answered in order, with the VM's events in between. Two threads: this one reads and
- * runs commands, a writer sends replies and events in the order they were queued, so a client that is
- * slow to read never holds up the thread that produced an event (a migration's). A client that does not
- * read at all fills its queue and is cut off; a line that is not JSON, or too long, is answered with an
- * error and the session goes on. Framing: a request ends at '\n', as every QMP client sends it.
+ * runs commands, a writer sends events (and replies queued behind them) in the order they were queued,
+ * so a client that is slow to read never holds up the thread that produced an event (a migration's). A
+ * reply with nothing queued before it is written by this thread at once: a poll then wakes one thread
+ * here, not two, which on a busy host is most of a poll's time. A client that does not read at all fills
+ * its queue and is cut off; a line that is not JSON, or too long, is answered with an error and the
+ * session goes on. Framing: a request ends at '\n', as every QMP client sends it.
  */
 final class QmpSession implements Runnable {
 
@@ -42,6 +44,10 @@ final class QmpSession implements Runnable {
     private final ObjectMapper json;
     private final ObjectNode greeting;
     private final BlockingQueue<byte[]> out = new ArrayBlockingQueue<>(MAX_QUEUED);
+    /** Lines queued and not yet written: counted before a line is queued, uncounted once it is written. */
+    private final java.util.concurrent.atomic.AtomicInteger unwritten = new java.util.concurrent.atomic.AtomicInteger();
+    /** Held while a line is written, by either thread, so lines never interleave or overtake. */
+    private final java.util.concurrent.locks.ReentrantLock writing = new java.util.concurrent.locks.ReentrantLock();
     private final String name;
     private volatile boolean negotiated;
     private final Thread writer;
@@ -79,7 +85,12 @@ final class QmpSession implements Runnable {
      * queue is full is not reading, and is cut off.
      */
     void event(byte[] line) {
-        if (negotiated && !out.offer(line)) {
+        if (!negotiated) {
+            return;
+        }
+        unwritten.incrementAndGet();
+        if (!out.offer(line)) {
+            unwritten.decrementAndGet();
             LOG.warn("{}: client does not read its events; closing its connection", name);
             closeChannel();
         }
@@ -114,9 +125,12 @@ final class QmpSession implements Runnable {
     private void writeLoop() {
         try {
             for (byte[] line = out.take(); line != END; line = out.take()) {
-                ByteBuffer b = ByteBuffer.wrap(line);
-                while (b.hasRemaining()) {
-                    channel.write(b);
+                writing.lock();
+                try {
+                    write(line);
+                    unwritten.decrementAndGet();
+                } finally {
+                    writing.unlock();
                 }
             }
         } catch (IOException e) {
@@ -128,13 +142,39 @@ final class QmpSession implements Runnable {
         }
     }
 
-    private void send(JsonNode message) throws InterruptedException {
+    private void write(byte[] line) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(line);
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+    }
+
+    /**
+     * Sends a reply (or the greeting) after everything queued before it. The reading thread waits for a
+     * slow client: it is this client's own.
+     */
+    private void send(JsonNode message) throws InterruptedException, IOException {
+        byte[] line = line(message);
+        writing.lock();
+        try {
+            if (unwritten.get() == 0) { // every event so far is written: nothing to keep order with
+                write(line);
+                return;
+            }
+        } finally {
+            writing.unlock();
+        }
+        unwritten.incrementAndGet();
+        out.put(line);
+    }
+
+    private byte[] line(JsonNode message) {
         try {
             byte[] body = json.writeValueAsBytes(message);
             byte[] line = new byte[body.length + CRLF.length];
             System.arraycopy(body, 0, line, 0, body.length);
             System.arraycopy(CRLF, 0, line, body.length, CRLF.length);
-            out.put(line); // the reading thread waits for a slow client: it is this client's own
+            return line;
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write QMP reply", e); // our own tree: a bug
         }
@@ -176,7 +216,7 @@ final class QmpSession implements Runnable {
         }
     }
 
-    private void handle(byte[] line) throws InterruptedException {
+    private void handle(byte[] line) throws InterruptedException, IOException {
         if (isBlank(line)) {
             return;
         }
@@ -252,7 +292,7 @@ final class QmpSession implements Runnable {
         }
     }
 
-    private void error(JsonNode id, QmpError e) throws InterruptedException {
+    private void error(JsonNode id, QmpError e) throws InterruptedException, IOException {
         ObjectNode reply = JsonNodeFactory.instance.objectNode();
         reply.putObject("error").put("class", e.errorClass()).put("desc", e.desc());
         putId(reply, id);
