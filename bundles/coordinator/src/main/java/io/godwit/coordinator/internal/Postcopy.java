@@ -117,10 +117,13 @@ final class Postcopy {
         m.setStatus(MigrationStatus.POSTCOPY_PAUSED);
         while (true) {
             Runnable reconnect = m.awaitResume();
+            m.pauseRequested = false; // migrate-pause is taken again from postcopy-recover on
             m.setStatus(MigrationStatus.POSTCOPY_RECOVER);
             try {
                 reconnect.run();
+                pausedMeanwhile();
                 DirtyBitmap missing = m.returnPath.awaitRecvBitmap(RECOVERY_MILLIS);
+                pausedMeanwhile();
                 if (missing == null) {
                     throw new MigrationFailure("the destination did not answer the recovery"
                             + (m.returnPath.error() != null ? " (" + m.returnPath.error() + ")" : ""));
@@ -139,10 +142,21 @@ final class Postcopy {
                 if (m.returnPath != null) {
                     m.returnPath.close();
                 }
-                m.stats.error = "postcopy paused: recovery failed: " + f.getMessage() + "; try migrate -r again";
+                String cause = m.pauseRequested ? "migrate-pause during the recovery" : "recovery failed: " + f.getMessage();
+                m.stats.error = "postcopy paused: " + cause + "; try migrate -r again";
                 LOG.warn("{}: {}", m.vm.name(), m.stats.error);
                 m.setStatus(MigrationStatus.POSTCOPY_PAUSED);
             }
+        }
+    }
+
+    /**
+     * A migrate-pause that came while the recovery connected closed the channel it found, which may
+     * have been the broken one, not the new one: it is honoured here, once the new channel is set.
+     */
+    private void pausedMeanwhile() {
+        if (m.pauseRequested) {
+            throw new MigrationFailure("migrate-pause");
         }
     }
 

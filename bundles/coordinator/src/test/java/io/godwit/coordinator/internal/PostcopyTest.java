@@ -272,6 +272,59 @@ class PostcopyTest {
         assertTrue(dst.check().clean(), dst.check().toString());
     }
 
+    /**
+     * A migrate-pause that comes while the recovery is still connecting (postcopy-recover, the new
+     * channel not set yet) closes no channel that matters; the recovery must see it once connected and
+     * pause again, not carry on as if it never came.
+     */
+    @Test
+    void migratePauseWhileTheRecoveryConnectsIsNotLost() throws Exception {
+        Vm src = pair("sweep", 64 << 20, 2);
+        bothPostcopy();
+        coordinator.setParameter("src", MigrationParameter.MAX_POSTCOPY_BANDWIDTH, 32L << 20);
+        java.util.concurrent.CountDownLatch connecting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch connect = new java.util.concurrent.CountDownLatch(1);
+        coordinator.addTransport(new ForwardingTransport() {
+            @Override
+            public io.godwit.api.transport.MigrationChannel connectOutgoing(String address) throws java.io.IOException {
+                connecting.countDown();
+                try {
+                    connect.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return super.connectOutgoing(address);
+            }
+        }, Map.of(Transport.SCHEME, "gate"));
+        String uri = "unix:" + dir.resolve("g0.sock");
+        coordinator.incoming("dst", uri);
+        coordinator.migrate("src", uri);
+        coordinator.startPostcopy("src");
+        awaitBoth(MigrationStatus.POSTCOPY_ACTIVE);
+        coordinator.pausePostcopy("src");
+        awaitBoth(MigrationStatus.POSTCOPY_PAUSED);
+        coordinator.recoverPostcopy("dst", "unix:" + dir.resolve("g1.sock"));
+        resume("gate:" + dir.resolve("g1.sock"));
+        assertTrue(connecting.await(30, java.util.concurrent.TimeUnit.SECONDS), "the recovery never connected");
+        assertEquals(MigrationStatus.POSTCOPY_RECOVER, coordinator.info("src").status());
+        coordinator.pausePostcopy("src");
+        connect.countDown();
+        MigrationInfo paused = await("src", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+        assertEquals(MigrationStatus.POSTCOPY_PAUSED, paused.status(), "the pause was lost: " + paused);
+        assertTrue(paused.error().contains("migrate-pause"), paused.error());
+        assertEquals(RunState.FINISH_MIGRATE, src.state(), "the source must not run while paused");
+        // and it recovers from there, clean
+        await("dst", i -> i.status() == MigrationStatus.POSTCOPY_PAUSED || i.status().isFinal());
+        String again = "unix:" + dir.resolve("g2.sock");
+        coordinator.recoverPostcopy("dst", again);
+        resume(again);
+        assertEquals(MigrationStatus.COMPLETED, await("src", i -> i.status().isFinal()).status());
+        assertEquals(MigrationStatus.COMPLETED, await("dst", i -> i.status().isFinal()).status());
+        Vm dst = vms.get("dst").orElseThrow();
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
+    }
+
     private void awaitBoth(MigrationStatus status) throws InterruptedException {
         for (String vm : new String[] {"src", "dst"}) {
             assertEquals(status, await(vm, i -> i.status() == status || i.status().isFinal()).status(), vm);
