@@ -191,6 +191,8 @@ final class X509Credentials {
         engine.setUseClientMode(!server);
         SSLParameters p = engine.getSSLParameters();
         p.setProtocols(PROTOCOLS);
+        p.setCipherSuites(aes128First(p.getCipherSuites()));
+        p.setUseCipherSuitesOrder(true);
         if (server) {
             p.setNeedClientAuth(verifyPeer);
         } else if (verifyPeer) {
@@ -198,6 +200,17 @@ final class X509Credentials {
         }
         engine.setSSLParameters(p);
         return engine;
+    }
+
+    /**
+     * The engine's suites with the AES-128-GCM ones first, the rest in the JDK's order. The JDK puts
+     * AES-256 first; AES-128 has 10 rounds to its 14 (about 1.3 times the throughput here, a migration
+     * stream is bound by it) and is still 128-bit security, the suite TLS 1.3 requires of every peer.
+     */
+    static String[] aes128First(String[] suites) {
+        List<String> ordered = new ArrayList<>(List.of(suites));
+        ordered.sort(java.util.Comparator.comparing(s -> !s.contains("_AES_128_GCM_")));
+        return ordered.toArray(String[]::new);
     }
 
     Map<String, String> description() {
