@@ -22,7 +22,8 @@ final class ExtraTables {
     static void print(Map<Scenario, List<Run>> results, boolean quick) {
         List<Scenario[]> verify = pairs(results, Extra.VERIFY_RAM, "-on", "-off");
         List<Scenario[]> poll = pairs(results, Extra.QMP_POLL, "-poll", "-quiet");
-        List<Scenario[]> tls = pairs(results, Extra.TLS, "-tls-tcp", "-plain-tcp");
+        List<Scenario[]> tls = new ArrayList<>(pairs(results, Extra.TLS, "-tls-tcp", "-plain-tcp"));
+        tls.addAll(pairs(results, Extra.TLS_MULTIFD, "-tls-multifd", "-plain-multifd"));
         if (!verify.isEmpty()) {
             verify(results, verify, quick);
         }
@@ -168,7 +169,7 @@ final class ExtraTables {
                 rows.add(new String[] {s.label(), String.valueOf(all.size()), MigrationBench.stat(done, r -> r.totalMs),
                     MigrationBench.stat(done, r -> r.downtimeMs),
                     MigrationBench.stat(done, r -> r.mbps * 1e6 / 8 / (1 << 20)),
-                    s.extra() == Extra.TLS ? done.stream().map(r -> r.tls).distinct().reduce((a, b) -> a + "; " + b)
+                    s.extra().tls() ? done.stream().map(r -> r.tls).distinct().reduce((a, b) -> a + "; " + b)
                             .orElse("-") : "clear",
                     MigrationBench.stat(all, r -> r.load, "%.1f"), MigrationBench.verdicts(all)});
             }

@@ -56,9 +56,19 @@ public final class MigrationBench {
      * What a scenario does beside the migration, to compare it with the same migration without: nothing,
      * capability verify-ram (issue 18), or a QMP client polling query-migrate every 100 ms (issue 13);
      * {@code QMP_QUIET} is the polling one's twin, its VM served by QMP but nobody asking; {@code TLS}:
-     * tls-creds on both hosts (issue 15), against the same migration in clear.
+     * tls-creds on both hosts (issue 15), against the same migration in clear; {@code MULTIFD} and
+     * {@code TLS_MULTIFD}: the same with capability multifd (2 data channels, each its own TLS session).
      */
-    enum Extra { NONE, VERIFY_RAM, QMP_QUIET, QMP_POLL, TLS }
+    enum Extra { NONE, VERIFY_RAM, QMP_QUIET, QMP_POLL, TLS, MULTIFD, TLS_MULTIFD;
+
+        boolean tls() {
+            return this == TLS || this == TLS_MULTIFD;
+        }
+
+        boolean multifd() {
+            return this == MULTIFD || this == TLS_MULTIFD;
+        }
+    }
 
     /** One kind of migration: the guest, the transport, whether it has a raw baseline and a downtime target. */
     record Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
@@ -126,7 +136,10 @@ public final class MigrationBench {
                 staticUnix.with("qmp-poll", "static " + bigLabel + " unix, QMP polled", Extra.QMP_POLL, 30),
                 // Issue 15: TLS against plain, the same static migration over tcp one after the other
                 staticTcp.with("static-plain-tcp", "static " + bigLabel + " tcp, plain", Extra.NONE, 120),
-                staticTcp.with("static-tls-tcp", "static " + bigLabel + " tcp, TLS", Extra.TLS, 120));
+                staticTcp.with("static-tls-tcp", "static " + bigLabel + " tcp, TLS", Extra.TLS, 120),
+                staticTcp.with("static-plain-multifd", "static " + bigLabel + " tcp multifd 2, plain", Extra.MULTIFD, 120),
+                staticTcp.with("static-tls-multifd", "static " + bigLabel + " tcp multifd 2, TLS", Extra.TLS_MULTIFD,
+                        120));
     }
 
     /** One migration's numbers (NaN where not known) and what became of it. */
@@ -316,7 +329,10 @@ public final class MigrationBench {
         boolean postcopy = s.mode() == Mode.POSTCOPY;
         // rdma registers the destination's RAM, which must be a shared file: tmpfs, as a real HCA pins RAM
         Path memFile = s.transport().equals("rdma") ? shm("mig-" + n) : null;
-        boolean tls = s.extra() == Extra.TLS;
+        boolean tls = s.extra().tls();
+        // Set on the destination between --incoming defer and migrate_incoming; on the source after vm_create
+        String options = (tls ? "; migrate_set_parameter " + VM + " tls-creds tls0" : "")
+                + (s.extra().multifd() ? "; migrate_set_capability " + VM + " multifd on" : "");
         try {
             if (tls) {
                 tlsCredentials();
@@ -325,8 +341,7 @@ public final class MigrationBench {
                     + (memFile != null ? " --mem-path " + memFile : "")
                     + (postcopy ? " --incoming defer; migrate_set_capability " + VM + " postcopy-ram on; "
                             + "migrate_incoming " + VM + " " + listen
-                    : tls ? " --incoming defer; migrate_set_parameter " + VM + " tls-creds tls0; migrate_incoming "
-                            + VM + " " + listen
+                    : !options.isEmpty() ? " --incoming defer" + options + "; migrate_incoming " + VM + " " + listen
                     : " --incoming " + listen);
             Path qmp = s.extra() == Extra.QMP_QUIET || s.extra() == Extra.QMP_POLL ? work.resolve("qmp-" + n + ".sock")
                     : null;
@@ -339,7 +354,7 @@ public final class MigrationBench {
                 case AUTO_CONVERGE -> "; migrate_set_capability " + VM + " auto-converge on";
                 case PRECOPY -> "";
             } + (s.extra() == Extra.VERIFY_RAM ? "; migrate_set_capability " + VM + " verify-ram on" : "")
-                    + (tls ? "; migrate_set_parameter " + VM + " tls-creds tls0" : ""));
+                    + options + (s.extra().multifd() ? "; migrate_set_parameter " + VM + " multifd-channels 2" : ""));
             if (s.transport().equals("exec")) {
                 src.must("migrate_set_capability " + VM + " return-path off"); // exec is one-way
             }
@@ -455,7 +470,7 @@ public final class MigrationBench {
             run.note = "migration ended: " + firstLine(migrate.output()) + " / " + value(info, "error");
             return;
         }
-        if (s.extra() == Extra.TLS) {
+        if (s.extra().tls()) {
             run.tls = value(info, "tls");
             if (run.tls.equals("?")) { // a TLS row that ran in clear would compare plain with plain
                 run.verdict = "FAILED";
