@@ -204,8 +204,9 @@ final class X509Credentials {
 
     /**
      * The engine's suites with the AES-128-GCM ones first, the rest in the JDK's order. The JDK puts
-     * AES-256 first; AES-128 has 10 rounds to its 14 (about 1.3 times the throughput here, a migration
-     * stream is bound by it) and is still 128-bit security, the suite TLS 1.3 requires of every peer.
+     * AES-256 first; AES-128 has 10 rounds to its 14 (the JDK's cipher alone encrypts 1.2 and decrypts
+     * 1.45 times as fast here; through SSLEngine, with its copies, less) and is still 128-bit security,
+     * the suite TLS 1.3 requires of every peer. A stream of guest RAM is bound by the cipher's cost.
      */
     static String[] aes128First(String[] suites) {
         List<String> ordered = new ArrayList<>(List.of(suites));
