@@ -13,7 +13,7 @@ import java.util.function.ToDoubleFunction;
 /**
  * The tables of the paired scenarios, each the same migration with and without one thing, run one
  * after the other in every round: verify-ram off against on (issue 18), and query-migrate polled over
- * QMP every 100 ms against not (issue 13).
+ * QMP every 100 ms against not (issue 13), and TLS against plain (issue 15).
  */
 final class ExtraTables {
 
@@ -22,11 +22,16 @@ final class ExtraTables {
     static void print(Map<Scenario, List<Run>> results, boolean quick) {
         List<Scenario[]> verify = pairs(results, Extra.VERIFY_RAM, "-on", "-off");
         List<Scenario[]> poll = pairs(results, Extra.QMP_POLL, "-poll", "-quiet");
+        List<Scenario[]> tls = new ArrayList<>(pairs(results, Extra.TLS, "-tls-tcp", "-plain-tcp"));
+        tls.addAll(pairs(results, Extra.TLS_MULTIFD, "-tls-multifd", "-plain-multifd"));
         if (!verify.isEmpty()) {
             verify(results, verify, quick);
         }
         if (!poll.isEmpty()) {
             poll(results, poll, quick);
+        }
+        if (!tls.isEmpty()) {
+            tls(results, tls, quick);
         }
     }
 
@@ -151,6 +156,57 @@ final class ExtraTables {
                     "%s: every poll answered within the period (%d ms): %d polls, slowest %.1f ms, %d run(s) where"
                             + " polling failed", p[1].label(), QmpPoller.PERIOD_MS, answered, slowest, failed));
         }
+    }
+
+    /** Issue 15: TLS against plain, throughput ({@code info migrate}'s) median over median and round by round. */
+    private static void tls(Map<Scenario, List<Run>> results, List<Scenario[]> pairs, boolean quick) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"TLS", "runs", "total ms", "downtime ms", "MiB/s", "session", "load", "verdict"});
+        for (Scenario[] p : pairs) {
+            for (Scenario s : p) {
+                List<Run> all = results.get(s);
+                List<Run> done = done(all);
+                rows.add(new String[] {s.label(), String.valueOf(all.size()), MigrationBench.stat(done, r -> r.totalMs),
+                    MigrationBench.stat(done, r -> r.downtimeMs),
+                    MigrationBench.stat(done, r -> r.mbps * 1e6 / 8 / (1 << 20)),
+                    s.extra().tls() ? done.stream().map(r -> r.tls).distinct().reduce((a, b) -> a + "; " + b)
+                            .orElse("-") : "clear",
+                    MigrationBench.stat(all, r -> r.load, "%.1f"), MigrationBench.verdicts(all)});
+            }
+        }
+        System.out.println();
+        printRows(rows);
+        System.out.println("(the same static migration with tls-creds on both hosts and without, one after the other"
+                + " in every round; MiB/s: info migrate's throughput; load: the one-minute load average after each run)");
+        if (quick) {
+            return;
+        }
+        System.out.println("targets (issue 15):");
+        for (Scenario[] p : pairs) {
+            List<Run> plain = done(results.get(p[0]));
+            List<Run> tls = done(results.get(p[1]));
+            double ratio = median(tls, r -> r.mbps) / median(plain, r -> r.mbps);
+            double[] rounds = ratios(results.get(p[0]), results.get(p[1]), r -> r.mbps);
+            double[] totals = ratios(results.get(p[1]), results.get(p[0]), r -> r.totalMs);
+            boolean enough = rounds.length >= 5;
+            String verdict = !enough ? "----" : ratio >= 0.7 ? "PASS" : "MISS";
+            System.out.printf(Locale.ROOT, "  %s  %s: throughput >= 0.7 x plain: %.2f (median %s MiB/s against %s);"
+                            + " per round %s; total time plain / TLS per round %s%s%n", verdict, p[1].label(), ratio,
+                    MigrationBench.stat(tls, r -> r.mbps * 1e6 / 8 / (1 << 20)),
+                    MigrationBench.stat(plain, r -> r.mbps * 1e6 / 8 / (1 << 20)), spread(rounds, "%.2f"),
+                    spread(totals, "%.2f"), enough ? "" : " [fewer than 5 rounds where both completed: not judged]");
+        }
+    }
+
+    /** b / a, round by round (the two ran one after the other), where both completed. */
+    private static double[] ratios(List<Run> a, List<Run> b, ToDoubleFunction<Run> f) {
+        List<Double> d = new ArrayList<>();
+        for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+            if (a.get(i).completed && b.get(i).completed) {
+                d.add(f.applyAsDouble(b.get(i)) / f.applyAsDouble(a.get(i)));
+            }
+        }
+        return d.stream().mapToDouble(x -> x).filter(x -> !Double.isNaN(x)).sorted().toArray();
     }
 
     /** On minus off, round by round (the two ran one after the other), where both completed. */

@@ -55,9 +55,20 @@ public final class MigrationBench {
     /**
      * What a scenario does beside the migration, to compare it with the same migration without: nothing,
      * capability verify-ram (issue 18), or a QMP client polling query-migrate every 100 ms (issue 13);
-     * {@code QMP_QUIET} is the polling one's twin, its VM served by QMP but nobody asking.
+     * {@code QMP_QUIET} is the polling one's twin, its VM served by QMP but nobody asking; {@code TLS}:
+     * tls-creds on both hosts (issue 15), against the same migration in clear; {@code MULTIFD} and
+     * {@code TLS_MULTIFD}: the same with capability multifd (2 data channels, each its own TLS session).
      */
-    enum Extra { NONE, VERIFY_RAM, QMP_QUIET, QMP_POLL }
+    enum Extra { NONE, VERIFY_RAM, QMP_QUIET, QMP_POLL, TLS, MULTIFD, TLS_MULTIFD;
+
+        boolean tls() {
+            return this == TLS || this == TLS_MULTIFD;
+        }
+
+        boolean multifd() {
+            return this == MULTIFD || this == TLS_MULTIFD;
+        }
+    }
 
     /** One kind of migration: the guest, the transport, whether it has a raw baseline and a downtime target. */
     record Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
@@ -122,7 +133,13 @@ public final class MigrationBench {
                 sweep16.with("verify-sweep-on", "sweep 16 MiB tcp, verify-ram", Extra.VERIFY_RAM, 120),
                 // Issue 13: the same static migration with a QMP client polling query-migrate, and without
                 staticUnix.with("qmp-quiet", "static " + bigLabel + " unix, QMP quiet", Extra.QMP_QUIET, 30),
-                staticUnix.with("qmp-poll", "static " + bigLabel + " unix, QMP polled", Extra.QMP_POLL, 30));
+                staticUnix.with("qmp-poll", "static " + bigLabel + " unix, QMP polled", Extra.QMP_POLL, 30),
+                // Issue 15: TLS against plain, the same static migration over tcp one after the other
+                staticTcp.with("static-plain-tcp", "static " + bigLabel + " tcp, plain", Extra.NONE, 120),
+                staticTcp.with("static-tls-tcp", "static " + bigLabel + " tcp, TLS", Extra.TLS, 120),
+                staticTcp.with("static-plain-multifd", "static " + bigLabel + " tcp multifd 2, plain", Extra.MULTIFD, 120),
+                staticTcp.with("static-tls-multifd", "static " + bigLabel + " tcp multifd 2, TLS", Extra.TLS_MULTIFD,
+                        120));
     }
 
     /** One migration's numbers (NaN where not known) and what became of it. */
@@ -131,6 +148,8 @@ public final class MigrationBench {
         double passes = Double.NaN, rawMbps = Double.NaN, rawMs = Double.NaN;
         /** verify-ram's time on the source and on the destination ({@code info migrate}), ms. */
         double verifySrcMs = Double.NaN, verifyDstMs = Double.NaN;
+        /** TLS: the session as info migrate shows it (protocol, cipher suite, peer). */
+        String tls;
         /** QMP_POLL: each query-migrate's answer time, ms; the load average when the run ended. */
         List<Double> pollMs = List.of();
         double load = Double.NaN;
@@ -167,6 +186,8 @@ public final class MigrationBench {
     private final Map<Scenario, List<Run>> results = new LinkedHashMap<>();
     private Host src;
     private Host dst;
+    /** The TLS scenarios' credentials, added to both hosts as {@code tls0} at their first run. */
+    private boolean tlsObjects;
     private int seq;
     private volatile boolean cleaned;
     /** Set once the tables are out: a campaign stopped before (Ctrl-C, SIGTERM) prints what it has. */
@@ -308,11 +329,20 @@ public final class MigrationBench {
         boolean postcopy = s.mode() == Mode.POSTCOPY;
         // rdma registers the destination's RAM, which must be a shared file: tmpfs, as a real HCA pins RAM
         Path memFile = s.transport().equals("rdma") ? shm("mig-" + n) : null;
+        boolean tls = s.extra().tls();
+        // Set on the destination between --incoming defer and migrate_incoming; on the source after vm_create
+        String options = (tls ? "; migrate_set_parameter " + VM + " tls-creds tls0" : "")
+                + (s.extra().multifd() ? "; migrate_set_capability " + VM + " multifd on" : "");
         try {
+            if (tls) {
+                tlsCredentials();
+            }
             String create = "vm_create " + VM + shape + (prealloc ? " --mem-prealloc" : "")
                     + (memFile != null ? " --mem-path " + memFile : "")
                     + (postcopy ? " --incoming defer; migrate_set_capability " + VM + " postcopy-ram on; "
-                            + "migrate_incoming " + VM + " " + listen : " --incoming " + listen);
+                            + "migrate_incoming " + VM + " " + listen
+                    : !options.isEmpty() ? " --incoming defer" + options + "; migrate_incoming " + VM + " " + listen
+                    : " --incoming " + listen);
             Path qmp = s.extra() == Extra.QMP_QUIET || s.extra() == Extra.QMP_POLL ? work.resolve("qmp-" + n + ".sock")
                     : null;
             String uri = connectUri(s, listen, match(dst.must(create), "listening on (\\S+)"));
@@ -323,7 +353,8 @@ public final class MigrationBench {
                 case POSTCOPY -> "; migrate_set_capability " + VM + " postcopy-ram on";
                 case AUTO_CONVERGE -> "; migrate_set_capability " + VM + " auto-converge on";
                 case PRECOPY -> "";
-            } + (s.extra() == Extra.VERIFY_RAM ? "; migrate_set_capability " + VM + " verify-ram on" : ""));
+            } + (s.extra() == Extra.VERIFY_RAM ? "; migrate_set_capability " + VM + " verify-ram on" : "")
+                    + options + (s.extra().multifd() ? "; migrate_set_parameter " + VM + " multifd-channels 2" : ""));
             if (s.transport().equals("exec")) {
                 src.must("migrate_set_capability " + VM + " return-path off"); // exec is one-way
             }
@@ -392,6 +423,17 @@ public final class MigrationBench {
         return run;
     }
 
+    /** Once per campaign: certificates by openssl, and tls0 on both hosts (server on the destination). */
+    private void tlsCredentials() throws Exception {
+        if (tlsObjects) {
+            return;
+        }
+        Path pki = BenchPki.make(work.resolve("pki"));
+        dst.must("object_add tls-creds-x509,id=tls0,endpoint=server,dir=" + pki.resolve("server"));
+        src.must("object_add tls-creds-x509,id=tls0,endpoint=client,dir=" + pki.resolve("client"));
+        tlsObjects = true;
+    }
+
     /** The migrate command returned: the poller stops, and says if it could not poll. */
     private static void stopPolling(QmpPoller poller, Run run) throws Exception {
         if (poller == null) {
@@ -427,6 +469,14 @@ public final class MigrationBench {
             run.verdict = "FAILED";
             run.note = "migration ended: " + firstLine(migrate.output()) + " / " + value(info, "error");
             return;
+        }
+        if (s.extra().tls()) {
+            run.tls = value(info, "tls");
+            if (run.tls.equals("?")) { // a TLS row that ran in clear would compare plain with plain
+                run.verdict = "FAILED";
+                run.note = "info migrate shows no TLS session";
+                return;
+            }
         }
         run.completed = true;
         run.verifySrcMs = number(info, "(?m)^verify-ram:\\s+(\\d+) ms");

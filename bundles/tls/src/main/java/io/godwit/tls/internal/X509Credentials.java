@@ -191,6 +191,8 @@ final class X509Credentials {
         engine.setUseClientMode(!server);
         SSLParameters p = engine.getSSLParameters();
         p.setProtocols(PROTOCOLS);
+        p.setCipherSuites(aes128First(p.getCipherSuites()));
+        p.setUseCipherSuitesOrder(true);
         if (server) {
             p.setNeedClientAuth(verifyPeer);
         } else if (verifyPeer) {
@@ -198,6 +200,18 @@ final class X509Credentials {
         }
         engine.setSSLParameters(p);
         return engine;
+    }
+
+    /**
+     * The engine's suites with the AES-128-GCM ones first, the rest in the JDK's order. The JDK puts
+     * AES-256 first; AES-128 has 10 rounds to its 14 (the JDK's cipher alone encrypts 1.2 and decrypts
+     * 1.45 times as fast here; through SSLEngine, with its copies, less) and is still 128-bit security,
+     * the suite TLS 1.3 requires of every peer. A stream of guest RAM is bound by the cipher's cost.
+     */
+    static String[] aes128First(String[] suites) {
+        List<String> ordered = new ArrayList<>(List.of(suites));
+        ordered.sort(java.util.Comparator.comparing(s -> !s.contains("_AES_128_GCM_")));
+        return ordered.toArray(String[]::new);
     }
 
     Map<String, String> description() {

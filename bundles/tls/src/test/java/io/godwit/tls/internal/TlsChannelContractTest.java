@@ -1,5 +1,6 @@
 package io.godwit.tls.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -107,6 +108,15 @@ class TlsChannelContractTest extends TransportContract {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TLS.client(source, "s", "x"));
             assertTrue(e.getMessage().contains("endpoint=server"), e.getMessage());
             assertInstanceOf(MigrationChannel.class, source);
+        }
+    }
+
+    /** AES-128-GCM, the suite every TLS 1.3 peer has (RFC 8446 9.1), before the slower AES-256 the JDK would pick. */
+    @Test
+    void bothEndsAgreeOnAes128Gcm() throws Exception {
+        try (Pair p = connect()) {
+            assertEquals("TLS_AES_128_GCM_SHA256", ((TlsChannel) p.source()).cipherSuite());
+            assertEquals("TLS_AES_128_GCM_SHA256", ((TlsChannel) p.destination()).cipherSuite());
         }
     }
 }

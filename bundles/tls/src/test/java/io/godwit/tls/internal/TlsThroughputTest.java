@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -28,9 +30,28 @@ class TlsThroughputTest {
 
     private static final int PAGE = 4096;
     private static final long RAM = 256L << 20;
+    private static final int NET_BYTES = 256 << 10;
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
-    @Test
-    void tlsAgainstPlainOver127001() throws Exception {
+    /** Pre-faulted memory as guest RAM is, not zeros. */
+    private static MemorySegment ram(Arena arena) {
+        MemorySegment ram = arena.allocate(RAM, PAGE);
+        for (long i = 0; i < RAM; i += 8) {
+            ram.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, i * 0x9E3779B97F4A7C15L);
+        }
+        return ram;
+    }
+
+    /** The batch's page slices for the bytes from {@code sent} on, wrapping around RAM. */
+    private static void slices(MemorySegment ram, long sent, ByteBuffer[] batch) {
+        long first = sent % RAM;
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = ram.asSlice(first + (long) i * PAGE, PAGE).asByteBuffer();
+        }
+    }
+
+    /** A CA, {@code server/} (for 127.0.0.1) and {@code client/}, as tls-creds-x509 reads them. */
+    private static Path pki() throws Exception {
         Path pki = Files.createTempDirectory("godwit-tls-probe");
         TestPki p = new TestPki(pki);
         Path ca = p.ca("ca");
@@ -38,6 +59,115 @@ class TlsThroughputTest {
         p.leaf(ca, pki.resolve("client"), "client", "/O=Godwit/CN=client", null, TestPki.dayAgo(), TestPki.dayAhead(), false);
         TestPki.trust(ca, pki.resolve("server"));
         TestPki.trust(ca, pki.resolve("client"));
+        return pki;
+    }
+
+    /**
+     * Where the time goes, without sockets or a second thread: one engine pair in memory, the client
+     * wrapping 1 MiB batches of 256 page slices (as the migration's writes are) into a 256 KiB heap
+     * buffer, the server unwrapping them into a 1 MiB direct buffer, each timed apart, per cipher suite.
+     * What one core does per second; the migration's sender and receiver each need one.
+     */
+    @Test
+    void engineWrapAndUnwrapPerCore() throws Exception {
+        Path pki = pki();
+        X509Credentials server = X509Credentials.load(ObjectSpec.parse("tls-creds-x509,id=s,endpoint=server,dir=" + pki.resolve("server")));
+        X509Credentials client = X509Credentials.load(ObjectSpec.parse("tls-creds-x509,id=c,endpoint=client,dir=" + pki.resolve("client")));
+        long bytes = Long.getLong("godwit.throughput.mib", 1024) << 20;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment ram = ram(arena);
+            // AES-128 and AES-256 alternate, so neither gains by the compiler having had longer
+            String[] suites = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+                "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"};
+            for (int round = 0; round < suites.length; round++) {
+                String suite = suites[round];
+                SSLEngine c = client.engine("127.0.0.1");
+                SSLEngine s = server.engine(null);
+                c.setEnabledCipherSuites(new String[] {suite});
+                handshake(c, s);
+                ByteBuffer net = ByteBuffer.allocate(NET_BYTES);
+                ByteBuffer app = ByteBuffer.allocateDirect(1 << 20);
+                ByteBuffer[] batch = new ByteBuffer[256];
+                long wrapNs = 0;
+                long unwrapNs = 0;
+                long cpuStart = THREADS.getCurrentThreadCpuTime();
+                long wallStart = System.nanoTime();
+                for (long sent = 0; sent < bytes; sent += batch.length * PAGE) {
+                    slices(ram, sent, batch);
+                    long left = (long) batch.length * PAGE;
+                    while (left > 0) {
+                        net.clear();
+                        long t0 = System.nanoTime();
+                        while (left > 0 && net.remaining() >= c.getSession().getPacketBufferSize()) {
+                            SSLEngineResult r = c.wrap(batch, net);
+                            if (r.bytesProduced() == 0) {
+                                throw new AssertionError("wrap: " + r);
+                            }
+                            left -= r.bytesConsumed();
+                        }
+                        long t1 = System.nanoTime();
+                        net.flip();
+                        while (net.hasRemaining()) {
+                            if (s.unwrap(net, app.clear()).getStatus() != SSLEngineResult.Status.OK) {
+                                throw new AssertionError("unwrap: " + s.unwrap(net, app));
+                            }
+                        }
+                        unwrapNs += System.nanoTime() - t1;
+                        wrapNs += t1 - t0;
+                    }
+                }
+                // Under load the wall clock runs on while this thread waits for a core: the CPU time says
+                // how much of each interval was work, and scales both.
+                double busy = (double) (THREADS.getCurrentThreadCpuTime() - cpuStart) / (System.nanoTime() - wallStart);
+                System.out.printf("  %-28s wrap %5.2f GiB/s, unwrap %5.2f GiB/s per CPU second (%d MiB, engines in memory,"
+                        + " thread on a core %.0f %% of the time)%s%n", c.getSession().getCipherSuite(),
+                        bytes / (wrapNs * busy / 1e9) / (1L << 30), bytes / (unwrapNs * busy / 1e9) / (1L << 30), bytes >> 20,
+                        100 * busy, round < 2 ? " (warm-up)" : "");
+            }
+        }
+    }
+
+    /** Both engines' handshake, a step of each in turn, through a buffer each way; the engines' tasks on this thread. */
+    private static void handshake(SSLEngine c, SSLEngine s) throws Exception {
+        ByteBuffer toServer = ByteBuffer.allocate(NET_BYTES);
+        ByteBuffer toClient = ByteBuffer.allocate(NET_BYTES);
+        c.beginHandshake();
+        s.beginHandshake();
+        for (int i = 0; i < 1000 && !(done(c) && done(s) && toServer.position() == 0 && toClient.position() == 0); i++) {
+            step(c, toServer, toClient);
+            step(s, toClient, toServer);
+        }
+        if (!(done(c) && done(s))) {
+            throw new AssertionError("handshake in memory did not finish: " + c.getHandshakeStatus() + " / " + s.getHandshakeStatus());
+        }
+    }
+
+    /** One step of one engine: a task, a wrap into {@code out}, or an unwrap from {@code in} (both in fill mode). */
+    private static void step(SSLEngine e, ByteBuffer out, ByteBuffer in) throws Exception {
+        switch (e.getHandshakeStatus()) {
+            case NEED_TASK -> {
+                for (Runnable t; (t = e.getDelegatedTask()) != null; ) {
+                    t.run();
+                }
+            }
+            case NEED_WRAP -> e.wrap(ByteBuffer.allocate(0), out);
+            default -> {
+                if (in.position() > 0) {
+                    in.flip();
+                    e.unwrap(in, ByteBuffer.allocate(1 << 17));
+                    in.compact();
+                }
+            }
+        }
+    }
+
+    private static boolean done(SSLEngine e) {
+        return e.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING;
+    }
+
+    @Test
+    void tlsAgainstPlainOver127001() throws Exception {
+        Path pki = pki();
         TlsObjects tls = new TlsObjects();
         tls.add("tls-creds-x509,id=s,endpoint=server,dir=" + pki.resolve("server"));
         tls.add("tls-creds-x509,id=c,endpoint=client,dir=" + pki.resolve("client"));
@@ -46,22 +176,23 @@ class TlsThroughputTest {
         int reps = Integer.getInteger("godwit.throughput.reps", 5);
         List<Double> plain = new ArrayList<>();
         List<Double> secured = new ArrayList<>();
+        List<Double> plainCpu = new ArrayList<>(); // sender and receiver CPU seconds per GiB, alternately
+        List<Double> securedCpu = new ArrayList<>();
         String[] session = new String[1];
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment ram = arena.allocate(RAM, PAGE);
-            for (long i = 0; i < RAM; i += 8) {
-                ram.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, i * 0x9E3779B97F4A7C15L); // not zeros
-            }
-            once(tcp, null, ram, RAM, session); // warm-up
-            once(tcp, tls, ram, RAM, session);
+            MemorySegment ram = ram(arena);
+            once(tcp, null, ram, RAM, session, new ArrayList<>()); // warm-up
+            once(tcp, tls, ram, RAM, session, new ArrayList<>());
             for (int r = 0; r < reps; r++) {
-                plain.add(once(tcp, null, ram, bytes, session));
-                secured.add(once(tcp, tls, ram, bytes, session));
+                plain.add(once(tcp, null, ram, bytes, session, plainCpu));
+                secured.add(once(tcp, tls, ram, bytes, session, securedCpu));
             }
         }
         System.out.printf("tcp 127.0.0.1, %d MiB per run, n=%d (%s)%n", bytes >> 20, reps, session[0]);
         print("plain", plain);
         print("TLS", secured);
+        cpu("plain", plainCpu);
+        cpu("TLS", securedCpu);
         double[] ratios = new double[reps];
         for (int i = 0; i < reps; i++) {
             ratios[i] = secured.get(i) / plain.get(i);
@@ -75,7 +206,22 @@ class TlsThroughputTest {
         System.out.printf("  %-6s %5.2f GiB/s [%.2f..%.2f]%n", name, s[s.length / 2], s[0], s[s.length - 1]);
     }
 
-    private static double once(Transport tcp, TlsObjects tls, MemorySegment ram, long bytes, String[] session) throws Exception {
+    /** The threads' own CPU time, which the machine's load does not inflate as it does the wall clock. */
+    private static void cpu(String name, List<Double> perGib) {
+        double[] send = new double[perGib.size() / 2];
+        double[] receive = new double[perGib.size() / 2];
+        for (int i = 0; i < send.length; i++) {
+            send[i] = perGib.get(2 * i);
+            receive[i] = perGib.get(2 * i + 1);
+        }
+        Arrays.sort(send);
+        Arrays.sort(receive);
+        System.out.printf("  %-6s CPU s per GiB: sender %.2f [%.2f..%.2f], receiver %.2f [%.2f..%.2f]%n", name, send[send.length / 2],
+                send[0], send[send.length - 1], receive[receive.length / 2], receive[0], receive[receive.length - 1]);
+    }
+
+    private static double once(Transport tcp, TlsObjects tls, MemorySegment ram, long bytes, String[] session, List<Double> cpu)
+            throws Exception {
         try (IncomingListener listener = tcp.listenIncoming("127.0.0.1:0")) {
             MigrationChannel plainOut = tcp.connectOutgoing(listener.uri().substring(4));
             MigrationChannel out = plainOut;
@@ -95,26 +241,31 @@ class TlsThroughputTest {
             MigrationChannel source = out;
             MigrationChannel destination = in;
             try (source; destination) {
+                long[] receiverCpu = new long[1];
                 FutureTask<Long> receiver = new FutureTask<>(() -> {
                     ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
                     long got = 0;
+                    long cpu0 = THREADS.getCurrentThreadCpuTime();
                     for (int n; (n = destination.read(buffer.clear())) >= 0; ) {
                         got += n;
                     }
+                    receiverCpu[0] = THREADS.getCurrentThreadCpuTime() - cpu0;
                     return got;
                 });
                 Thread.ofPlatform().name("probe-receiver").daemon().start(receiver);
                 ByteBuffer[] batch = new ByteBuffer[256];
                 long start = System.nanoTime();
+                long cpu0 = THREADS.getCurrentThreadCpuTime();
                 for (long sent = 0; sent < bytes; sent += batch.length * PAGE) {
-                    long first = sent % RAM;
-                    for (int i = 0; i < batch.length; i++) {
-                        batch[i] = ram.asSlice(first + (long) i * PAGE, PAGE).asByteBuffer();
-                    }
+                    slices(ram, sent, batch);
                     source.write(batch);
                 }
                 source.shutdownOutput();
+                long senderCpu = THREADS.getCurrentThreadCpuTime() - cpu0;
                 long got = receiver.get(120, TimeUnit.SECONDS);
+                double gib = (double) bytes / (1L << 30);
+                cpu.add(senderCpu / 1e9 / gib);
+                cpu.add(receiverCpu[0] / 1e9 / gib);
                 if (got != bytes) {
                     throw new AssertionError("received " + got + " of " + bytes);
                 }
