@@ -25,15 +25,22 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(300)
 class NetnsTestBedIT {
 
+    private final Path home = Path.of(System.getProperty("godwit.home", "target/godwit")).toAbsolutePath();
+    private final Path script = Path.of("..", "benchmarks", "netns").toAbsolutePath().normalize();
+
+    /** Skips unless {@code benchmarks/netns check ARGS} says the test bed can run here, and a host home exists. */
+    private void assumeTestBed(int seconds, String... args) throws IOException, InterruptedException {
+        Assumptions.assumeTrue(Files.isExecutable(script), "no " + script);
+        List<String> check = new java.util.ArrayList<>(List.of(script.toString(), "check"));
+        check.addAll(List.of(args));
+        Run r = run(check, home, seconds);
+        Assumptions.assumeTrue(r.exit() == 0, "the network test bed cannot run here: " + r.output().strip());
+        Assumptions.assumeTrue(Files.isDirectory(home.resolve("bundle")), "no host home at " + home);
+    }
+
     @Test
     void migratesPlainAndOverTlsBetweenTwoNamespacesAndLeavesNothingBehind() throws Exception {
-        Path home = Path.of(System.getProperty("godwit.home", "target/godwit")).toAbsolutePath();
-        Path script = Path.of("..", "benchmarks", "netns").toAbsolutePath().normalize();
-        Assumptions.assumeTrue(Files.isExecutable(script), "no " + script);
-        Run check = run(List.of(script.toString(), "check"), home, 30);
-        Assumptions.assumeTrue(check.exit() == 0, "the network test bed cannot run here: " + check.output().strip());
-        Assumptions.assumeTrue(Files.isDirectory(home.resolve("bundle")), "no host home at " + home);
-
+        assumeTestBed(30);
         Run bed = run(List.of(script.toString(), "run", "--rate", "1gbit", "--memory", "128M", "--tls", "both"), home, 240);
         String out = bed.output();
         assertEquals(0, bed.exit(), out);
@@ -59,13 +66,7 @@ class NetnsTestBedIT {
      */
     @Test
     void migratesOverALinkWithATenMillisecondRoundTrip() throws Exception {
-        Path home = Path.of(System.getProperty("godwit.home", "target/godwit")).toAbsolutePath();
-        Path script = Path.of("..", "benchmarks", "netns").toAbsolutePath().normalize();
-        Assumptions.assumeTrue(Files.isExecutable(script), "no " + script);
-        Run check = run(List.of(script.toString(), "check", "delay"), home, 300);
-        Assumptions.assumeTrue(check.exit() == 0, "no delayed link here: " + check.output().strip());
-        Assumptions.assumeTrue(Files.isDirectory(home.resolve("bundle")), "no host home at " + home);
-
+        assumeTestBed(300, "delay"); // it may apt-get the delayer's tools
         Run bed = run(List.of(script.toString(), "run", "--rate", "1gbit", "--delay", "5", "--memory", "64M"), home, 240);
         String out = bed.output();
         assertEquals(0, bed.exit(), out);
