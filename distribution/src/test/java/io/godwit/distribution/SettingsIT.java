@@ -179,16 +179,22 @@ class SettingsIT {
         }
     }
 
-    /** A bundle whose activator ({@link SlowActivator}) takes seconds to start. */
-    private static void writeSlowBundle(Path jar, String bsn) throws IOException {
+    /** The manifest of a bundle {@code bsn} 1.0.0 with these imports. */
+    private static Manifest bundleManifest(String bsn, String imports) {
         Manifest mf = new Manifest();
         Attributes a = mf.getMainAttributes();
         a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
         a.putValue("Bundle-ManifestVersion", "2");
         a.putValue("Bundle-SymbolicName", bsn);
         a.putValue("Bundle-Version", "1.0.0");
-        a.putValue("Bundle-Activator", SlowActivator.class.getName());
-        a.putValue("Import-Package", "org.osgi.framework;version=\"[1.8,2)\"");
+        a.putValue("Import-Package", imports);
+        return mf;
+    }
+
+    /** A bundle whose activator ({@link SlowActivator}) takes seconds to start. */
+    private static void writeSlowBundle(Path jar, String bsn) throws IOException {
+        Manifest mf = bundleManifest(bsn, "org.osgi.framework;version=\"[1.8,2)\"");
+        mf.getMainAttributes().putValue("Bundle-Activator", SlowActivator.class.getName());
         String entry = SlowActivator.class.getName().replace('.', '/') + ".class";
         try (OutputStream file = Files.newOutputStream(jar);
              JarOutputStream out = new JarOutputStream(file, mf);
@@ -319,14 +325,9 @@ class SettingsIT {
      * own ConfigAdmin jar.
      */
     private void writeCmApiBundle(Path jar, String bsn) throws IOException {
-        Manifest mf = new Manifest();
-        Attributes a = mf.getMainAttributes();
-        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        a.putValue("Bundle-ManifestVersion", "2");
-        a.putValue("Bundle-SymbolicName", bsn);
-        a.putValue("Bundle-Version", "1.0.0");
-        a.putValue("Import-Package", "org.osgi.framework;version=\"[1.8,2)\",org.osgi.service.cm;version=\"[1.6,1.7)\"");
-        a.putValue("Export-Package", "org.osgi.service.cm;version=\"1.6.0\";uses:=\"org.osgi.framework\"");
+        Manifest mf = bundleManifest(bsn,
+                "org.osgi.framework;version=\"[1.8,2)\",org.osgi.service.cm;version=\"[1.6,1.7)\"");
+        mf.getMainAttributes().putValue("Export-Package", "org.osgi.service.cm;version=\"1.6.0\";uses:=\"org.osgi.framework\"");
         try (JarFile cm = new JarFile(home.resolve("bundle/org.apache.felix.configadmin.jar").toFile());
              OutputStream file = Files.newOutputStream(jar);
              JarOutputStream out = new JarOutputStream(file, mf)) {
