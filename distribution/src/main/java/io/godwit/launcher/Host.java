@@ -84,9 +84,8 @@ public final class Host {
     }
 
     /**
-     * Binds slf4j to its provider now, while {@code System.err} is still the log stream: slf4j-simple
-     * (configured with {@code cacheOutputStream}) keeps the stream it sees at this first call, and
-     * Gogo, which starts later, replaces {@code System.err} with per-command streams.
+     * Binds slf4j to its provider (slf4j-jdk14) now, before anything else logs: slf4j binds once,
+     * and a logger made before the provider is active would stay NOP for the life of the process.
      */
     private void bindSlf4j() {
         for (Bundle bundle : passes.getOrDefault(StartPass.LOGGING, List.of())) {

@@ -23,9 +23,6 @@ public final class HostConfig {
     /** System properties with these prefixes are framework properties too (Felix's Main does the same). */
     private static final String[] OVERRIDABLE = {"org.osgi.", "felix.", "godwit.", "gosh.", "ds.", "org.slf4j."};
 
-    /** Keys with this prefix are for slf4j-simple, which reads only JVM system properties. */
-    public static final String SLF4J_SIMPLE = "org.slf4j.simpleLogger.";
-
     private HostConfig() {
     }
 
@@ -92,14 +89,5 @@ public final class HostConfig {
             }
         }
         return false;
-    }
-
-    /** Copies the slf4j-simple keys into system properties, unless the JVM already has them. */
-    public static void exportSlf4jSimple(Map<String, String> config) {
-        config.forEach((key, value) -> {
-            if (key.startsWith(SLF4J_SIMPLE) && System.getProperty(key) == null) {
-                System.setProperty(key, value);
-            }
-        });
     }
 }

@@ -14,18 +14,17 @@ import java.time.format.DateTimeFormatter;
  *
  * <p>Why the JVM's {@code System.out}/{@code System.err} are redirected into the log: Gogo's ThreadIO
  * replaces both with per-thread streams, and inside a command thread they are the command's own
- * output. slf4j-simple, SCR's fallback logger, FileInstall and stray {@code printStackTrace()} calls
+ * output. SCR's fallback logger and stray {@code printStackTrace()} calls
  * all write to {@code System.err} or {@code System.out}; pointing the defaults at the log file before
  * the framework starts sends all of them here. The real terminal streams are captured first and
  * kept by {@link Terminal} for what the user must see, and restored by {@link #close()}.
  *
- * <p>slf4j-simple is configured with {@code logFile=System.err} and {@code cacheOutputStream=true},
- * and {@link Host} binds slf4j before Gogo starts, so it keeps this stream even in command threads.
- * (A separate file would be opened by slf4j-simple without append and clobber the other writers.)
+ * <p>The bundles log through slf4j to java.util.logging, whose one handler ({@link JulLog}) writes
+ * to this stream itself, never to whatever {@code System.err} is at the time, so their lines never
+ * reach command output either.
  */
 public final class HostLog implements AutoCloseable {
 
-    private static final String JUL_FORMAT = "java.util.logging.SimpleFormatter.format";
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS");
 
     private final Path file;
@@ -50,10 +49,7 @@ public final class HostLog implements AutoCloseable {
         HostLog log = new HostLog(file, stream, System.out, System.err);
         System.setOut(stream);
         System.setErr(stream);
-        // java.util.logging (SPI Fly, FileInstall, JLine) in the same one-line shape as the rest.
-        if (System.getProperty(JUL_FORMAT) == null) {
-            System.setProperty(JUL_FORMAT, "%1$tF %1$tT.%1$tL [jul] %4$s %3$s - %5$s%6$s%n");
-        }
+        JulLog.install(stream);
         return log;
     }
 
@@ -67,7 +63,7 @@ public final class HostLog implements AutoCloseable {
         return stream;
     }
 
-    /** Writes one launcher line in the same shape as slf4j-simple's lines. */
+    /** Writes one launcher line in the same shape as the bundles' lines ({@link JulLog}). */
     public void info(String message) {
         write("INFO", message, null);
     }

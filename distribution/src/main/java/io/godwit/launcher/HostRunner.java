@@ -1,6 +1,7 @@
 package io.godwit.launcher;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -88,13 +89,19 @@ public final class HostRunner {
         if (options.monitor() != null) {
             config.put("godwit.monitor", options.monitor().uri());
         }
-        HostConfig.exportSlf4jSimple(config);
+        JulLog.applyStartLevels(config, log);
         long waitMillis = 1000L * Long.parseLong(config.getOrDefault("godwit.wait.seconds", "30").trim());
         Host host = Host.create(config, log);
         shutdown.host(host);
         StartWatchdog watchdog = StartWatchdog.start(waitMillis, log, terminal.err());
         host.start(home.bundles());
         watchdog.cancel();
+        // Ready means with the plugins of deploy/: its watcher comes from a .cfg, after the start.
+        // (Bounded by itself: a folder FileInstall refuses, say a file, is in its log, not a hang.)
+        List<String> unscanned = DeployWait.await(host.context(), waitMillis);
+        if (!unscanned.isEmpty()) {
+            log.warn("FileInstall has not scanned " + unscanned + " after " + waitMillis / 1000 + " s; going on without", null);
+        }
         for (String failure : host.startFailures()) {
             terminal.err().println("godwit: warning: bundle " + failure);
         }

@@ -6,7 +6,7 @@ import java.util.Dictionary;
  * The order in which the boot bundles start, and, reversed, the order in which they stop.
  * <ol>
  *   <li>{@link #EXTENDERS}: SPI Fly first, then the {@code osgi.serviceloader} providers
- *       (slf4j-simple). slf4j binds its provider once, on the first logger; anything that logs
+ *       (slf4j-jdk14). slf4j binds its provider once, on the first logger; anything that logs
  *       before the provider is active leaves every logger on NOP for the life of the process
  *       (a failure seen in the stack spike).</li>
  *   <li>{@link #LOGGING}: slf4j-api, which the launcher binds at once (see {@link HostLog}).</li>

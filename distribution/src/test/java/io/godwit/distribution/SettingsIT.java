@@ -35,9 +35,11 @@ import org.junit.jupiter.api.Timeout;
  * {@code etc/io.godwit.migration.cfg} into a ConfigAdmin configuration, and a change to the file
  * applies to the next migration without a restart. A jar in {@code deploy/} that carries the
  * ConfigAdmin API (imports and exports {@code org.osgi.service.cm}, as bnd makes a bundle that
- * embeds it) neither hangs the host's start nor refreshes SCR and FileInstall under it. Each host
- * watches an etc/ and a deploy/ folder of its own ({@code -Dfelix.fileinstall.dir}), so the shared
- * home is left alone.
+ * embeds it) neither hangs the host's start nor refreshes SCR and FileInstall under it. Log levels
+ * and deploy/'s watcher (its poll interval) come from etc/ too. Each host watches an etc/ folder
+ * of its own ({@code -Dfelix.fileinstall.dir}) and, through a copy of the home's
+ * {@code org.apache.felix.fileinstall-deploy.cfg} there, a deploy/ folder of its own, so the
+ * shared home is left alone.
  */
 @Timeout(240)
 class SettingsIT {
@@ -46,6 +48,7 @@ class SettingsIT {
     private static final Duration READY = Duration.ofSeconds(60);
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+    private static final String DEPLOY_CFG = "org.apache.felix.fileinstall-deploy.cfg";
     private static final Pattern CLEAN = Pattern.compile("(?m)^bad pages:\\s+0$");
 
     private final List<HostProcess> hosts = new ArrayList<>();
@@ -70,13 +73,137 @@ class SettingsIT {
         assertFalse(hung, "a host needed SIGKILL after SIGTERM");
     }
 
-    /** A host watching {@code NAME-etc} and {@code NAME-deploy}; not yet waited for. */
+    /**
+     * A host watching {@code NAME-etc}, and {@code NAME-deploy} through the home's own
+     * {@code etc/org.apache.felix.fileinstall-deploy.cfg} copied there with the folder changed;
+     * not yet waited for.
+     */
     private HostProcess host(String name) throws Exception {
         Path etc = Files.createDirectories(dir.resolve(name + "-etc"));
         Path deploy = Files.createDirectories(dir.resolve(name + "-deploy"));
-        HostProcess host = HostProcess.start(home, dir, name, "-Dfelix.fileinstall.dir=" + etc + "," + deploy);
+        Files.writeString(etc.resolve(DEPLOY_CFG), deployCfg(deploy, null));
+        HostProcess host = HostProcess.start(home, dir, name, "-Dfelix.fileinstall.dir=" + etc);
         hosts.add(host);
         return host;
+    }
+
+    /** The home's deploy watcher configuration for {@code deploy}, with {@code extra} lines after it. */
+    private String deployCfg(Path deploy, String extra) throws IOException {
+        String shipped = Files.readString(home.resolve("etc").resolve(DEPLOY_CFG), StandardCharsets.UTF_8);
+        assertContains(shipped, "${godwit.home}/deploy");
+        return shipped.replace("${godwit.home}/deploy", deploy.toString()) + (extra == null ? "" : extra);
+    }
+
+    private String log(String name) throws IOException {
+        return Files.readString(dir.resolve(name + ".log"), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * deploy/ is watched through its .cfg, whose watcher FileInstall makes after the start: the host
+     * still reports ready only with the plugins of deploy/ started (a plugin whose activator takes
+     * 3 s is Active at the first command after ready, with no waiting).
+     */
+    @Test
+    void theHostIsReadyOnlyOnceDeploysFirstScanHasStartedItsPlugins() throws Exception {
+        Files.createDirectories(dir.resolve("host-deploy"));
+        writeSlowBundle(dir.resolve("host-deploy/slow.jar"), "org.example.slow");
+        HostProcess host = host("host");
+        host.awaitReady(READY);
+        String lb = host.run("lb").ok().out();
+        assertTrue(activeLine(lb, "org.example.slow"), "the deploy/ plugin is not Active when the host is ready:\n" + lb);
+    }
+
+    /**
+     * The deploy watcher's poll interval comes from its .cfg, and an edit applies without a restart:
+     * FileInstall's watcher says the interval it runs with (at debug, which etc/io.godwit.log.cfg
+     * turns on for FileInstall's logger while the host runs), and with an hour's interval a jar moved
+     * into deploy/ stays out; an edit back to a short interval takes it in.
+     */
+    @Test
+    void theDeployWatchersPollIntervalFollowsItsCfg() throws Exception {
+        HostProcess host = host("host");
+        host.awaitReady(READY);
+        Path etc = dir.resolve("host-etc");
+        Path deploy = dir.resolve("host-deploy");
+        writeAtomically(etc.resolve("io.godwit.log.cfg"), "fileinstall = debug\n");
+        awaitLog("host", "io.godwit.log: fileinstall = debug");
+        writeAtomically(etc.resolve(DEPLOY_CFG), deployCfg(deploy, "felix.fileinstall.log.level = 4\nfelix.fileinstall.poll = 3600000\n"));
+        awaitLog("host", "felix.fileinstall.poll (ms) = 3600000, felix.fileinstall.dir = " + deploy);
+
+        Path tmp = dir.resolve("late.tmp");
+        writeCmApiBundle(tmp, "org.example.late");
+        Files.move(tmp, deploy.resolve("late.jar"), StandardCopyOption.ATOMIC_MOVE);
+        // Twenty times the shipped 250 ms: a watcher that polled would have taken the jar by now.
+        Thread.sleep(5000);
+        String lb = host.run("lb").ok().out();
+        assertFalse(lb.contains("org.example.late"), "a watcher polling once an hour took the jar:\n" + lb);
+
+        writeAtomically(etc.resolve(DEPLOY_CFG), deployCfg(deploy, "felix.fileinstall.poll = 100\n"));
+        await(host, "lb", out -> activeLine(out, "org.example.late"), "the jar after the poll interval was edited back");
+    }
+
+    /**
+     * etc/io.godwit.log.cfg sets log levels while the host runs: the coordinator's debug line about a
+     * migration's setup is absent from the source's log for the migration before the edit, and there
+     * for the one after it.
+     */
+    @Test
+    void aLogLevelEditAppliesToTheNextMigrationWithoutARestart() throws Exception {
+        HostProcess source = host("source");
+        HostProcess destination = host("destination");
+        source.awaitReady(READY);
+        destination.awaitReady(READY);
+        source.run("vm_create first " + GUEST + "; vm_create second " + GUEST).ok();
+
+        assertContains(source.run("migrate first " + incoming(destination, "first")).ok().out(), "Migration status: completed");
+        assertClean(destination.run("stop first; vm_check first").ok());
+        assertFalse(log("source").contains("first: setup: connected after"), "a debug line at the default level:\n" + log("source"));
+
+        writeAtomically(dir.resolve("source-etc/io.godwit.log.cfg"), "io.godwit.coordinator = debug\nio.godwit.kernel = loud\n");
+        awaitLog("source", "io.godwit.log: io.godwit.coordinator = debug");
+        assertContains(log("source"), "io.godwit.log: io.godwit.kernel = loud: not a level");
+        assertContains(source.run("migrate second " + incoming(destination, "second")).ok().out(), "Migration status: completed");
+        assertClean(destination.run("stop second; vm_check second").ok());
+        assertTrue(Pattern.compile("(?m) DEBUG io\\.godwit\\.coordinator\\.internal\\.OutgoingMigration - second: setup: connected after")
+                .matcher(log("source")).find(), "no debug line after the edit:\n" + log("source"));
+    }
+
+    /** Waits until the host's log file holds {@code text}. */
+    private void awaitLog(String name, String text) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!log(name).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                fail("no '" + text + "' in the log of " + name + " after " + WAIT.toSeconds() + " s:\n" + log(name));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** The manifest of a bundle {@code bsn} 1.0.0 with these imports. */
+    private static Manifest bundleManifest(String bsn, String imports) {
+        Manifest mf = new Manifest();
+        Attributes a = mf.getMainAttributes();
+        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        a.putValue("Bundle-ManifestVersion", "2");
+        a.putValue("Bundle-SymbolicName", bsn);
+        a.putValue("Bundle-Version", "1.0.0");
+        a.putValue("Import-Package", imports);
+        return mf;
+    }
+
+    /** A bundle whose activator ({@link SlowActivator}) takes seconds to start. */
+    private static void writeSlowBundle(Path jar, String bsn) throws IOException {
+        Manifest mf = bundleManifest(bsn, "org.osgi.framework;version=\"[1.8,2)\"");
+        mf.getMainAttributes().putValue("Bundle-Activator", SlowActivator.class.getName());
+        String entry = SlowActivator.class.getName().replace('.', '/') + ".class";
+        try (OutputStream file = Files.newOutputStream(jar);
+             JarOutputStream out = new JarOutputStream(file, mf);
+             InputStream in = SlowActivator.class.getClassLoader().getResourceAsStream(entry)) {
+            assertTrue(in != null, "no " + entry + " on the test class path");
+            out.putNextEntry(new JarEntry(entry));
+            in.transferTo(out);
+            out.closeEntry();
+        }
     }
 
     @Test
@@ -198,14 +325,9 @@ class SettingsIT {
      * own ConfigAdmin jar.
      */
     private void writeCmApiBundle(Path jar, String bsn) throws IOException {
-        Manifest mf = new Manifest();
-        Attributes a = mf.getMainAttributes();
-        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        a.putValue("Bundle-ManifestVersion", "2");
-        a.putValue("Bundle-SymbolicName", bsn);
-        a.putValue("Bundle-Version", "1.0.0");
-        a.putValue("Import-Package", "org.osgi.framework;version=\"[1.8,2)\",org.osgi.service.cm;version=\"[1.6,1.7)\"");
-        a.putValue("Export-Package", "org.osgi.service.cm;version=\"1.6.0\";uses:=\"org.osgi.framework\"");
+        Manifest mf = bundleManifest(bsn,
+                "org.osgi.framework;version=\"[1.8,2)\",org.osgi.service.cm;version=\"[1.6,1.7)\"");
+        mf.getMainAttributes().putValue("Export-Package", "org.osgi.service.cm;version=\"1.6.0\";uses:=\"org.osgi.framework\"");
         try (JarFile cm = new JarFile(home.resolve("bundle/org.apache.felix.configadmin.jar").toFile());
              OutputStream file = Files.newOutputStream(jar);
              JarOutputStream out = new JarOutputStream(file, mf)) {
@@ -233,7 +355,11 @@ class SettingsIT {
     }
 
     private static String incoming(HostProcess destination) {
-        HostProcess.Result created = destination.run("vm_create guest " + GUEST + " --incoming tcp:127.0.0.1:0").ok();
+        return incoming(destination, "guest");
+    }
+
+    private static String incoming(HostProcess destination, String vm) {
+        HostProcess.Result created = destination.run("vm_create " + vm + " " + GUEST + " --incoming tcp:127.0.0.1:0").ok();
         Matcher m = LISTENING.matcher(created.out());
         if (!m.find()) {
             fail("vm_create --incoming did not say where it listens\n" + created);

@@ -68,11 +68,19 @@ public class Coordinator implements MigrationService, Events {
     }
     private final ChannelSecurity security = new ChannelSecurity();
 
-    @Activate
-    public Coordinator(@Reference VmManager vms, Map<String, Object> config) {
+    public Coordinator(VmManager vms, Map<String, Object> config) {
         this.vms = vms;
         configure(config);
         vms.addListener(onDestroy);
+    }
+
+    /** Loads the migration path's classes in the background ({@link Warmup}); null in unit tests. */
+    private Thread warmup;
+
+    @Activate
+    public Coordinator(@Reference VmManager vms, Map<String, Object> config, org.osgi.framework.BundleContext context) {
+        this(vms, config);
+        warmup = Warmup.start(context.getBundle());
     }
 
     /**
@@ -135,6 +143,9 @@ public class Coordinator implements MigrationService, Events {
 
     @Deactivate
     public void deactivate() {
+        if (warmup != null) {
+            warmup.interrupt();
+        }
         vms.removeListener(onDestroy);
         all().forEach(VmMigrations::cancelAll);
         List<ShapelessIncoming> waiting;

@@ -39,7 +39,7 @@ public final class MigrateInfo implements InfoSubject {
     @Override
     public Object show(String... args) throws java.io.IOException {
         List<String> rest = new ArrayList<>(Arrays.asList(args == null ? new String[0] : args));
-        String report = reportOption(rest);
+        String report = reportOption(rest, "info migrate");
         String[] left = rest.toArray(String[]::new);
         String named = VmArgs.optionalName("info migrate", left);
         if (named != null && vms.get(named).isEmpty()) {
@@ -57,12 +57,22 @@ public final class MigrateInfo implements InfoSubject {
             return text;
         }
         MigrationHistory history = migration.history(vm);
-        if (history.passes().isEmpty() && history.switchoverMs() < 0) {
+        if (!reportable(history)) {
             throw new IllegalArgumentException("VM '" + vm + "' has no outgoing migration to report (run info migrate"
                     + " --report on the source, during or after its migrate)");
         }
-        Path written = HtmlReport.write(Path.of(report), vm, info, history);
-        return text + "\nreport: " + written + " (" + history.passes().size() + " passes)";
+        return text + "\n" + writeReport(Path.of(report), vm, info, history);
+    }
+
+    /** Whether {@code history} has a pass or a switchover to draw. */
+    static boolean reportable(MigrationHistory history) {
+        return !history.passes().isEmpty() || history.switchoverMs() >= 0;
+    }
+
+    /** Writes the page; returns the line that says where: {@code report: FILE (N passes)}. */
+    static String writeReport(Path file, String vm, MigrationInfo info, MigrationHistory history) throws java.io.IOException {
+        Path written = HtmlReport.write(file, vm, info, history);
+        return "report: " + written + " (" + history.passes().size() + " passes)";
     }
 
     /** The report and, for a migration over TLS, its session: protocol, cipher suite and the peer. */
@@ -70,14 +80,14 @@ public final class MigrateInfo implements InfoSubject {
         return tls == null ? report : report + "\ntls: " + tls;
     }
 
-    /** Takes {@code --report FILE} out of the arguments; null when absent. */
-    private static String reportOption(List<String> args) {
+    /** Takes {@code --report FILE} out of the arguments of {@code command}; null when absent. */
+    static String reportOption(List<String> args, String command) {
         int at = args.indexOf("--report");
         if (at < 0) {
             return null;
         }
         if (at + 1 >= args.size() || args.get(at + 1).startsWith("-")) {
-            throw new IllegalArgumentException("info migrate --report needs a FILE, e.g. info migrate --report"
+            throw new IllegalArgumentException(command + " --report needs a FILE, e.g. " + command + " --report"
                     + " migration.html");
         }
         String file = args.get(at + 1);

@@ -62,7 +62,8 @@ public final class MigrationCommands {
         deactivated = true; // a waiting migrate stops polling the service that is going away
     }
 
-    @Descriptor("send a running VM to another host (QEMU's migrate): migrate [-d] [-r] [--copy-storage] [NAME] URI"
+    @Descriptor("send a running VM to another host (QEMU's migrate): migrate [-d] [-r] [--copy-storage] [--report FILE.html] [NAME] URI"
+            + " (--report writes the page of info migrate --report when the migration ends, failed or not)"
             + " (--copy-storage also sends the disks, pass after pass, to a destination with its own images;"
             + " -r resumes a postcopy paused by a broken channel, to where migrate_recover listens)."
             + " Without -d it waits:"
@@ -84,6 +85,14 @@ public final class MigrationCommands {
     }
 
     String migrate(Tty tty, boolean detach, String... args) {
+        // --report FILE: the page of info migrate --report, written when the migration ends.
+        List<String> rest = new java.util.ArrayList<>(java.util.Arrays.asList(args == null ? new String[0] : args));
+        String reportFile = MigrateInfo.reportOption(rest, "migrate");
+        if (reportFile != null && detach) {
+            throw new IllegalArgumentException("migrate -d returns before the migration ends, so it cannot write"
+                    + " --report: leave out -d, or run info migrate NAME --report FILE once it has ended");
+        }
+        args = rest.toArray(String[]::new);
         // --copy-storage (libvirt's --copy-storage-all): Gogo leaves the unknown flag among the arguments.
         boolean copyStorage = args != null && java.util.Arrays.asList(args).contains("--copy-storage");
         if (copyStorage) {
@@ -115,6 +124,9 @@ public final class MigrationCommands {
         }
         MigrationInfo end = new MigrationWatch(migration, vm, tty, sleeper, () -> deactivated).await();
         String report = MigrateInfo.withTls(MigrationReport.info(end), migration.tls(vm));
+        if (reportFile != null) {
+            report += "\n" + reportAtEnd(java.nio.file.Path.of(reportFile), vm, end);
+        }
         if (end.status() == MigrationStatus.COMPLETED) {
             return report;
         }
@@ -126,6 +138,22 @@ public final class MigrationCommands {
             case FAILED -> "migration failed: " + (end.error() != null ? end.error() : "no reason given");
             default -> "migration ended in state " + end.status();
         });
+    }
+
+    /**
+     * The page of the migration that just ended, failed and cancelled ones too; a page that cannot be
+     * written is one line after the statistics, not a failed migrate (the VM is where it went).
+     */
+    private String reportAtEnd(java.nio.file.Path file, String vm, MigrationInfo end) {
+        io.godwit.api.migration.MigrationHistory history = migration.history(vm);
+        if (!MigrateInfo.reportable(history)) {
+            return "report: not written, the migration ended before its first pass";
+        }
+        try {
+            return MigrateInfo.writeReport(file, vm, end, history);
+        } catch (java.io.IOException | RuntimeException e) {
+            return "report: not written: " + e.getMessage();
+        }
     }
 
     @Descriptor("make a VM created with vm_create --incoming defer wait for its source on URI (QEMU's"

@@ -247,6 +247,39 @@ class MigrationCommandsTest {
     }
 
     @Test
+    void migrateWithReportWritesThePageWhenTheMigrationEnds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException {
+        vms.add("a");
+        java.nio.file.Path file = dir.resolve("m.html");
+        migration.history = new io.godwit.api.migration.MigrationHistory(List.of(new io.godwit.api.migration.MigrationPass(
+                1, 0, 100, 64L << 20, 40L << 20, 300L << 20, 10, 300, 0, 1L << 20)), 20, 1 << 20, false);
+        migration.play("a", at(ACTIVE, 1, GIB), ended(COMPLETED, null));
+        String report = commands.migrate(plain(), false, "a", "--report", file.toString(), "tcp:h:1");
+        assertTrue(report.startsWith("Migration status: completed") && report.endsWith("report: " + file + " (1 passes)"),
+                report);
+        String page = java.nio.file.Files.readString(file);
+        assertTrue(page.contains("<svg") && page.contains("pass"), page.substring(0, Math.min(200, page.length())));
+
+        // a failed migration writes its page too, before the error
+        java.nio.file.Path failed = dir.resolve("f.html");
+        migration.play("a", at(ACTIVE, 1, GIB), ended(FAILED, "the destination went away"));
+        assertEquals("migration failed: the destination went away",
+                error(() -> commands.migrate(plain(), false, "--report", failed.toString(), "tcp:h:1")));
+        assertTrue(printed().contains("report: " + failed + " (1 passes)"), printed());
+        assertTrue(java.nio.file.Files.exists(failed));
+    }
+
+    @Test
+    void migrateReportNeedsAFileAndTheEnd() {
+        vms.add("a");
+        assertEquals("migrate --report needs a FILE, e.g. migrate --report migration.html",
+                error(() -> commands.migrate(plain(), false, "tcp:h:1", "--report")));
+        assertTrue(error(() -> commands.migrate(plain(), true, "--report", "m.html", "tcp:h:1"))
+                .startsWith("migrate -d returns before the migration ends, so it cannot write --report"));
+        assertEquals(List.of(), migration.calls, "nothing started");
+    }
+
+    @Test
     void aLongPassRepeatsItsLineEveryTenSeconds() {
         vms.add("a");
         MigrationInfo[] script = new MigrationInfo[MigrationWatch.PLAIN_EVERY_POLLS + 2];
