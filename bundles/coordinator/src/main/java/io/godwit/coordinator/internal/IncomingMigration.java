@@ -315,7 +315,7 @@ final class IncomingMigration implements Runnable {
         lastMoved = moved(lastAck);
         lastAckNanos = System.nanoTime();
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue())
-                .setBytesReceived(lastAck).setBytesMoved(lastMoved).setMonotonicNanos(lastAckNanos));
+                .setBytesReceived(lastAck).setBytesMoved(movedField(lastMoved)).setMonotonicNanos(lastAckNanos));
     }
 
     /**
@@ -341,8 +341,13 @@ final class IncomingMigration implements Runnable {
             lastMoved = moved;
             lastAckNanos = now;
             send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(applied)
-                    .setBytesMoved(moved).setMonotonicNanos(now));
+                    .setBytesMoved(movedField(moved)).setMonotonicNanos(now));
         }
+    }
+
+    /** bytes_moved is multifd's alone: without it (0), the source samples every acknowledgement as before. */
+    private long movedField(long moved) {
+        return multifd == null ? 0 : moved;
     }
 
     /**
