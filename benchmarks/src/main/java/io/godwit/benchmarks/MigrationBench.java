@@ -379,8 +379,8 @@ public final class MigrationBench {
                 loadBefore, loadAverage(), LIMIT_MS);
         printTable();
         printNotes();
-        if (!quick) {
-            printTargets();
+        if (!quick && chosen.stream().anyMatch(s -> !s.multifdRow())) {
+            printTargets(); // the multifd rows' are MultifdTables'
         }
         ExtraTables.print(results, quick);
         MultifdTables.print(results, quick, linkShape);
