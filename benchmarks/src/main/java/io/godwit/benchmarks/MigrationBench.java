@@ -72,7 +72,13 @@ public final class MigrationBench {
 
     /** One kind of migration: the guest, the transport, whether it has a raw baseline and a downtime target. */
     record Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
-            boolean downtimeTarget, int giveUpSeconds, Mode mode, Extra extra) {
+            boolean downtimeTarget, int giveUpSeconds, Mode mode, Extra extra, Multifd multifd, boolean shaped) {
+
+        Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
+                boolean downtimeTarget, int giveUpSeconds, Mode mode, Extra extra) {
+            this(id, label, transport, memory, workload, raw, downtimeTarget, giveUpSeconds, mode, extra,
+                    Multifd.SINGLE, false);
+        }
 
         Scenario(String id, String label, String transport, String memory, String workload, boolean raw,
                 boolean downtimeTarget, int giveUpSeconds) {
@@ -92,13 +98,77 @@ public final class MigrationBench {
             return new Scenario(id, label, transport, memory, workload, false, downtimeTarget, giveUp, mode, extra);
         }
 
+        /** Issue 14's rows ({@code --scenarios multifd,multifd-1g}): a single stream or multifd, on loopback or the shaped link. */
+        boolean multifdRow() {
+            return id.startsWith("mf-") || id.startsWith("mf1g-");
+        }
+
         /** The guest precopy cannot finish: its figures go in the second table. */
         boolean busy() {
             return mode != Mode.PRECOPY;
         }
     }
 
+    /** The migration's streams: the single one ({@code channels} 0), or multifd with that many data channels. */
+    record Multifd(int channels, String compression) {
+        static final Multifd SINGLE = new Multifd(0, "none");
+
+        String label() {
+            return channels == 0 ? "single stream"
+                    : "multifd " + channels + (compression.equals("none") ? "" : " " + compression);
+        }
+
+        /** The source's settings after vm_create, empty for the single stream. */
+        String sourceSettings() {
+            return channels == 0 ? "" : "; migrate_set_capability " + VM + " multifd on; migrate_set_parameter " + VM
+                    + " multifd-channels " + channels + "; migrate_set_parameter " + VM + " multifd-compression "
+                    + compression;
+        }
+    }
+
+    /** The variants each multifd row set compares, in the order they run in every round. */
+    static final List<Multifd> MULTIFD_VARIANTS = List.of(Multifd.SINGLE, new Multifd(2, "none"),
+            new Multifd(4, "none"), new Multifd(2, "zstd"), new Multifd(2, "zlib"));
+    /** The static multifd guest: a quarter of each page random, so it compresses to about a quarter. */
+    static final String COMPRESSIBLE_FILL = "fill:random=25";
+    /**
+     * The multifd rows' working set: 512 MiB swept at 5000 pages/s per vCPU (2 vCPUs: 39 MiB/s), which
+     * even the uncompressed 1 Gbit/s link (119 MiB/s) outruns, so every variant converges.
+     */
+    static final String RATE_LIMITED_SWEEP = "sweep:512M,rate=5000";
+
+    /**
+     * Issue 14: static and working-set guests, each over a single stream and the multifd variants, on
+     * loopback tcp ({@code mf-...}) or tcp over a veth pair shaped to 1 Gbit/s between two network
+     * namespaces ({@code mf1g-...}, {@code benchmarks/netns link}).
+     */
+    static List<Scenario> multifdScenarios(boolean quick) {
+        String big = quick ? "256M" : "1G";
+        List<Scenario> all = new ArrayList<>();
+        for (boolean shaped : new boolean[] {false, true}) {
+            for (String guest : List.of("static", "sweep")) {
+                for (Multifd m : MULTIFD_VARIANTS) {
+                    boolean isStatic = guest.equals("static");
+                    String id = (shaped ? "mf1g-" : "mf-") + guest + "-" + (m.channels() == 0 ? "single"
+                            : m.compression().equals("none") ? m.channels() + "ch" : m.compression());
+                    String label = (isStatic ? "static " + (quick ? "256 MiB" : "1 GiB") + " 1/4 random"
+                            : "sweep 512 MiB 39 MiB/s") + (shaped ? " 1gbit" : " tcp") + ", " + m.label();
+                    all.add(new Scenario(id, label, "tcp", isStatic ? big : "1G",
+                            isStatic ? COMPRESSIBLE_FILL : RATE_LIMITED_SWEEP, false, false, 120, Mode.PRECOPY,
+                            Extra.NONE, m, shaped));
+                }
+            }
+        }
+        return all;
+    }
+
     static List<Scenario> scenarios(boolean quick) {
+        List<Scenario> all = new ArrayList<>(classicScenarios(quick));
+        all.addAll(multifdScenarios(quick));
+        return all;
+    }
+
+    static List<Scenario> classicScenarios(boolean quick) {
         String big = quick ? "256M" : "1G";
         String bigLabel = quick ? "256 MiB" : "1 GiB";
         // Seconds after which a migration counts as not converging, is reported and cancelled: generous
@@ -146,6 +216,8 @@ public final class MigrationBench {
     static final class Run {
         double totalMs = Double.NaN, downtimeMs = Double.NaN, observedMs = Double.NaN, mbps = Double.NaN;
         double passes = Double.NaN, rawMbps = Double.NaN, rawMs = Double.NaN;
+        /** Multifd: the compression ratio (info migrate); both hosts' process CPU time over the migration, ms. */
+        double ratio = Double.NaN, srcCpuMs = Double.NaN, dstCpuMs = Double.NaN;
         /** verify-ram's time on the source and on the destination ({@code info migrate}), ms. */
         double verifySrcMs = Double.NaN, verifyDstMs = Double.NaN;
         /** TLS: the session as info migrate shows it (protocol, cipher suite, peer). */
@@ -184,10 +256,20 @@ public final class MigrationBench {
     private final Path home;
     private final Set<Process> processes = ConcurrentHashMap.newKeySet();
     private final Map<Scenario, List<Run>> results = new LinkedHashMap<>();
+    /** The current scenario's hosts: the loopback pair, or the pair in the shaped link's namespaces. */
     private Host src;
     private Host dst;
     /** The TLS scenarios' credentials, added to both hosts as {@code tls0} at their first run. */
     private boolean tlsObjects;
+    private Host loopSrc;
+    private Host loopDst;
+    private Host linkSrc;
+    private Host linkDst;
+    /** benchmarks/netns, the shaped link's rate, and once made the destination's address on it and its shape. */
+    Path netns;
+    String linkRate = "1gbit";
+    private String linkDstIp;
+    private String linkShape;
     private int seq;
     private volatile boolean cleaned;
     /** Set once the tables are out: a campaign stopped before (Ctrl-C, SIGTERM) prints what it has. */
@@ -216,6 +298,8 @@ public final class MigrationBench {
         boolean quick = false;
         String only = null;
         Path keepLogs = null;
+        Path netns = null;
+        String linkRate = "1gbit";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--dist" -> dist = Path.of(args[++i]);
@@ -226,23 +310,20 @@ public final class MigrationBench {
                 case "--keep-logs" -> keepLogs = Path.of(args[++i]);
                 case "--postcopy-at-sync" -> postcopyAtSync = Integer.parseInt(args[++i]);
                 case "--no-prealloc" -> prealloc = false;
+                case "--netns" -> netns = Path.of(args[++i]);
+                case "--link-rate" -> linkRate = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         if (dist == null || probe == null || runs < 1 || postcopyAtSync < 1) {
             throw new IllegalArgumentException("usage: MigrationBench --dist DIR --probe JAR [--runs N] [--quick]"
-                    + " [--scenarios A,B] [--keep-logs DIR] [--postcopy-at-sync N] [--no-prealloc]");
+                    + " [--scenarios A,B] [--keep-logs DIR] [--postcopy-at-sync N] [--no-prealloc] [--netns PATH]"
+                    + " [--link-rate RATE]");
         }
-        List<Scenario> chosen = new ArrayList<>(scenarios(quick));
-        if (only != null) {
-            List<String> ids = Arrays.asList(only.split(","));
-            chosen.removeIf(s -> !ids.contains(s.id()));
-            if (chosen.size() != ids.size()) {
-                throw new IllegalArgumentException("--scenarios takes some of "
-                        + scenarios(false).stream().map(Scenario::id).toList() + ", not " + only);
-            }
-        }
-        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, chosen, keepLogs, postcopyAtSync, prealloc);
+        MigrationBench bench = new MigrationBench(dist, probe, runs, quick, choose(only, quick), keepLogs,
+                postcopyAtSync, prealloc);
+        bench.netns = netns;
+        bench.linkRate = linkRate;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             bench.reportIfStopped();
             bench.cleanup();
@@ -256,6 +337,27 @@ public final class MigrationBench {
         }
         bench.cleanup();
         System.exit(status);
+    }
+
+    /**
+     * The scenarios of {@code --scenarios}: ids, and the groups {@code multifd} (every {@code mf-} row)
+     * and {@code multifd-1g} (every {@code mf1g-} row); none given, all but the multifd groups.
+     */
+    static List<Scenario> choose(String only, boolean quick) {
+        List<Scenario> chosen = new ArrayList<>(scenarios(quick));
+        if (only == null) {
+            chosen.removeIf(Scenario::multifdRow);
+            return chosen;
+        }
+        List<String> ids = Arrays.asList(only.split(","));
+        chosen.removeIf(s -> !ids.contains(s.id()) && !(ids.contains("multifd") && s.id().startsWith("mf-"))
+                && !(ids.contains("multifd-1g") && s.id().startsWith("mf1g-")));
+        List<String> known = new ArrayList<>(List.of("multifd", "multifd-1g"));
+        scenarios(false).forEach(s -> known.add(s.id()));
+        if (!known.containsAll(ids)) {
+            throw new IllegalArgumentException("--scenarios takes some of " + known + ", not " + only);
+        }
+        return chosen;
     }
 
     int run() throws Exception {
@@ -276,12 +378,17 @@ public final class MigrationBench {
                     });
         }
         copyHome();
-        src = new Host("source");
-        dst = new Host("destination");
-        src.awaitReady();
-        dst.awaitReady();
+        loopSrc = new Host("source", List.of());
+        loopDst = new Host("destination", List.of());
+        loopSrc.awaitReady();
+        loopDst.awaitReady();
+        if (chosen.stream().anyMatch(Scenario::shaped)) {
+            startLink();
+        }
         for (int r = 1; r <= runs; r++) {
             for (Scenario s : chosen) {
+                src = s.shaped() ? linkSrc : loopSrc;
+                dst = s.shaped() ? linkDst : loopDst;
                 Run run = once(s);
                 results.computeIfAbsent(s, k -> new ArrayList<>()).add(run);
                 run.load = load1();
@@ -293,10 +400,11 @@ public final class MigrationBench {
                 loadBefore, loadAverage(), LIMIT_MS);
         printTable();
         printNotes();
-        if (!quick) {
-            printTargets();
+        if (!quick && chosen.stream().anyMatch(s -> !s.multifdRow())) {
+            printTargets(); // the multifd rows' are MultifdTables'
         }
         ExtraTables.print(results, quick);
+        MultifdTables.print(results, quick, linkShape);
         reported = true;
         // 0 when every run ended clean (oracle passed, or cancelled with the source intact); targets are a report
         return results.values().stream().flatMap(List::stream)
@@ -312,6 +420,7 @@ public final class MigrationBench {
             System.out.printf("%nstopped early; the runs so far, load average %s now:%n", loadAverage());
             printTable();
             ExtraTables.print(results, quick);
+            MultifdTables.print(results, quick, linkShape);
         } catch (RuntimeException e) {
             System.out.println("could not print the runs so far: " + e);
         }
@@ -337,12 +446,14 @@ public final class MigrationBench {
             if (tls) {
                 tlsCredentials();
             }
+            String capabilities = (postcopy ? "migrate_set_capability " + VM + " postcopy-ram on; " : "")
+                    + (s.multifd().channels() > 0 ? "migrate_set_capability " + VM + " multifd on; " : "");
+            // the destination's settings between --incoming defer and migrate_incoming
+            String deferred = capabilities + (options.isEmpty() ? "" : options.substring(2) + "; ");
             String create = "vm_create " + VM + shape + (prealloc ? " --mem-prealloc" : "")
                     + (memFile != null ? " --mem-path " + memFile : "")
-                    + (postcopy ? " --incoming defer; migrate_set_capability " + VM + " postcopy-ram on; "
-                            + "migrate_incoming " + VM + " " + listen
-                    : !options.isEmpty() ? " --incoming defer" + options + "; migrate_incoming " + VM + " " + listen
-                    : " --incoming " + listen);
+                    + (deferred.isEmpty() ? " --incoming " + listen
+                            : " --incoming defer; " + deferred + "migrate_incoming " + VM + " " + listen);
             Path qmp = s.extra() == Extra.QMP_QUIET || s.extra() == Extra.QMP_POLL ? work.resolve("qmp-" + n + ".sock")
                     : null;
             String uri = connectUri(s, listen, match(dst.must(create), "listening on (\\S+)"));
@@ -354,7 +465,8 @@ public final class MigrationBench {
                 case AUTO_CONVERGE -> "; migrate_set_capability " + VM + " auto-converge on";
                 case PRECOPY -> "";
             } + (s.extra() == Extra.VERIFY_RAM ? "; migrate_set_capability " + VM + " verify-ram on" : "")
-                    + options + (s.extra().multifd() ? "; migrate_set_parameter " + VM + " multifd-channels 2" : ""));
+                    + options + (s.extra().multifd() ? "; migrate_set_parameter " + VM + " multifd-channels 2" : "")
+                    + s.multifd().sourceSettings());
             if (s.transport().equals("exec")) {
                 src.must("migrate_set_capability " + VM + " return-path off"); // exec is one-way
             }
@@ -371,6 +483,8 @@ public final class MigrationBench {
             }
             src.must("migrate_set_parameter " + VM + " downtime-limit " + LIMIT_MS);
             QmpPoller poller = s.extra() == Extra.QMP_POLL ? new QmpPoller(qmp) : null;
+            run.srcCpuMs = -src.cpuMs(); // the hosts' CPU time over the migration: what it cost them
+            run.dstCpuMs = -dst.cpuMs();
             if (poller != null) {
                 poller.start(); // a moment before the migration: the client's first look finds none yet
             }
@@ -465,6 +579,8 @@ public final class MigrationBench {
     private void finished(Scenario s, Run run, Call migrate) throws Exception {
         String info = src.must("info migrate");
         parseStats(run, info);
+        run.srcCpuMs += src.cpuMs();
+        run.dstCpuMs += dst.cpuMs();
         if (!info.contains("status: completed")) {
             run.verdict = "FAILED";
             run.note = "migration ended: " + firstLine(migrate.output()) + " / " + value(info, "error");
@@ -560,7 +676,7 @@ public final class MigrationBench {
      */
     private String listenUri(Scenario s, String name) throws Exception {
         return switch (s.transport()) {
-            case "tcp", "rdma" -> s.transport() + ":127.0.0.1:0";
+            case "tcp", "rdma" -> s.transport() + ":" + (s.shaped() ? linkDstIp : "127.0.0.1") + ":0";
             case "unix" -> "unix:" + work.resolve(name + ".sock");
             default -> {
                 Path fifo = work.resolve(name + ".fifo");
@@ -610,13 +726,14 @@ public final class MigrationBench {
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
         long perVcpu = bytes / 4096 / 2;
+        long sweptPerVcpu = sweptOnce(s);
         while (System.nanoTime() < deadline) {
             List<double[]> cpus = cpus(src.must("info cpus"));
-            boolean done = s.workload().equals("fill")
+            boolean done = s.workload().startsWith("fill")
                     ? cpus.stream().allMatch(c -> c[0] >= perVcpu)
-                    : cpus.stream().allMatch(c -> c[1] > 0 && (!s.busy() || c[0] >= perVcpu));
+                    : cpus.stream().allMatch(c -> c[1] > 0 && (!s.busy() || c[0] >= perVcpu) && c[0] >= sweptPerVcpu);
             if (done && !cpus.isEmpty()) {
-                if (!s.workload().equals("fill")) {
+                if (!s.workload().startsWith("fill")) {
                     Thread.sleep(1000);
                 }
                 return;
@@ -624,6 +741,18 @@ public final class MigrationBench {
             Thread.sleep(500);
         }
         throw new IllegalStateException("the " + s.workload() + " workload did not get going within 180 s");
+    }
+
+    /**
+     * The multifd rows' rate-limited sweep: page writes per vCPU (2) until its range was swept once, so
+     * the whole working set is dirty when the migration starts (13 s at 39 MiB/s); 0 for the others.
+     */
+    static long sweptOnce(Scenario s) {
+        if (!s.multifdRow() || !s.workload().startsWith("sweep:")) {
+            return 0;
+        }
+        String range = s.workload().substring("sweep:".length()).split(",")[0];
+        return size(range) / 4096 / 2;
     }
 
     /** {@code info cpus} rows as {progress, rate}. */
@@ -642,6 +771,7 @@ public final class MigrationBench {
         run.observedMs = number(info, "(?m)^observed downtime:\\s+(\\d+) ms");
         run.mbps = number(info, "(?m)^throughput:\\s+([\\d.]+) mbps");
         run.passes = number(info, "(?m)^dirty sync count:\\s+(\\d+)");
+        run.ratio = number(info, "(?m)^compression:.*ratio ([\\d.]+)");
     }
 
     // ---- output -------------------------------------------------------------------------------
@@ -677,6 +807,9 @@ public final class MigrationBench {
             "passes", "within limit", "verdict"});
         for (var e : results.entrySet()) {
             Scenario s = e.getKey();
+            if (s.multifdRow()) {
+                continue; // their own table (MultifdTables)
+            }
             List<Run> all = e.getValue();
             List<Run> done = all.stream().filter(r -> r.completed).toList();
             long within = all.stream().filter(Run::withinLimit).count();
@@ -692,6 +825,10 @@ public final class MigrationBench {
                     stat(raws, r -> r.rawMs), "", "", stat(raws, r -> r.rawMbps * 1e6 / 8 / (1 << 20)), "1.00",
                     "", "", raws.size() * 2 + " checked"});
             }
+        }
+        if (rows.size() == 1) { // only multifd rows ran
+            printBusyTable();
+            return;
         }
         printRows(rows);
         System.out.println("(median with min..max over the completed runs; MiB/s is the migration's throughput as"
@@ -977,6 +1114,45 @@ public final class MigrationBench {
 
     // ---- hosts and processes ------------------------------------------------------------------
 
+    /**
+     * The shaped link for the {@code mf1g-} rows: {@code benchmarks/netns link} makes two network
+     * namespaces joined by a veth pair shaped to {@link #linkRate} (tbf) and holds them while it runs;
+     * a host in each. Where the test bed cannot run (not root, no tc), the rows are dropped with the reason.
+     */
+    private void startLink() throws Exception {
+        String why = netns == null ? "no --netns given" : null;
+        if (why == null) {
+            Process check = launch(new ProcessBuilder(netns.toString(), "check").redirectErrorStream(true));
+            String out = new String(check.getInputStream().readAllBytes()).strip();
+            why = check.waitFor() == 0 ? null : out;
+            processes.remove(check);
+        }
+        if (why != null) {
+            System.out.println("the " + linkRate + " rows are skipped: " + why);
+            chosen.removeIf(Scenario::shaped);
+            return;
+        }
+        Path out = work.resolve("link.out");
+        launch(new ProcessBuilder(netns.toString(), "link", "--rate", linkRate, "--", "sh", "-c",
+                "echo \"namespaces $GODWIT_NETNS_SRC $GODWIT_NETNS_DST $GODWIT_NETNS_DST_IP\"; exec sleep 86400")
+                .redirectErrorStream(true).redirectOutput(out.toFile()));
+        Matcher m = null;
+        for (int i = 0; i < 300 && (m == null || !m.find()); i++) {
+            Thread.sleep(100);
+            m = Pattern.compile("namespaces (\\S+) (\\S+) (\\S+)").matcher(Files.readString(out));
+        }
+        if (!m.find(0)) {
+            throw new IllegalStateException("benchmarks/netns link did not make the link: " + Files.readString(out));
+        }
+        linkShape = firstLine(Files.readString(out)).replaceFirst("^link: ", "");
+        linkDstIp = m.group(3);
+        linkSrc = new Host("source-" + linkRate, List.of("ip", "netns", "exec", m.group(1)));
+        linkDst = new Host("destination-" + linkRate, List.of("ip", "netns", "exec", m.group(2)));
+        linkSrc.awaitReady();
+        linkDst.awaitReady();
+        System.out.println("link: " + linkShape);
+    }
+
     /** A private copy of the host home with the probe in bundle/: never touches the user's distribution. */
     private void copyHome() throws IOException {
         try (Stream<Path> files = Files.walk(dist)) {
@@ -1040,14 +1216,22 @@ public final class MigrationBench {
         final Path ready;
         final Process process;
 
-        Host(String name) throws IOException {
+        /** {@code prefix}: what the host runs under, e.g. {@code ip netns exec NS} (which execs it: same process). */
+        Host(String name, List<String> prefix) throws IOException {
             this.name = name;
             this.sock = work.resolve(name + ".sock");
             this.ready = work.resolve(name + ".ready");
-            ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/godwit").toString(), "--daemon", "--monitor",
-                    "unix:" + sock, "--ready-file", ready.toString(), "--log", work.resolve(name + ".log").toString())
-                    .redirectErrorStream(true).redirectOutput(work.resolve(name + ".out").toFile());
+            List<String> command = new ArrayList<>(prefix);
+            command.addAll(List.of(home.resolve("bin/godwit").toString(), "--daemon", "--monitor",
+                    "unix:" + sock, "--ready-file", ready.toString(), "--log", work.resolve(name + ".log").toString()));
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(work.resolve(name + ".out").toFile());
             process = launch(pb);
+        }
+
+        /** The host process's CPU time so far (all its threads, the guest's vCPUs too), ms; NaN if unknown. */
+        double cpuMs() {
+            return process.toHandle().info().totalCpuDuration().map(d -> d.toNanos() / 1e6).orElse(Double.NaN);
         }
 
         void awaitReady() throws Exception {

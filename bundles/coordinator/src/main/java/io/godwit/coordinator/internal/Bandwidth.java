@@ -28,6 +28,10 @@ import java.util.ArrayDeque;
  *   <li>A link so slow that no acknowledgement comes (a destination stuck in one large frame) closes
  *       no window: while data waits and nothing was acknowledged for a window's time, what was
  *       acknowledged over the last {@link #STALL_SPAN_NANOS}, by our clock, bounds the rate.</li>
+ *   <li>Multifd's channels are acknowledged as batches end; one slow channel holds its batch while the
+ *       others wait at the round's SYNC, and nothing is applied meanwhile. What every channel read
+ *       off its link, mid-batch ({@link #moved}), says the link is not stuck, and counts in that
+ *       bound: counting only whole batches, it fell to half of what the channels moved.</li>
  * </ul>
  *
  * <p>Samples come from one thread (return path or migration thread); readers may be any thread.
@@ -65,6 +69,8 @@ final class Bandwidth {
     private long prevBytes;
     private boolean prevWaiting;
     private long lastBytes;
+    /** What the links moved, at least {@link #lastBytes} once told ({@link #moved}). */
+    private long lastMoved;
     private long lastLocalNanos;
     /** Acknowledged bytes by our clock, {local nanos, bytes}, oldest first, over the last span and one before. */
     private final ArrayDeque<long[]> recent = new ArrayDeque<>();
@@ -108,11 +114,30 @@ final class Bandwidth {
         open(nanos, bytes, waiting);
     }
 
+    /**
+     * The links moved {@code bytes} in total by now (multifd: the main stream applied and every data
+     * channel's bytes read, a batch under way included), seen here at {@code localNanos}. Closes no
+     * window; the stall bound counts it, and waits for it to stop.
+     */
+    synchronized void moved(long bytes, long localNanos) {
+        if (!started) {
+            return;
+        }
+        lastMoved = Math.max(lastMoved, bytes);
+        lastLocalNanos = localNanos;
+        remember(localNanos);
+    }
+
+    /** Bytes the destination has by now: applied, or moved where that is told. */
+    private long progress() {
+        return Math.max(lastBytes, lastMoved);
+    }
+
     private void remember(long localNanos) {
         if (recent.isEmpty() || localNanos - recent.peekLast()[0] >= RECENT_EVERY_NANOS) {
-            recent.addLast(new long[] {localNanos, lastBytes});
+            recent.addLast(new long[] {localNanos, progress()});
         } else {
-            recent.peekLast()[1] = lastBytes;
+            recent.peekLast()[1] = progress();
         }
         while (recent.size() > 1) { // drop the oldest while the next one still reaches a span back
             long[] oldest = recent.pollFirst();
@@ -168,6 +193,6 @@ final class Bandwidth {
             }
             from = e;
         }
-        return (lastBytes - from[1]) * 1e9 / Math.max(1, localNanos - from[0]);
+        return (progress() - from[1]) * 1e9 / Math.max(1, localNanos - from[0]);
     }
 }

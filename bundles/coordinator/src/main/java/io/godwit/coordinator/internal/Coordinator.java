@@ -236,7 +236,9 @@ public class Coordinator implements MigrationService, Events {
         Uri uri = Uri.parse(uriText);
         Transport t = transport(uri);
         java.util.Set<io.godwit.api.transport.TransportCapability> offered = t.capabilities(uri.address());
-        TransportCheck.check(uriText, m.settings::capability, offered);
+        boolean withoutReturnPath = withoutReturnPath(m.settings, offered);
+        TransportCheck.check(uriText, c -> (c != MigrationCapability.RETURN_PATH || !withoutReturnPath)
+                && m.settings.capability(c), offered);
         MappedRam.checkCapabilities(m.settings);
         Postcopy.checkCapabilities(m.settings);
         MultifdSend.checkCapabilities(m.settings);
@@ -245,7 +247,21 @@ public class Coordinator implements MigrationService, Events {
         out.oneWayStream = !offered.contains(io.godwit.api.transport.TransportCapability.BIDIRECTIONAL)
                 && !m.settings.capability(MigrationCapability.MAPPED_RAM);
         out.secure = secure;
+        out.withoutReturnPath = withoutReturnPath;
         m.start(uri.scheme(), t, out);
+    }
+
+    /**
+     * A file (seekable, one-way) can never answer: return-path, on by default, goes off for it by
+     * itself, as QEMU's is off for file:. Not when the user chose it (the transport check then says
+     * why it cannot be), nor with postcopy, which needs it (refused the same way).
+     */
+    private static boolean withoutReturnPath(MigrationSettings settings,
+            java.util.Set<io.godwit.api.transport.TransportCapability> offered) {
+        return offered.contains(io.godwit.api.transport.TransportCapability.SEEKABLE)
+                && !offered.contains(io.godwit.api.transport.TransportCapability.BIDIRECTIONAL)
+                && !settings.isSet(MigrationCapability.RETURN_PATH)
+                && !settings.capability(MigrationCapability.POSTCOPY_RAM);
     }
 
     @Override

@@ -73,6 +73,8 @@ final class IncomingMigration implements Runnable {
     /** Postcopy: pages asked for and not yet seen arriving; asked again after a recovery. */
     private final java.util.Set<Long> requested = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long lastAck;
+    /** What the last acknowledgement said the links moved (multifd: channels' bytes read, mid-batch). */
+    private long lastMoved;
     private long lastAckNanos = System.nanoTime();
 
     /** With the default capabilities (no postcopy-ram): the fuzz and protocol tests' destination. */
@@ -270,7 +272,10 @@ final class IncomingMigration implements Runnable {
         return m == null ? 0 : m.bytesApplied();
     }
 
-    /** A multifd channel applied a frame: acknowledged as the main stream's are. On that channel's thread. */
+    /**
+     * A multifd channel applied a frame, or read from its link: acknowledged as the main stream's are.
+     * On that channel's thread.
+     */
     void multifdApplied() throws IOException {
         synchronized (ackLock) {
             ack(mainApplied + multifdApplied(multifd));
@@ -307,9 +312,10 @@ final class IncomingMigration implements Runnable {
 
     private void pongLocked(Command ping, FrameReader reader) throws IOException {
         lastAck = applied(reader);
+        lastMoved = moved(lastAck);
         lastAckNanos = System.nanoTime();
         send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.PONG).setValue(ping.getValue())
-                .setBytesReceived(lastAck).setMonotonicNanos(lastAckNanos));
+                .setBytesReceived(lastAck).setBytesMoved(movedField(lastMoved)).setMonotonicNanos(lastAckNanos));
     }
 
     /**
@@ -328,13 +334,30 @@ final class IncomingMigration implements Runnable {
         stats.normal = ram.normal + (m == null ? 0 : m.normal());
         stats.duplicate = ram.duplicate + (m == null ? 0 : m.duplicate());
         long now = System.nanoTime();
-        if (applied != lastAck
-                && (applied - lastAck >= ACK_EVERY_BYTES || now - lastAckNanos >= ACK_EVERY_NANOS)) {
+        long moved = moved(applied);
+        if ((applied != lastAck || moved != lastMoved)
+                && (moved - lastMoved >= ACK_EVERY_BYTES || now - lastAckNanos >= ACK_EVERY_NANOS)) {
             lastAck = applied;
+            lastMoved = moved;
             lastAckNanos = now;
             send(ReturnMessage.newBuilder().setKind(ReturnMessage.Kind.ACK).setBytesReceived(applied)
-                    .setMonotonicNanos(now));
+                    .setBytesMoved(movedField(moved)).setMonotonicNanos(now));
         }
+    }
+
+    /** bytes_moved is multifd's alone: without it (0), the source samples every acknowledgement as before. */
+    private long movedField(long moved) {
+        return multifd == null ? 0 : moved;
+    }
+
+    /**
+     * What the links moved: {@code applied}, but for each multifd channel its bytes read so far, a batch
+     * under way included (the source's bandwidth estimate; fences keep to what is applied).
+     */
+    private long moved(long applied) {
+        MultifdRecv m = multifd;
+        return m == null ? applied
+                : Math.max(applied, mainApplied + (ram != null ? ram.remoteBytes : 0) + m.bytesMoved());
     }
 
     /** Whether the stream's RAM is mapped in its file (the hello's capability mapped-ram). */

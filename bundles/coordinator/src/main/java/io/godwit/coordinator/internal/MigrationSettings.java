@@ -60,6 +60,14 @@ final class MigrationSettings {
         capabilities.put(c, on);
     }
 
+    /**
+     * Whether the user chose {@code c}: set with migrate_set_capability (either way), or given a value
+     * other than the built-in one in etc/io.godwit.migration.cfg.
+     */
+    synchronized boolean isSet(MigrationCapability c) {
+        return capabilities.containsKey(c) || base().capability(c) != MigrationDefaults.BUILT_IN.capability(c);
+    }
+
     synchronized long parameter(MigrationParameter p) {
         Long set = parameters.get(p);
         return set != null ? set : base().parameter(p);

@@ -128,7 +128,7 @@ final class MultifdRecv implements AutoCloseable {
     private void introduce(MigrationChannel c, byte[] uuid, RamLoader ram, int codec, IncomingMigration in)
             throws IOException {
         try {
-            FrameReader reader = new FrameReader(c, 64 << 10);
+            FrameReader reader = new FrameReader(new Moving(c, in), 64 << 10);
             reader.readStreamHeader();
             var f = reader.next();
             var init = f.type() == io.godwit.wire.FrameType.COMMAND
@@ -222,6 +222,15 @@ final class MultifdRecv implements AutoCloseable {
         }
     }
 
+    /** Bytes the channels read off their links so far, mid-batch too (at least {@link #bytesApplied}). */
+    long bytesMoved() {
+        long n = 0;
+        for (MultifdRecvChannel ch : channels) {
+            n += ch == null ? 0 : ch.moved();
+        }
+        return n;
+    }
+
     /** Bytes the channels applied so far (whole batches and syncs). */
     long bytesApplied() {
         long n = 0;
@@ -273,6 +282,47 @@ final class MultifdRecv implements AutoCloseable {
             if (ch != null) {
                 ch.join(JOIN_MILLIS);
             }
+        }
+    }
+
+    /**
+     * A data channel's link, read by its receiver thread: every read tells the destination's
+     * acknowledgements (at most every {@link #MOVED_EVERY_NANOS}), so a channel in the middle of a long
+     * batch on a slow link still says what it moves. Its applied bytes stay put until the batch ends,
+     * and with the other channels waiting at the round's SYNC no acknowledgement would come meanwhile:
+     * the source's estimate fell to half of what the channels together moved.
+     */
+    private static final class Moving implements java.nio.channels.ReadableByteChannel {
+
+        private static final long MOVED_EVERY_NANOS = 10_000_000L;
+        private final MigrationChannel inner;
+        private final IncomingMigration in;
+        private long toldNanos = System.nanoTime();
+
+        Moving(MigrationChannel inner, IncomingMigration in) {
+            this.inner = inner;
+            this.in = in;
+        }
+
+        @Override
+        public int read(java.nio.ByteBuffer dst) throws IOException {
+            int n = inner.read(dst);
+            long now = System.nanoTime();
+            if (n > 0 && now - toldNanos >= MOVED_EVERY_NANOS) {
+                toldNanos = now;
+                in.multifdApplied();
+            }
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return inner.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            inner.close();
         }
     }
 }

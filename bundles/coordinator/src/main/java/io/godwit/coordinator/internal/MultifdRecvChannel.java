@@ -57,6 +57,11 @@ final class MultifdRecvChannel implements Runnable {
         this.progress = progress;
     }
 
+    /** Bytes of this channel read off its link so far, a batch being read included: what it moved. */
+    long moved() {
+        return reader.bytesRead();
+    }
+
     void start(String name) {
         thread = Thread.ofPlatform().name(name).start(this);
     }

@@ -81,6 +81,8 @@ final class OutgoingMigration implements Runnable {
      * mapped-ram): a stall ends it unless the user chose a stall-action. Set before {@link #start}.
      */
     boolean oneWayStream;
+    /** Return-path off for this migration whatever the settings say (file:, see Coordinator). Set before {@link #start}. */
+    boolean withoutReturnPath;
     RateLimit rateLimit;
     DirtyBitmap bitmap;
     /** Whether the guest ran when the switchover stopped it (not at setup: the user may stop or cont in precopy). */
@@ -314,9 +316,8 @@ final class OutgoingMigration implements Runnable {
         long connected = System.nanoTime();
         writer = new FrameWriter(channel);
         writer.writeStreamHeader();
-        writer.writeMessage(FrameType.HELLO, MultifdSend.hello(VmDescription.hello(vm, settings.enabledCapabilities()),
-                settings));
-        if (settings.capability(MigrationCapability.RETURN_PATH)) {
+        writer.writeMessage(FrameType.HELLO, MultifdSend.hello(VmDescription.hello(vm, helloCapabilities()), settings));
+        if (!withoutReturnPath && settings.capability(MigrationCapability.RETURN_PATH)) {
             returnPath = new ReturnPath(vm.name(), channel, bandwidth, this::sentBytes);
             returnPath.start();
         }
@@ -435,6 +436,12 @@ final class OutgoingMigration implements Runnable {
                 throw new MigrationFailure("the return path closed while waiting for the destination");
             }
         }
+    }
+
+    /** What the hello tells the destination: the enabled capabilities, less return-path where it is off by itself. */
+    private java.util.List<String> helloCapabilities() {
+        return settings.enabledCapabilities().stream()
+                .filter(c -> !withoutReturnPath || !c.equals(MigrationCapability.RETURN_PATH.qemuName())).toList();
     }
 
     /**

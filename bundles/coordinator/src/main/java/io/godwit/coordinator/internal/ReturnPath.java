@@ -148,12 +148,22 @@ final class ReturnPath implements Runnable {
      * Whether data was waiting for the link then tells a trickle from a source with little to send.
      */
     private void ack(ReturnMessage m) {
+        long before;
         synchronized (ackLock) {
+            before = acked;
             acked = Math.max(acked, m.getBytesReceived());
             ackLock.notifyAll();
         }
-        boolean waiting = sent.getAsLong() - m.getBytesReceived() >= Bandwidth.MIN_BYTES;
-        bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived(), System.nanoTime(), waiting);
+        long now = System.nanoTime();
+        // With multifd (bytes_moved set) an ACK may come only because a channel read more of a batch:
+        // the windows take what is applied, as it advances; what moved says the link is not stuck.
+        if (m.getBytesMoved() == 0 || m.getBytesReceived() > before) {
+            boolean waiting = sent.getAsLong() - m.getBytesReceived() >= Bandwidth.MIN_BYTES;
+            bandwidth.sample(m.getMonotonicNanos(), m.getBytesReceived(), now, waiting);
+        }
+        if (m.getBytesMoved() != 0) {
+            bandwidth.moved(m.getBytesMoved(), now);
+        }
     }
 
     /** Records a PING's send stamp before it is sent. Keeps the last {@value #MAX_PINGS} unanswered ones. */

@@ -46,6 +46,32 @@ class BandwidthTest {
         assertTrue(estimate(4 << 20) <= 10_000 * 1.1, "still " + estimate(4 << 20) + " B/s");
     }
 
+    /**
+     * Multifd with one slow channel: a round's 4.2 MB is applied in one burst every 700 ms (the others
+     * wait at the SYNC while it reads its batch), while the links move a steady 6 MB/s. What moved says
+     * the link is not stuck between the bursts, so the estimate is the rounds' rate; counting the
+     * bursts alone, the stall bound took it to half of that.
+     */
+    @Test
+    void whatTheChannelsMoveMidBatchKeepsTheStallBoundToTheRoundsRate() {
+        long moved = 0;
+        for (int round = 0; round < 8; round++) {
+            for (int t = 0; t < 700; t += 20) {
+                now += 20 * MS;
+                moved += 6 * MB / 50;
+                bw.moved(moved, now);
+            }
+            acked += 42 * MB / 10;
+            bw.sample(now, acked, now, true);
+        }
+        for (int t = 0; t < 640; t += 20) { // late in the next round: its burst not yet applied, the links moving
+            now += 20 * MS;
+            moved += 6 * MB / 50;
+            bw.moved(moved, now);
+        }
+        assertEquals(6 * MB, estimate(1 << 20), 0.1 * 6 * MB);
+    }
+
     @Test
     void aLinkThatStallsIsFollowedThoughNoAcknowledgementComes() {
         link(2000, 1000 * MB, true);

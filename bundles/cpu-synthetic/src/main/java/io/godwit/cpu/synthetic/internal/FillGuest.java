@@ -22,16 +22,18 @@ final class FillGuest implements Guest {
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final WorkloadRange range;
+    private final FillPattern pattern;
 
-    FillGuest(WorkloadRange range) {
+    FillGuest(WorkloadRange range, FillPattern pattern) {
         this.range = range;
+        this.pattern = pattern;
     }
 
     @Override
     public Vcpu createVcpu(VcpuContext context) {
         Ranges ranges = range.forVcpus(); // the devices reserved their memory by now
         int i = context.index();
-        return new FillVcpu(context, ranges.start(i), ranges.end(i));
+        return new FillVcpu(context, ranges.start(i), ranges.end(i), pattern);
     }
 
     @Override
@@ -66,10 +68,10 @@ final class FillGuest implements Guest {
                 + (ranges.vcpus() == 1 ? " range" : " ranges") + ", a filled prefix then zero pages");
     }
 
-    private static boolean filled(MemorySegment ram, long page) {
+    private boolean filled(MemorySegment ram, long page) {
         long off = page * Pages.SIZE;
         for (int w = 0; w < Pages.SIZE / 8; w++) {
-            if (ram.get(LONG, off + w * 8L) != FillPattern.word(page, w)) {
+            if (ram.get(LONG, off + w * 8L) != pattern.word(page, w)) {
                 return false;
             }
         }
@@ -80,6 +82,7 @@ final class FillGuest implements Guest {
     public String describe() {
         Ranges ranges = range.current();
         return "fill of " + ByteSize.format(ranges.pages() * Pages.SIZE) + " in " + ranges.vcpus()
-                + (ranges.vcpus() == 1 ? " range" : " ranges");
+                + (ranges.vcpus() == 1 ? " range" : " ranges")
+                + (pattern.randomWords() < FillPattern.WORDS ? ", " + pattern.randomWords() + " random words a page" : "");
     }
 }

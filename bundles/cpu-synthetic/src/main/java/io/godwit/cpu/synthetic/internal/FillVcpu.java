@@ -15,11 +15,13 @@ final class FillVcpu implements Vcpu {
     private final CpuMemory memory;
     private final long start;
     private final long end;
+    private final FillPattern pattern;
     private long next;
     private volatile long written;
 
-    FillVcpu(VcpuContext context, long start, long end) {
+    FillVcpu(VcpuContext context, long start, long end, FillPattern pattern) {
         this.context = context;
+        this.pattern = pattern;
         this.memory = context.memory();
         this.start = start;
         this.end = end;
@@ -32,7 +34,7 @@ final class FillVcpu implements Vcpu {
         while (next < end) {
             long base = next * Pages.SIZE;
             for (int w = 0; w < Pages.SIZE / 8; w++) {
-                memory.store64(base + w * 8L, FillPattern.word(next, w));
+                memory.store64(base + w * 8L, pattern.word(next, w));
             }
             next++;
             written = next - start;

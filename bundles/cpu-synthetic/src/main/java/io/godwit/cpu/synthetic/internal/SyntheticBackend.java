@@ -24,8 +24,10 @@ public class SyntheticBackend implements CpuBackend {
                 yield new IdleGuest(config.memory().size());
             }
             case "fill" -> {
-                spec.allowOnly();
-                yield new FillGuest(new WorkloadRange("fill", 0, config.vcpus(), config.memory()));
+                spec.allowOnly("random");
+                FillPattern pattern = spec.options().containsKey("random")
+                        ? FillPattern.randomPercent(spec.number("random", 100)) : FillPattern.RANDOM;
+                yield new FillGuest(new WorkloadRange("fill", 0, config.vcpus(), config.memory()), pattern);
             }
             case "sweep" -> {
                 spec.allowOnly("range", "rate");

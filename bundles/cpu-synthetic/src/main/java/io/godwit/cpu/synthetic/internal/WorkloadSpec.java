@@ -10,7 +10,7 @@ import java.util.Map;
  */
 record WorkloadSpec(String name, Map<String, String> options) {
 
-    static final String USAGE = "idle, fill, sweep[:SIZE][,rate=PAGES_PER_SECOND]";
+    static final String USAGE = "idle, fill[:random=PERCENT], sweep[:SIZE][,rate=PAGES_PER_SECOND]";
 
     static WorkloadSpec parse(String text) {
         String t = text.trim();

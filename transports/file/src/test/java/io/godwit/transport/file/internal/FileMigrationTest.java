@@ -223,6 +223,43 @@ class FileMigrationTest {
         refused("bigger", 64 * MIB, "file:" + file, "RAM");
     }
 
+    /**
+     * With the defaults (return-path on, nothing set), a file: migration runs: a file cannot answer,
+     * so return-path goes off by itself for it, live with mapped-ram and offline without; the restores
+     * pass the oracle. A return-path the user chose is still refused with the way out.
+     */
+    @Test
+    void aFileMigrationRunsWithTheDefaultsReturnPathOffByItself() throws Exception {
+        long mem = 32 * MIB;
+        Vm src = vms.create(VmSpec.builder("src").memory(mem).vcpus(2).workload(SAVED).build());
+        coordinator.setCapability("src", MigrationCapability.MAPPED_RAM, true);
+        Path live = dir.resolve("live.img");
+        coordinator.migrate("src", "file:" + live);
+        assertEquals(MigrationStatus.COMPLETED, await("src").status(), String.valueOf(coordinator.info("src")));
+        assertTrue(coordinator.capability("src", MigrationCapability.RETURN_PATH), "the setting is left as it was");
+        Vm dst = restore("dst", mem, SAVED, "file:" + live);
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
+
+        Vm plain = vms.create(VmSpec.builder("plain").memory(mem).vcpus(2).workload("sweep:16M").build());
+        waitFor(() -> plain.cpus().stream().mapToLong(c -> c.progress()).sum() > 4096);
+        plain.stop(RunState.PAUSED);
+        Path offline = dir.resolve("offline.img");
+        coordinator.migrate("plain", "file:" + offline);
+        assertEquals(MigrationStatus.COMPLETED, await("plain").status(), String.valueOf(coordinator.info("plain")));
+        Vm back = restore("back", mem, "sweep:16M", "file:" + offline);
+        assertEquals(RunState.PAUSED, back.state());
+        assertTrue(back.check().clean(), back.check().toString());
+
+        Vm chosen = vms.create(VmSpec.builder("chosen").memory(mem).vcpus(2).workload("idle").build());
+        coordinator.setCapability("chosen", MigrationCapability.RETURN_PATH, true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> coordinator.migrate("chosen", "file:" + dir.resolve("chosen.img")));
+        assertEquals("capability return-path needs a transport that is two-way (a channel back from the destination); "
+                + "file:" + dir.resolve("chosen.img") + " is not (migrate_set_capability return-path off)", e.getMessage());
+        assertEquals(RunState.RUNNING, chosen.state());
+    }
+
     @Test
     void mappedRamNeedsAFileAndNoPostcopy() throws Exception {
         Vm src = source("sweep", 32 * MIB, true);
