@@ -135,14 +135,16 @@ final class MultifdSend implements AutoCloseable {
 
     /**
      * Adds page {@code index} of block {@code block} to the batch; true when that filled the batch and
-     * it went to a channel (the caller then asks its gate).
+     * it went to a channel (the caller then asks its gate). {@code untouched}: the page was never
+     * touched (the block said so this pass), so it is zero and its channel need not read it, which
+     * would fault it in.
      */
-    boolean add(int block, long index) throws InterruptedException {
+    boolean add(int block, long index, boolean untouched) throws InterruptedException {
         if (block != batchBlock) {
             flush();
             batchBlock = block;
         }
-        batch[batchCount++] = index;
+        batch[batchCount++] = untouched ? ~index : index;
         if (batchCount < batch.length) {
             return false;
         }

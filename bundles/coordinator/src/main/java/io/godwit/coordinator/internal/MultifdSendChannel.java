@@ -24,7 +24,7 @@ import java.util.concurrent.Semaphore;
  */
 final class MultifdSendChannel implements Runnable {
 
-    /** Page indices of one block, ascending, to send. */
+    /** Page indices of one block, ascending, to send; {@code ~index} for a page known to be zero. */
     record Batch(int block, long[] pages, int count) {}
 
     /** The end of round {@code n}. */
@@ -104,6 +104,10 @@ final class MultifdSendChannel implements Runnable {
         long lastNormal = -2;
         for (int i = 0; i < b.count(); i++) {
             long index = b.pages()[i];
+            if (index < 0) { // never touched: zero without a read (MultifdSend.add)
+                header.addZero(~index);
+                continue;
+            }
             long off = index * RamBlock.PAGE_SIZE;
             if (RamSender.isZero(raw, off)) {
                 header.addZero(index);

@@ -166,7 +166,9 @@ final class RamSender {
         int b = blockOf(page);
         RamBlock block = blocks.get(b);
         if (multifd != null) {
-            return multifd.add(b, page - block.firstPage());
+            // a never-touched page is told to the channel as zero, so its thread does not read it in
+            long index = page - block.firstPage();
+            return multifd.add(b, index, inPass && untouched(b, block, index));
         }
         if (b != batchBlock) {
             flush();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.memory.RamBlock;
 import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationParameter;
@@ -99,6 +100,33 @@ class MultifdTest {
         String uri = scheme + ":" + dir.resolve(scheme + ".sock");
         coordinator.incoming("dst", uri);
         return uri;
+    }
+
+    /**
+     * As over one stream, multifd's first pass reads no page the guest never touched: the migration
+     * thread asks the block (RamBlock.untouchedPages) and tells the channels those pages are zero, so
+     * no channel thread faults them in (a read of each would map it, and cost a fault per page).
+     */
+    @Test
+    void aFirstPassOverNeverTouchedRamFaultsNothingInOnTheChannels() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/pagemap")), "no /proc/self/pagemap");
+        Vm src = pair("sweep:4M,rate=2000", 64 << 20, 1);
+        RamBlock block = src.memory().blocks().get(0);
+        long[] words = new long[(int) (block.pages() / 64)];
+        block.untouchedPages(0, words);
+        long before = java.util.Arrays.stream(words).map(Long::bitCount).sum();
+        assertTrue(before >= block.pages() / 2, "most of a 4 MiB sweep's 64 MiB RAM is untouched: " + before);
+        String uri = start(new MultiChannel(), "mc", 2);
+        coordinator.migrate("src", uri);
+        MigrationInfo out = await("src", 60_000);
+        assertEquals(MigrationStatus.COMPLETED, out.status(), String.valueOf(out));
+        block.untouchedPages(0, words);
+        long after = java.util.Arrays.stream(words).map(Long::bitCount).sum();
+        // the guest's own sweep touches only its 4 MiB: every page beyond stays untouched
+        assertTrue(after >= before - 1024, "the migration faulted in " + (before - after) + " never-touched pages");
+        Vm dst = vms.get("dst").orElseThrow();
+        dst.stop(RunState.PAUSED);
+        assertTrue(dst.check().clean(), dst.check().toString());
     }
 
     private MigrationInfo await(String vm, long timeoutMs) throws InterruptedException {

@@ -94,7 +94,9 @@ class PostcopyTest {
         assertEquals(null, dst.memory().postcopy(), "postcopy did not end on the memory");
         // QEMU's split: the full pass went while the guest ran here, the rest from postcopy's stop on
         MigrationInfo.RamStats r = out.ram();
-        assertTrue(r.precopyBytes() >= 128L << 20 && r.postcopyBytes() > 0 && r.downtimeBytes() == 0, r.toString());
+        // (pages the sweep had not reached when the pass began went as zero pages, a few bytes each)
+        assertTrue(r.precopyBytes() >= (128L << 20) - r.duplicate() * 4096 && r.postcopyBytes() > 0
+                && r.downtimeBytes() == 0, r.toString());
         assertEquals(r.transferred(), r.precopyBytes() + r.postcopyBytes(), r.toString());
         Thread.sleep(100); // it sweeps on without faults
         dst.stop(RunState.PAUSED);
