@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * each 4 KiB aligned; then the rest of the stream (the switchover, vCPU and device state, COMPLETE).
  *
  * <p>{@link #send} and the bitmap are safe to use from several threads at once (positioned writes, an
- * atomic bitmap), so parallel channel threads can write their pages side by side; today the
- * migration thread alone calls them. {@link #finish} writes the bitmaps once the last page went.
+ * atomic bitmap): with multifd, {@link MappedRamChannels}' threads write their batches side by side;
+ * without it the migration thread calls it. {@link #finish} writes the bitmaps once the last page went.
  */
 final class MappedRam {
 
@@ -60,6 +60,14 @@ final class MappedRam {
                 MigrationCapability.COPY_STORAGE, MigrationCapability.XBZRLE);
         // XBZRLE's deltas are applied to the page as placed, which postcopy places once only.
         refuse(settings, MigrationCapability.XBZRLE, MigrationCapability.POSTCOPY_RAM);
+        // a compressed batch is no page at a fixed offset (QEMU refuses it too)
+        if (settings.capability(MigrationCapability.MAPPED_RAM) && settings.capability(MigrationCapability.MULTIFD)
+                && settings.parameter(io.godwit.api.migration.MigrationParameter.MULTIFD_COMPRESSION) != 0) {
+            throw new IllegalArgumentException("capability mapped-ram cannot be combined with multifd-compression "
+                    + io.godwit.api.migration.MigrationParameter.MULTIFD_COMPRESSIONS.get((int) settings.parameter(
+                            io.godwit.api.migration.MigrationParameter.MULTIFD_COMPRESSION))
+                    + " (migrate_set_parameter multifd-compression none)");
+        }
     }
 
     private static void refuse(MigrationSettings settings, MigrationCapability on, MigrationCapability... not) {

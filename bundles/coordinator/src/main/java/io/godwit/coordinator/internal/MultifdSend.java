@@ -95,8 +95,9 @@ final class MultifdSend implements AutoCloseable {
 
     /** The hello with multifd's channel count and compression, when the capability is on. */
     static io.godwit.wire.proto.Hello hello(io.godwit.wire.proto.Hello hello, MigrationSettings settings) {
-        if (!settings.capability(io.godwit.api.migration.MigrationCapability.MULTIFD)) {
-            return hello;
+        if (!settings.capability(io.godwit.api.migration.MigrationCapability.MULTIFD)
+                || settings.capability(io.godwit.api.migration.MigrationCapability.MAPPED_RAM)) {
+            return hello; // into a mapped-ram file: no data channels (MappedRamChannels)
         }
         return hello.toBuilder()
                 .setMultifdChannels((int) settings.parameter(MigrationParameter.MULTIFD_CHANNELS))

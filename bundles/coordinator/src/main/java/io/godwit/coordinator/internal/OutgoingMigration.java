@@ -69,6 +69,8 @@ final class OutgoingMigration implements Runnable {
     volatile RamSender sender;
     /** With capability multifd: the data channels and their threads; null otherwise. */
     volatile MultifdSend multifd;
+    /** With multifd and mapped-ram: the threads writing pages into the file; null otherwise. */
+    MappedRamChannels mappedChannels;
     /** verify-ram's page digests, updated as pages are sent; null when off. */
     PageDigests digests;
     /** Postcopy recovery: where {@code migrate -r} asked to resume, taken by the paused migration thread. */
@@ -350,6 +352,13 @@ final class OutgoingMigration implements Runnable {
         if (settings.capability(MigrationCapability.MAPPED_RAM)) {
             mapped = MappedRam.start(channel, writer, vm.memory());
             sender.mapped(mapped);
+            if (settings.capability(MigrationCapability.MULTIFD)) {
+                mappedChannels = new MappedRamChannels(vm.name(), mapped, vm.memory().blocks(),
+                        (int) settings.parameter(MigrationParameter.MULTIFD_CHANNELS));
+                stats.multifd = () -> new io.godwit.api.migration.MigrationInfo.MultifdInfo(mappedChannels.channels(), "none",
+                        mapped.writtenBytes(), mapped.writtenBytes(), mapped.writtenBytes());
+                sender.mappedChannels(mappedChannels);
+            }
         }
         if (settings.capability(MigrationCapability.XBZRLE)) {
             if (sender.remote() != null) {
@@ -374,8 +383,8 @@ final class OutgoingMigration implements Runnable {
      * return path is up first, so a destination that refused the hello is heard, not a refused connect).
      */
     private void openMultifd() throws IOException {
-        if (!settings.capability(MigrationCapability.MULTIFD)) {
-            return;
+        if (!settings.capability(MigrationCapability.MULTIFD) || settings.capability(MigrationCapability.MAPPED_RAM)) {
+            return; // with mapped-ram multifd's channels are threads writing into the file (MappedRamChannels)
         }
         if (channel instanceof RemoteMemoryChannel) {
             throw new MigrationFailure("capability multifd cannot be combined with transport '" + channel.name()
@@ -440,8 +449,12 @@ final class OutgoingMigration implements Runnable {
 
     /** What the hello tells the destination: the enabled capabilities, less return-path where it is off by itself. */
     private java.util.List<String> helloCapabilities() {
+        // multifd into a mapped-ram file has no data channels for a destination to accept: its pages
+        // are in the file at their offsets, as one channel's are
+        boolean fileMultifd = settings.capability(MigrationCapability.MAPPED_RAM);
         return settings.enabledCapabilities().stream()
-                .filter(c -> !withoutReturnPath || !c.equals(MigrationCapability.RETURN_PATH.qemuName())).toList();
+                .filter(c -> !withoutReturnPath || !c.equals(MigrationCapability.RETURN_PATH.qemuName()))
+                .filter(c -> !fileMultifd || !c.equals(MigrationCapability.MULTIFD.qemuName())).toList();
     }
 
     /**
@@ -695,6 +708,9 @@ final class OutgoingMigration implements Runnable {
         try {
             if (returnPath != null) {
                 returnPath.close();
+            }
+            if (mappedChannels != null) {
+                mappedChannels.close(); // before the file closes under a write
             }
             closeChannel();
             if (multifd != null) {

@@ -47,6 +47,8 @@ final class RamSender {
 
     /** mapped-ram: normal pages go to their fixed offsets in the file instead of into the stream; or null. */
     private MappedRam mapped;
+    /** mapped-ram with multifd: threads that write the batches into the file side by side; or null. */
+    private MappedRamChannels mappedChannels;
     /** XBZRLE, or null: from the second pass on, pages go whole or as deltas from its copies, staged here. */
     private Xbzrle xbzrle;
     private ByteBuffer wholeStage;
@@ -105,6 +107,9 @@ final class RamSender {
         boolean over = sendRound(bitmap, gate);
         if (multifd != null) {
             multifd.sync(writer);
+        }
+        if (mappedChannels != null) {
+            mappedChannels.sync();
         }
         return over;
     }
@@ -279,6 +284,11 @@ final class RamSender {
         this.mapped = m;
     }
 
+    /** mapped-ram with multifd: from now on those threads write the batches. */
+    void mappedChannels(MappedRamChannels c) {
+        this.mappedChannels = c;
+    }
+
     /** The remote memory path, or null. */
     RemoteRam remote() {
         return remote;
@@ -312,7 +322,9 @@ final class RamSender {
         RamBlock block = blocks.get(batchBlock);
         closeRun();
         long before = sentBytes() + writer.staged();
-        if (mapped != null) {
+        if (mappedChannels != null) {
+            mappedChannels.submit(batchBlock, batch.build(), runOffsets, runPageCounts, runCount);
+        } else if (mapped != null) {
             mapped.send(batchBlock, block, batch.build(), runOffsets, runPageCounts, runCount);
         } else if (remote != null) {
             remote.send(batchBlock, block, batch, runOffsets, runPageCounts, runCount);

@@ -34,6 +34,9 @@ final class TransportCheck {
     static void check(String uri, Predicate<MigrationCapability> enabled, Set<TransportCapability> offered) {
         for (MigrationCapability c : MigrationCapability.values()) {
             TransportCapability needed = NEEDS.get(c);
+            if (c == MigrationCapability.MULTIFD && enabled.test(MigrationCapability.MAPPED_RAM)) {
+                needed = TransportCapability.SEEKABLE; // its channels are threads writing into the file
+            }
             if (needed != null && enabled.test(c) && !offered.contains(needed)) {
                 throw new IllegalArgumentException("capability " + c + " needs a transport that is "
                         + describe(needed) + "; " + uri + " is not (migrate_set_capability " + c + " off)");
