@@ -106,7 +106,8 @@ final class MultifdTables {
                 speedup, MigrationBench.stat(done(results.get(with)), r -> r.totalMs),
                 MigrationBench.stat(done(results.get(base)), r -> r.totalMs), p, b.length, a.length,
                 !enough ? " [fewer than " + ENOUGH + " runs each: not conclusive]"
-                        : !shown ? ": no difference shown, which is no pass" : shift < 0 ? "" : ": shown slower",
+                        : !shown ? ": no difference shown, which is no pass" : shift < 0 ? ""
+                        : factor == 1 ? ": shown slower" : String.format(Locale.ROOT, ": shown short of %.0f x", factor),
                 failed > 0 ? "; " + failed + " run(s) did not complete" : "");
     }
 
