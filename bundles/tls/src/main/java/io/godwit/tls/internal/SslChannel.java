@@ -12,6 +12,8 @@ import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLEngineResult.HandshakeStatus;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * TLS over any {@link MigrationChannel}, with the JDK's {@link SSLEngine}: a channel wrapper, so every
@@ -22,8 +24,18 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * <p>Writes gather: {@code wrap} takes the page slices as they are and encrypts them into a 256 KiB
  * buffer of records, written in one call, so a batch of pages costs a few large socket writes. Reads
  * decrypt straight into the caller's buffer when it holds a whole record, else through a buffer here.
+ *
+ * <p>Once the handshake is over, {@link Tls13Records} protects the records instead of the engine where
+ * {@link JsseKeys} can read the keys (TLS 1.3 with AES-GCM, the JVM started with the add-opens the
+ * launcher gives): the same records, at about twice the rate. {@code -Dgodwit.tls.records=jdk} keeps
+ * them with the engine.
  */
 class SslChannel implements TlsChannel {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SslChannel.class);
+    /** Whether records may leave the engine for {@link Tls13Records} ({@code godwit.tls.records}, default godwit). */
+    static final boolean OWN_RECORDS = !"jdk".equals(System.getProperty("godwit.tls.records"));
+    private static volatile boolean toldWhyNot;
 
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
     private static final int NET_OUT_BYTES = 256 << 10;
@@ -45,10 +57,21 @@ class SslChannel implements TlsChannel {
     /** Records not yet written, in fill mode. */
     private final ByteBuffer netOut;
     private boolean inboundDone;
+    private final boolean ownRecords;
+    /** The record layer after the handshake, or null while (or where) the engine does it. */
+    private volatile Tls13Records records;
+    /** Tests renew keys sooner, and ask the peer to renew its own. */
+    long keyUpdateBytes = Tls13Records.KEY_UPDATE_BYTES;
+    boolean requestPeerKeyUpdate;
 
     SslChannel(MigrationChannel net, SSLEngine engine) {
+        this(net, engine, OWN_RECORDS);
+    }
+
+    SslChannel(MigrationChannel net, SSLEngine engine, boolean ownRecords) {
         this.net = Objects.requireNonNull(net);
         this.engine = engine;
+        this.ownRecords = ownRecords;
         this.packetBytes = engine.getSession().getPacketBufferSize();
         this.appBytes = engine.getSession().getApplicationBufferSize();
         // Heap buffers: the engine encrypts and decrypts in place in the record buffers, and the JDK's
@@ -92,6 +115,33 @@ class SslChannel implements TlsChannel {
                 default -> throw new IllegalStateException("handshake status " + hs);
             }
         }
+        if (ownRecords) {
+            takeRecords();
+        }
+    }
+
+    /** After the handshake: the records from the engine to {@link Tls13Records}, where the keys can be had. */
+    private void takeRecords() throws IOException {
+        if (engine.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING || appIn.hasRemaining()) {
+            return; // the engine still has something to say, or has data decrypted already: it keeps the records
+        }
+        try {
+            TrafficKeys[] keys = JsseKeys.extract(engine);
+            records = new Tls13Records(net, keys[0], keys[1], netIn, netOut, writeLock, keyUpdateBytes, requestPeerKeyUpdate);
+        } catch (ReflectiveOperationException e) {
+            if (!toldWhyNot) {
+                toldWhyNot = true;
+                LOG.info("TLS records stay with the JDK's engine, about half as fast ({}); the host's launcher passes"
+                        + " --add-opens java.base/sun.security.ssl=ALL-UNNAMED for the faster way", e.getMessage());
+            }
+        } catch (java.security.GeneralSecurityException e) {
+            throw new SSLException("AES-GCM is not available: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@link Tls13Records} protects the records (else the engine does). */
+    boolean ownRecords() {
+        return records != null;
     }
 
     /** After a failed handshake: sends the alert the engine has queued, if any; the peer learns why. */
@@ -120,6 +170,9 @@ class SslChannel implements TlsChannel {
     @Override
     public int read(ByteBuffer dst) throws IOException {
         synchronized (readLock) {
+            if (records != null) {
+                return records.read(dst);
+            }
             if (appIn.hasRemaining()) {
                 return drain(dst);
             }
@@ -231,6 +284,9 @@ class SslChannel implements TlsChannel {
             total += srcs[i].remaining();
         }
         synchronized (writeLock) {
+            if (records != null) {
+                return records.write(srcs, offset, length);
+            }
             long done = 0;
             while (done < total) {
                 if (netOut.remaining() < packetBytes) {
@@ -267,6 +323,11 @@ class SslChannel implements TlsChannel {
     @Override
     public void shutdownOutput() throws IOException {
         synchronized (writeLock) {
+            if (records != null) {
+                records.closeNotify();
+                net.shutdownOutput();
+                return;
+            }
             engine.closeOutbound();
             while (!engine.isOutboundDone()) {
                 engine.wrap(EMPTY, netOut);
