@@ -157,6 +157,8 @@ public class ShellIT extends GodwitTestSupport {
 
         assertError("vm_create c --bogus 1", "unknown option '--bogus'");
         assertError("vm_create c --memory 12X", "invalid size '12X'");
+        // Gogo's own refusal was "Cannot coerce vm_create(Token, Token) to any of [...]", also in the console.
+        assertError("vm_create c --memory", "vm_create --memory needs a SIZE, e.g. vm_create a --memory 2G");
         assertError("vm_create a --memory 16M", "a VM named 'a' already exists");
         assertError("vm_create c --workload nope", "unknown workload 'nope'");
         assertError("vm_create c --memory 100T", "cannot allocate");
@@ -200,13 +202,16 @@ public class ShellIT extends GodwitTestSupport {
             assertTrue(in.readLine().startsWith("{\"QMP\":{\"version\":{\"qemu\":"));
             out.write(("{\"execute\":\"qmp_capabilities\"}\n"
                     + "{\"execute\":\"query-migrate-capabilities\"}\n"
-                    + "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"vm_list\"}}\n")
+                    + "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"vm_list\"}}\n"
+                    + "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"vm_create r --vcpus\"}}\n")
                     .getBytes(java.nio.charset.StandardCharsets.UTF_8));
             assertEquals("{\"return\":{}}", in.readLine());
             String caps = in.readLine();
             assertTrue(caps, caps.startsWith("{\"return\":[{\"capability\":\"events\",\"state\":false}"));
             String hmp = in.readLine();
             assertTrue(hmp, hmp.startsWith("{\"return\":\"NAME") && hmp.contains("\\nq "));
+            assertEquals("{\"return\":\"Error: vm_create --vcpus needs a number of vCPUs, e.g. vm_create a --vcpus 2\\n\"}",
+                    in.readLine());
         }
         assertEquals("destroyed VM q", shell.run("vm_destroy q"));
     }

@@ -4,11 +4,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Godwit's own one-line error where Gogo refuses a command line before the command runs: an option
- * left without its value ({@code vm_create a --memory}) matches none of the command's signatures, and
- * Gogo says {@code Cannot coerce vm_create(Token, Token) to any of [(String, String, ...)]}.
- * {@link GodwitScope} leaves ours in the session variable {@link #VARIABLE} after such a failure, where
- * the monitor and the launcher's {@code -c} mode take it instead of Gogo's.
+ * Godwit's own one-line error where Gogo refuses a command line before the command runs: arguments that
+ * match none of the command's signatures ({@code vm_list a}: {@code Cannot coerce vm_list(Token) to any
+ * of [()]}), or an option of a command outside Godwit left without its value. {@link GodwitScope} leaves
+ * ours in the session variable {@link #VARIABLE} after such a failure, where the monitor and the
+ * launcher's {@code -c} mode take it instead of Gogo's; the console (gogo.jline) has no such hook, which
+ * is why Godwit's commands take their value options themselves ({@link OptionArgs}).
  */
 final class CommandErrors {
 

@@ -5,9 +5,6 @@ import io.godwit.api.migration.MigrationInfo;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.vm.VmManager;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -38,9 +35,9 @@ public final class MigrateInfo implements InfoSubject {
 
     @Override
     public Object show(String... args) throws java.io.IOException {
-        List<String> rest = new ArrayList<>(Arrays.asList(args == null ? new String[0] : args));
-        String report = reportOption(rest, "info migrate");
-        String[] left = rest.toArray(String[]::new);
+        OptionArgs options = new OptionArgs("info migrate", args);
+        String report = reportOption(options);
+        String[] left = options.rest();
         String named = VmArgs.optionalName("info migrate", left);
         if (named != null && vms.get(named).isEmpty()) {
             // a destination still waiting for the hello its VM is made from (or refused it)
@@ -80,18 +77,8 @@ public final class MigrateInfo implements InfoSubject {
         return tls == null ? report : report + "\ntls: " + tls;
     }
 
-    /** Takes {@code --report FILE} out of the arguments of {@code command}; null when absent. */
-    static String reportOption(List<String> args, String command) {
-        int at = args.indexOf("--report");
-        if (at < 0) {
-            return null;
-        }
-        if (at + 1 >= args.size() || args.get(at + 1).startsWith("-")) {
-            throw new IllegalArgumentException(command + " --report needs a FILE, e.g. " + command + " --report"
-                    + " migration.html");
-        }
-        String file = args.get(at + 1);
-        args.subList(at, at + 2).clear();
-        return file;
+    /** Takes {@code --report FILE} out of a command's arguments; null when absent. */
+    static String reportOption(OptionArgs options) {
+        return options.value("a FILE", "--report migration.html", "--report");
     }
 }

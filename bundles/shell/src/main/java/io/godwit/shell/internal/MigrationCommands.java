@@ -85,24 +85,18 @@ public final class MigrationCommands {
     }
 
     String migrate(Tty tty, boolean detach, String... args) {
+        OptionArgs options = new OptionArgs("migrate", args);
         // --report FILE: the page of info migrate --report, written when the migration ends.
-        List<String> rest = new java.util.ArrayList<>(java.util.Arrays.asList(args == null ? new String[0] : args));
-        String reportFile = MigrateInfo.reportOption(rest, "migrate");
+        String reportFile = MigrateInfo.reportOption(options);
         if (reportFile != null && detach) {
             throw new IllegalArgumentException("migrate -d returns before the migration ends, so it cannot write"
                     + " --report: leave out -d, or run info migrate NAME --report FILE once it has ended");
         }
-        args = rest.toArray(String[]::new);
-        // --copy-storage (libvirt's --copy-storage-all): Gogo leaves the unknown flag among the arguments.
-        boolean copyStorage = args != null && java.util.Arrays.asList(args).contains("--copy-storage");
-        if (copyStorage) {
-            args = java.util.Arrays.stream(args).filter(a -> !"--copy-storage".equals(a)).toArray(String[]::new);
-        }
-        // -r (QEMU's migrate -r, resume=true): a paused postcopy connects again; Gogo leaves it among the arguments.
-        boolean resume = args != null && java.util.Arrays.stream(args).anyMatch(a -> a.equals("-r") || a.equals("--resume"));
-        if (resume) {
-            args = java.util.Arrays.stream(args).filter(a -> !a.equals("-r") && !a.equals("--resume")).toArray(String[]::new);
-        }
+        // --copy-storage: libvirt's --copy-storage-all.
+        boolean copyStorage = options.flag("--copy-storage");
+        // -r (QEMU's migrate -r, resume=true): a paused postcopy connects again.
+        boolean resume = options.flag("-r", "--resume");
+        args = options.rest();
         VmArgs.Named n = VmArgs.withOptionalName(vms, "migrate", MIGRATE_USAGE, 1, 1, args);
         String vm = n.vm().name();
         String uri = n.rest().getFirst();

@@ -1,5 +1,14 @@
 package io.godwit.shell.internal;
 
+import static io.godwit.shell.internal.VmCreateArgs.Option.CPU;
+import static io.godwit.shell.internal.VmCreateArgs.Option.INCOMING;
+import static io.godwit.shell.internal.VmCreateArgs.Option.MEMORY;
+import static io.godwit.shell.internal.VmCreateArgs.Option.MEM_PATH;
+import static io.godwit.shell.internal.VmCreateArgs.Option.QMP;
+import static io.godwit.shell.internal.VmCreateArgs.Option.TRACKER;
+import static io.godwit.shell.internal.VmCreateArgs.Option.VCPUS;
+import static io.godwit.shell.internal.VmCreateArgs.Option.WORKLOAD;
+
 import io.godwit.api.cpu.OracleVerdict;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.vm.RunState;
@@ -58,53 +67,24 @@ public final class VmCommands {
         this.vms = vms;
     }
 
-    @Descriptor("create a VM and start it (unless --paused or --incoming): vm_create NAME [options]"
-            + " [--device TYPE[,key=value]...]...; with --incoming URI and none of --memory, --vcpus, --cpu,"
-            + " --workload, --device, the VM is made from the source's hello when it connects (--device-map"
-            + " ID=PATH gives a device's disk image on this host)")
+    @Descriptor("create a VM and start it (unless --paused or --incoming): vm_create NAME [options] [--paused]"
+            + " [--mem-prealloc]; with --incoming URI and none of --memory, --vcpus, --cpu, --workload, --device, the"
+            + " VM is made from the source's hello when it connects (--device-map ID=PATH gives a device's disk image"
+            + " on this host)")
     public String vm_create(
-            @Descriptor("RAM size: a bare number is MiB (as QEMU's -m), or use K, M, G, T; default 128M")
-                    @Parameter(names = {"--memory", "-m"}, absentValue = "")
-                    String memory,
-            @Descriptor("number of vCPUs, 1 to 64; default 1")
-                    @Parameter(names = {"--vcpus", "--smp"}, absentValue = "")
-                    String vcpus,
-            @Descriptor("CPU backend; default " + VmSpec.DEFAULT_CPU)
-                    @Parameter(names = "--cpu", absentValue = "")
-                    String cpu,
-            @Descriptor("workload or program for the CPU backend (--guest is the same option): idle, fill or sweep"
-                            + " for synthetic, ab, hash, mixed or PATH.bin for riscv; default " + VmSpec.DEFAULT_WORKLOAD)
-                    @Parameter(names = {"--workload", "-w", "--guest"}, absentValue = "")
-                    String workload,
-            @Descriptor("dirty tracker (info dirty-trackers lists them); default " + VmSpec.DEFAULT_TRACKER
-                            + ", or " + VmSpec.FALLBACK_TRACKER + " when " + VmSpec.DEFAULT_TRACKER + " is not installed")
-                    @Parameter(names = "--dirty-tracker", absentValue = "")
-                    String tracker,
             @Descriptor("create with the vCPUs parked (QEMU's -S); start them with cont")
                     @Parameter(names = {"--paused", "-S"}, presentValue = "true", absentValue = "false")
                     boolean paused,
-            @Descriptor("back RAM with this file (shareable with another process); default anonymous memory")
-                    @Parameter(names = "--mem-path", absentValue = "")
-                    String memPath,
             @Descriptor("fault all of RAM in now (QEMU's -mem-prealloc): slower to create, but first writes do not"
                             + " pay for page faults, e.g. on a migration's destination")
                     @Parameter(names = "--mem-prealloc", presentValue = "true", absentValue = "false")
                     boolean prealloc,
-            @Descriptor("wait for an incoming migration instead of starting (QEMU's -incoming): 'defer' waits for"
-                            + " migrate_incoming, a URI such as tcp:0.0.0.0:4444 or tcp:127.0.0.1:0 (any free port)"
-                            + " listens at once and prints where")
-                    @Parameter(names = "--incoming", absentValue = "")
-                    String incoming,
-            @Descriptor("serve QMP, the QEMU Machine Protocol, for this VM (QEMU's -qmp ADDRESS,server): unix:PATH"
-                            + " (owner-only) or tcp:HOST:PORT (port 0: any free port); qmp_add adds more")
-                    @Parameter(names = "--qmp", absentValue = "")
-                    String qmpAddress,
-            @Descriptor("name of the new VM: letters, digits, '_', '.', '-'; then any number of --device"
-                    + " TYPE[,key=value]... (QEMU's -device), e.g. --device virtio-net,rx-rate=1000")
-                    String... name) {
-        DeviceArgs devices = DeviceArgs.split(name);
-        String vmName = VmArgs.requiredName("vm_create", "a NAME for the VM", devices.rest());
-        String incomingUri = incoming.strip();
+            // The options with a value are ours (VmCreateArgs), not Gogo's: see OptionArgs.
+            @Descriptor(VmCreateArgs.HELP) String... args) {
+        VmCreateArgs a = VmCreateArgs.parse(args);
+        String vmName = a.name();
+        String incomingUri = a.get(INCOMING, "").strip();
+        String qmpAddress = a.get(QMP, "");
         MigrationService service = migration;
         QmpServers qmpServers = qmp;
         if (!qmpAddress.isBlank() && qmpServers == null) {
@@ -115,37 +95,37 @@ public final class VmCommands {
                     + " running (is the godwit-coordinator bundle started?)");
         }
         // No shape given with a URI: the shape comes from the source's hello (as Cloud Hypervisor's).
-        boolean fromStream = memory.isBlank() && vcpus.isBlank() && cpu.isBlank() && workload.isBlank()
-                && devices.devices().isEmpty() && !incomingUri.isEmpty() && !incomingUri.equals(DEFER);
-        if (!fromStream && !devices.maps().isEmpty()) {
+        boolean fromStream = !a.has(MEMORY) && !a.has(VCPUS) && !a.has(CPU) && !a.has(WORKLOAD)
+                && a.devices().isEmpty() && !incomingUri.isEmpty() && !incomingUri.equals(DEFER);
+        if (!fromStream && !a.maps().isEmpty()) {
             throw new IllegalArgumentException("--device-map is for a VM made from the source's hello: vm_create NAME"
                     + " --incoming URI without --memory, --vcpus, --cpu, --workload or --device");
         }
         VmSpec.Builder spec = VmSpec.builder(vmName)
-                .memory(Sizes.parse(or(memory, "128M")))
-                .vcpus(parseVcpus(or(vcpus, "1")))
-                .cpu(known("CPU backend", or(cpu, VmSpec.DEFAULT_CPU), vms.cpuBackends()))
-                .workload(or(workload, VmSpec.DEFAULT_WORKLOAD))
+                .memory(Sizes.parse(a.get(MEMORY, "128M")))
+                .vcpus(parseVcpus(a.get(VCPUS, "1")))
+                .cpu(known("CPU backend", a.get(CPU, VmSpec.DEFAULT_CPU).strip(), vms.cpuBackends()))
+                .workload(a.get(WORKLOAD, VmSpec.DEFAULT_WORKLOAD))
                 .paused(paused)
                 .prealloc(prealloc);
-        if (!tracker.isBlank()) {
-            spec.dirtyTracker(known("dirty tracker", tracker.strip(), vms.dirtyTrackers()));
+        if (a.has(TRACKER)) {
+            spec.dirtyTracker(known("dirty tracker", a.get(TRACKER, "").strip(), vms.dirtyTrackers()));
         }
         if (!incomingUri.isEmpty()) {
             spec.incoming(incomingUri);
         }
-        for (String d : devices.devices()) {
+        for (String d : a.devices()) {
             known("device type", d.split(",", 2)[0].strip(), vms.deviceTypes());
             spec.device(d);
         }
-        if (!memPath.isBlank()) {
-            spec.memPath(Path.of(memPath).toAbsolutePath());
+        if (a.has(MEM_PATH)) {
+            spec.memPath(Path.of(a.get(MEM_PATH, "")).toAbsolutePath());
         }
         if (vms.get(vmName).isPresent()) {
             throw new IllegalArgumentException("a VM named '" + vmName + "' already exists");
         }
         if (fromStream) {
-            return incomingFromStream(service, spec.build(), devices.maps(), qmpAddress);
+            return incomingFromStream(service, spec.build(), a.maps(), qmpAddress);
         }
         Vm vm = vms.create(spec.build());
         VmSpec s = vm.spec();
@@ -166,10 +146,6 @@ public final class VmCommands {
     }
 
     static final String NO_QMP = "QMP needs the godwit-qmp bundle, which is not running";
-
-    private static String or(String given, String otherwise) {
-        return given.isBlank() ? otherwise : given;
-    }
 
     /** The VM is made when the source's hello arrives; until then only the migration knows its name. */
     private static String incomingFromStream(MigrationService service, VmSpec local, java.util.Map<String, String> maps,

@@ -448,7 +448,7 @@ class MigrationCommandsTest {
     // --- vm_create --incoming and --mem-prealloc
 
     private String create(VmCommands vmCommands, boolean prealloc, String incoming, String name) {
-        return vmCommands.vm_create("128M", "1", "synthetic", "idle", "", false, "", prealloc, incoming, "", name);
+        return vmCommands.vm_create(false, prealloc, name, "--memory", "128M", "--incoming", incoming);
     }
 
     @Test
@@ -465,7 +465,7 @@ class MigrationCommandsTest {
     void createWithIncomingDeferWaitsForMigrateIncoming() {
         VmCommands vmCommands = new VmCommands(vms); // no migration service needed for defer
         assertEquals("created VM b: 1 GiB preallocated, 1 vCPU, synthetic idle, tracker pml, inmigrate",
-                vmCommands.vm_create("1G", "1", "synthetic", "idle", "", false, "", true, "defer", "", "b"));
+                vmCommands.vm_create(false, true, "b", "--memory", "1G", "--incoming", "defer"));
         assertEquals("defer", vms.vm("b").spec().incoming());
         assertTrue(vms.vm("b").spec().prealloc());
         assertEquals(RunState.INMIGRATE, vms.vm("b").state());

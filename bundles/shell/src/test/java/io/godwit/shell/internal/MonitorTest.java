@@ -158,9 +158,12 @@ class MonitorTest {
         assertEquals(new Answer("", "Error: Command not found: nope\n", 1, List.of('E', 'X')), ask("nope"));
         assertEquals("Error: invalid size '12X': use a number with K, M, G or T (a bare number is MiB)\n",
                 ask("vm_create a --memory 12X").err());
-        // Gogo refuses this before vm_create runs ("Cannot coerce vm_create(Token, Token) to any of ...").
-        assertEquals(new Answer("", "Error: vm_create: option --memory needs a value (see help vm_create)\n", 1,
+        // vm_create's own error, where Gogo's "Cannot coerce vm_create(Token, Token) to any of ..." was.
+        assertEquals(new Answer("", "Error: vm_create --memory needs a SIZE, e.g. vm_create a --memory 2G\n", 1,
                 List.of('E', 'X')), ask("vm_create a --memory"));
+        // Gogo still refuses a line with an argument sleep has no place for: the shell's message instead.
+        assertEquals(new Answer("", "Error: sleep: the arguments do not fit its options (see help sleep)\n", 1,
+                List.of('E', 'X')), ask("sleep 1 2"));
     }
 
     /** As the launcher's -c mode: every statement's result, not only the last one's. */

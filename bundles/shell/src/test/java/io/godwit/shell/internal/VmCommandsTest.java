@@ -24,9 +24,9 @@ class VmCommandsTest {
     private final FakeVmManager vms = new FakeVmManager();
     private final VmCommands commands = new VmCommands(vms);
 
-    /** vm_create with the options' absent values, as Gogo passes them. */
-    private String create(String name) {
-        return commands.vm_create("128M", "1", "synthetic", "idle", "", false, "", false, "", "", name);
+    /** vm_create NAME [options] without Gogo's flags (--paused, --mem-prealloc), as Gogo passes them. */
+    private String create(String... args) {
+        return commands.vm_create(false, false, args);
     }
 
     private static String error(Executable command) {
@@ -53,7 +53,7 @@ class VmCommandsTest {
     }
 
     private String createWithQmp(String name, String qmp) {
-        return commands.vm_create("128M", "1", "synthetic", "idle", "", false, "", false, "", qmp, name);
+        return create(name, "--qmp", qmp);
     }
 
     @Test
@@ -80,9 +80,10 @@ class VmCommandsTest {
     @Test
     void createTakesTheOptions() {
         assertEquals("created VM a: 2 GiB, 2 vCPUs, synthetic sweep, tracker pml, running",
-                commands.vm_create("2G", "2", "synthetic", "sweep", "pml", false, "", false, "", "", "a"));
+                create("a", "--memory", "2G", "--vcpus", "2", "--workload", "sweep", "--dirty-tracker", "pml"));
         assertEquals("created VM b: 64 MiB, 1 vCPU, synthetic fill, tracker bitmap, prelaunch",
-                commands.vm_create("64", "1", "synthetic", "fill", "bitmap", true, "ram-b.img", false, "", "", "b"));
+                commands.vm_create(true, false, "b", "--memory", "64", "--workload", "fill", "--dirty-tracker", "bitmap",
+                        "--mem-path", "ram-b.img"));
         Path memPath = vms.vm("b").spec().memPath();
         assertTrue(memPath.isAbsolute() && memPath.endsWith("ram-b.img"), memPath.toString());
         assertTrue(vms.vm("b").spec().startPaused());
@@ -91,20 +92,20 @@ class VmCommandsTest {
     @Test
     void createRefusesBadInputWithOneLine() {
         assertEquals("invalid size '12X': use a number with K, M, G or T (a bare number is MiB)",
-                error(() -> commands.vm_create("12X", "1", "synthetic", "idle", "bitmap", false, "", false, "", "", "a")));
+                error(() -> create("a", "--memory", "12X", "--dirty-tracker", "bitmap")));
         assertEquals("invalid vCPU count 'two': use a whole number from 1 to 64",
-                error(() -> commands.vm_create("1G", "two", "synthetic", "idle", "bitmap", false, "", false, "", "", "a")));
+                error(() -> create("a", "--memory", "1G", "--vcpus", "two", "--dirty-tracker", "bitmap")));
         assertEquals("vcpus must be between 1 and 64: 65",
-                error(() -> commands.vm_create("1G", "65", "synthetic", "idle", "bitmap", false, "", false, "", "", "a")));
+                error(() -> create("a", "--memory", "1G", "--vcpus", "65", "--dirty-tracker", "bitmap")));
         assertEquals("unknown CPU backend 'riscv': installed are synthetic",
-                error(() -> commands.vm_create("1G", "1", "riscv", "idle", "bitmap", false, "", false, "", "", "a")));
+                error(() -> create("a", "--memory", "1G", "--cpu", "riscv", "--dirty-tracker", "bitmap")));
         assertEquals("unknown dirty tracker 'wp': installed are bitmap, pml",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "wp", false, "", false, "", "", "a")));
+                error(() -> create("a", "--memory", "1G", "--dirty-tracker", "wp")));
         assertEquals("vm_create needs a NAME for the VM", error(() -> create(null)));
         assertEquals("vm_create needs a NAME for the VM",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "")));
+                error(() -> create("--memory", "1G", "--dirty-tracker", "bitmap")));
         assertEquals("unknown option '--bogus' for vm_create (see help vm_create)",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "", "a", "--bogus")));
+                error(() -> create("a", "--bogus", "--memory", "1G", "--dirty-tracker", "bitmap")));
         assertTrue(vms.list().isEmpty());
     }
 
@@ -113,17 +114,17 @@ class VmCommandsTest {
         create("a");
         assertEquals("a VM named 'a' already exists", error(() -> create("a")));
         assertEquals("cannot map 34359738368 bytes: the host has 16 GiB",
-                error(() -> commands.vm_create("32G", "1", "synthetic", "idle", "bitmap", false, "", false, "", "", "b")));
+                error(() -> create("b", "--memory", "32G", "--dirty-tracker", "bitmap")));
         assertEquals("unknown workload 'spin'",
-                error(() -> commands.vm_create("1G", "1", "synthetic", "spin", "bitmap", false, "", false, "", "", "b")));
+                error(() -> create("b", "--memory", "1G", "--workload", "spin", "--dirty-tracker", "bitmap")));
         assertTrue(error(() -> create("bad/name")).startsWith("bad VM name 'bad/name'"));
     }
 
     @Test
     void listIsATableWithNumbersRightAligned() {
         assertEquals("no VMs", commands.vm_list());
-        commands.vm_create("2G", "2", "synthetic", "sweep", "bitmap", false, "", false, "", "", "a");
-        commands.vm_create("128", "12", "synthetic", "idle", "bitmap", true, "", false, "", "", "bee");
+        create("a", "--memory", "2G", "--vcpus", "2", "--workload", "sweep", "--dirty-tracker", "bitmap");
+        commands.vm_create(true, false, "bee", "--memory", "128", "--vcpus", "12", "--dirty-tracker", "bitmap");
         assertEquals(String.join("\n",
                         "NAME  STATE       MEMORY  VCPUS  CPU        WORKLOAD  TRACKER",
                         "a     running      2 GiB      2  synthetic  sweep     bitmap",
