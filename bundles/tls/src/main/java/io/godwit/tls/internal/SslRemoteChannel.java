@@ -15,8 +15,8 @@ final class SslRemoteChannel extends SslChannel implements RemoteMemoryChannel {
 
     private final RemoteMemoryChannel remote;
 
-    SslRemoteChannel(RemoteMemoryChannel remote, SSLEngine engine) {
-        super(remote, engine);
+    SslRemoteChannel(RemoteMemoryChannel remote, SSLEngine engine, boolean ownRecords) {
+        super(remote, engine, ownRecords);
         this.remote = remote;
     }
 

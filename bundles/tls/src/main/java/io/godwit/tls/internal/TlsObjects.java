@@ -45,6 +45,8 @@ public final class TlsObjects implements TlsService {
 
     private final Map<String, Object> objects = new LinkedHashMap<>();
     private final Duration handshakeTimeout;
+    /** Whether channels' records leave the engine for Tls13Records after the handshake (a probe compares both). */
+    volatile boolean ownRecords = SslChannel.OWN_RECORDS;
 
     public TlsObjects() {
         this(HANDSHAKE_TIMEOUT);
@@ -230,8 +232,9 @@ public final class TlsObjects implements TlsService {
         }
     }
 
-    private static SslChannel wrap(MigrationChannel plain, SSLEngine engine) {
-        return plain instanceof RemoteMemoryChannel remote ? new SslRemoteChannel(remote, engine) : new SslChannel(plain, engine);
+    private SslChannel wrap(MigrationChannel plain, SSLEngine engine) {
+        return plain instanceof RemoteMemoryChannel remote ? new SslRemoteChannel(remote, engine, ownRecords)
+                : new SslChannel(plain, engine, ownRecords);
     }
 
     private static TlsHandshakeException fail(SslChannel tls, Exception e, String peer, X509Credentials creds) {
