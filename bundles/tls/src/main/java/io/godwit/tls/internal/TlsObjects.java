@@ -71,6 +71,9 @@ public final class TlsObjects implements TlsService {
             }
             objects.put(spec.id(), made);
         }
+        if (made instanceof X509Credentials) {
+            CipherWarmup.start(); // TLS migrations are coming: have AES-GCM compiled by then
+        }
         return spec.id();
     }
 
