@@ -36,8 +36,21 @@ public final class HostCommands {
     }
 
     @Descriptor("wait, e.g. to let a workload run in a script: sleep SECONDS (fractions allowed)")
-    public void sleep(@Descriptor("seconds to wait, e.g. 2 or 0.5") String seconds) throws InterruptedException {
-        Thread.sleep(duration(seconds));
+    public void sleep(@Descriptor("SECONDS: how long to wait, e.g. 2 or 0.5") String... seconds) throws InterruptedException {
+        // String... rather than String: a missing value is this one-line error, not Gogo's "Cannot coerce"
+        Thread.sleep(duration(oneValue("sleep", "SECONDS", "sleep 2", seconds)));
+    }
+
+    /** The one value a command takes, or a one-line error naming it with an example. */
+    static String oneValue(String command, String what, String example, String... args) {
+        if (args.length == 0) {
+            throw new IllegalArgumentException(command + " needs " + what + ", e.g. " + example);
+        }
+        if (args.length > 1) {
+            throw new IllegalArgumentException(command + " takes one value, " + what + ", not " + args.length
+                    + ": e.g. " + example);
+        }
+        return args[0];
     }
 
     static Duration duration(String seconds) {

@@ -39,8 +39,8 @@ public final class ObjectCommands implements InfoSubject {
     }
 
     @Descriptor("remove a security object (QEMU's object_del); channels already secured keep their session")
-    public void object_del(@Descriptor("the object's id") String id) {
-        tls.delete(id);
+    public void object_del(@Descriptor("ID: the object's id") String... id) {
+        tls.delete(HostCommands.oneValue("object_del", "the object's ID", "object_del tls0", id));
     }
 
     @Override

@@ -139,6 +139,14 @@ class GogoShellTest {
         assertEquals("created VM a: 128 MiB, 1 vCPU, synthetic idle, tracker pml, running", run("vm_create a"));
     }
 
+    /** Commands with one plain argument take it themselves too: a missing or extra one is our line. */
+    @Test
+    void aMissingArgumentIsOurOneLineError() throws Exception {
+        assertEquals("sleep needs SECONDS, e.g. sleep 2", error("sleep"));
+        assertEquals("sleep takes one value, SECONDS, not 2: e.g. sleep 2", error("sleep 1 2"));
+        assertNull(session.get(CommandErrors.VARIABLE), "the command's own error: nothing for the monitor to replace");
+    }
+
     /** Where Gogo still refuses a line (arguments a command has no place for), the scope listener leaves ours. */
     @Test
     void aLineGogoRefusesGetsOurMessageForTheMonitor() throws Exception {
