@@ -148,6 +148,10 @@ class SslChannel implements TlsChannel {
     void sendAlert() {
         try {
             synchronized (writeLock) {
+                if (records != null) { // failed after the handshake (the verdict): the engine's keys are behind
+                    records.closeNotify();
+                    return;
+                }
                 engine.closeOutbound();
                 engine.wrap(EMPTY, netOut);
                 flush();
