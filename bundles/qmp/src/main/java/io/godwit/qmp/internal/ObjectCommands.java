@@ -27,6 +27,7 @@ final class ObjectCommands {
     /** QEMU's id_wellformed(): a letter, then letters, digits, '-', '.' and '_'. */
     private static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]*");
     private static final List<String> POLICIES = List.of("deny", "allow");
+    private static final List<String> ENDPOINTS = List.of("client", "server");
 
     /** Members of QEMU's tls-creds-x509 that Godwit's credentials do not have, and why. */
     private static final Map<String, String> X509_MISSING = Map.of(
@@ -89,7 +90,7 @@ final class ObjectCommands {
             }
         }
         p.optString("dir").ifPresent(dir -> put(spec, "dir", dir));
-        p.optString("endpoint").ifPresent(e -> put(spec, "endpoint", oneOf(p, "endpoint", e, List.of("client", "server"))));
+        p.optString("endpoint").ifPresent(e -> put(spec, "endpoint", oneOf(p, "endpoint", e, ENDPOINTS)));
         put(spec, "verify-peer", p.optBool("verify-peer", true) ? "on" : "off");
     }
 

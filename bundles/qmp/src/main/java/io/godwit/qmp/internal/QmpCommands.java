@@ -17,8 +17,8 @@ import java.util.TreeMap;
 
 /**
  * The QMP commands of one VM, by QEMU's QAPI names, with QEMU's argument names and result members
- * (qapi/misc.json, qapi/run-state.json, qapi/machine.json, qapi/migration.json, qapi/qom.json). Each reads its
- * arguments completely, and so refuses a wrong one, before it acts. Runs on the client's thread.
+ * (qapi/misc.json, qapi/run-state.json, qapi/machine.json, qapi/migration.json, qapi/qom.json). Each
+ * reads its arguments completely, and so refuses a wrong one, before it acts. Runs on the client's thread.
  */
 final class QmpCommands {
 

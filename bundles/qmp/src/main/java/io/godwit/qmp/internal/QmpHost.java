@@ -16,7 +16,7 @@ interface QmpHost {
     /** The migration service. @throws QmpError when the coordinator is not running */
     MigrationService migration();
 
-    /** The security objects' service, for object-add and object-del. @throws QmpError when the tls bundle is not running */
+    /** The security objects, for object-add and object-del. @throws QmpError when the tls bundle is not running */
     TlsService tls();
 
     /** Gogo's command processor, for human-monitor-command. @throws QmpError when Gogo is not running */

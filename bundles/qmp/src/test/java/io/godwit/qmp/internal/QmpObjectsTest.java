@@ -49,17 +49,12 @@ class QmpObjectsTest {
         Assumptions.assumeTrue(TestPki.opensslPresent(), "openssl is not installed: the TLS objects need it");
         TestPki p = new TestPki(pki);
         Path ca = p.ca("ca");
-        server = p.leaf(ca, pki.resolve("server"), "server", "/O=Godwit/CN=server", "DNS:localhost",
-                TestPki.dayAgo(), TestPki.dayAhead(), false);
-        TestPki.trust(ca, server);
+        server = QmpTlsMigrationTest.folder(p, ca, "server", "server", "DNS:localhost");
         // a client folder whose key belongs to another certificate
-        Path other = p.leaf(ca, pki.resolve("other"), "client", "/O=Godwit/CN=other", null,
-                TestPki.dayAgo(), TestPki.dayAhead(), false);
-        mismatched = p.leaf(ca, pki.resolve("mismatched"), "client", "/O=Godwit/CN=client", null,
-                TestPki.dayAgo(), TestPki.dayAhead(), false);
+        Path other = QmpTlsMigrationTest.folder(p, ca, "client", "other", null);
+        mismatched = QmpTlsMigrationTest.folder(p, ca, "client", "client", null);
         Files.copy(other.resolve("client-key.pem"), mismatched.resolve("client-key.pem"),
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        TestPki.trust(ca, mismatched);
     }
 
     QmpObjectsTest() throws Exception {

@@ -91,12 +91,19 @@ class QmpTlsMigrationTest {
         Assumptions.assumeTrue(TestPki.opensslPresent(), "openssl is not installed: TLS needs it");
         TestPki p = new TestPki(pki);
         Path ca = p.ca("ca");
-        serverDir = p.leaf(ca, pki.resolve("server"), "server", "/O=Godwit/CN=server", "DNS:localhost",
+        serverDir = folder(p, ca, "server", "server", "DNS:localhost");
+        clientDir = folder(p, ca, "client", "client", null);
+    }
+
+    /**
+     * A folder with QEMU's file names: {@code ca}'s certificate and an {@code endpoint} certificate for
+     * {@code /O=Godwit/CN=cn}, valid from a day ago for a day more.
+     */
+    static Path folder(TestPki p, Path ca, String endpoint, String cn, String san) throws Exception {
+        Path dir = p.leaf(ca, ca.resolveSibling(endpoint + "-" + cn), endpoint, "/O=Godwit/CN=" + cn, san,
                 TestPki.dayAgo(), TestPki.dayAhead(), false);
-        clientDir = p.leaf(ca, pki.resolve("client"), "client", "/O=Godwit/CN=client", null,
-                TestPki.dayAgo(), TestPki.dayAhead(), false);
-        TestPki.trust(ca, serverDir);
-        TestPki.trust(ca, clientDir);
+        TestPki.trust(ca, dir);
+        return dir;
     }
 
     @AfterEach
