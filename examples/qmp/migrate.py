@@ -6,12 +6,16 @@ steps drive QEMU. The destination VM must wait for its source (vm_create NAME --
 both VMs must serve QMP (vm_create ... --qmp unix:PATH, or qmp_add NAME unix:PATH).
 
   migrate.py migrate --source unix:/run/a.qmp --destination unix:/run/b.qmp --uri unix:/run/mig.sock \
-      [--capability NAME=on|off]... [--downtime-limit MS] [--max-bandwidth BYTES_PER_S] [--check]
+      [--capability NAME=on|off]... [--downtime-limit MS] [--max-bandwidth BYTES_PER_S] [--check] \
+      [--tls-source-dir DIR --tls-destination-dir DIR [--tls-hostname NAME] [--tls-authz DN]]
 
 sets the capabilities (events always) on both sides and the parameters on the source, starts the
 destination listening (migrate-incoming) and the source sending (migrate), waits for the source's
 MIGRATION event with status completed, then prints query-migrate. With --check it stops the destination
 and runs the guest's oracle there (vm_check through human-monitor-command); exit status 1 if a page is bad.
+With the two TLS folders (QEMU's PEM names) it does what libvirt does for a TLS migration: object-add
+tls-creds-x509 on both sides (and authz-simple on the destination with --tls-authz), migrate-set-parameters
+tls-creds (tls-hostname on the source, tls-authz on the destination), and object-del once it ended.
 
   migrate.py probe --qmp unix:/run/a.qmp
 
@@ -139,6 +143,7 @@ def migrate(args):
         source.execute("migrate-set-parameters", parameters)
     print("parameters:", json.dumps(source.execute("query-migrate-parameters"), sort_keys=True))
 
+    tls = add_tls(source, destination, args)
     destination.execute("migrate-incoming", {"uri": args.uri})
     source.execute("migrate", {"uri": args.uri})
     event = source.wait_event("MIGRATION", lambda e: e["data"]["status"] in FINAL, args.timeout)
@@ -152,6 +157,11 @@ def migrate(args):
         return 1
     destination.wait_event("MIGRATION", lambda e: e["data"]["status"] in FINAL, args.timeout)
     print("destination:", json.dumps(destination.execute("query-status"), sort_keys=True))
+    for side, ids in tls:
+        for id in ids:
+            side.execute("object-del", {"id": id})
+    if tls:
+        print("tls objects deleted")
     if args.check:
         destination.execute("stop")
         name = destination.execute("query-name")["name"]
@@ -162,6 +172,35 @@ def migrate(args):
     source.close()
     destination.close()
     return 0
+
+
+TLS_CREDS = "objmigrate_tls0"  # one id on both hosts, as libvirt's objlibvirt_migrate_tls0
+TLS_AUTHZ = "objmigrate_authz0"
+
+
+def add_tls(source, destination, args):
+    """QEMU's TLS objects and parameters on both sides; returns the objects to delete afterwards."""
+    if not args.tls_source_dir and not args.tls_destination_dir:
+        return []
+    if not (args.tls_source_dir and args.tls_destination_dir):
+        raise SystemExit("--tls-source-dir and --tls-destination-dir go together")
+    destination.execute("object-add", {"qom-type": "tls-creds-x509", "id": TLS_CREDS,
+                                       "dir": args.tls_destination_dir, "endpoint": "server", "verify-peer": True})
+    incoming = {"tls-creds": TLS_CREDS}
+    created = [TLS_CREDS]
+    if args.tls_authz:
+        destination.execute("object-add", {"qom-type": "authz-simple", "id": TLS_AUTHZ, "identity": args.tls_authz})
+        incoming["tls-authz"] = TLS_AUTHZ
+        created.append(TLS_AUTHZ)
+    destination.execute("migrate-set-parameters", incoming)
+    source.execute("object-add", {"qom-type": "tls-creds-x509", "id": TLS_CREDS,
+                                  "dir": args.tls_source_dir, "endpoint": "client", "verify-peer": True})
+    outgoing = {"tls-creds": TLS_CREDS}
+    if args.tls_hostname:
+        outgoing["tls-hostname"] = args.tls_hostname
+    source.execute("migrate-set-parameters", outgoing)
+    print("tls:", json.dumps(outgoing, sort_keys=True), "->", json.dumps(incoming, sort_keys=True))
+    return [(source, [TLS_CREDS]), (destination, created)]
 
 
 def probe(args):
@@ -216,6 +255,10 @@ def main():
     m.add_argument("--max-bandwidth", type=int, help="bytes per second")
     m.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the migration")
     m.add_argument("--check", action="store_true", help="run the guest's oracle on the destination")
+    m.add_argument("--tls-source-dir", help="the source's folder of PEM files (ca-cert.pem, client-cert.pem, ...)")
+    m.add_argument("--tls-destination-dir", help="the destination's folder (ca-cert.pem, server-cert.pem, ...)")
+    m.add_argument("--tls-hostname", help="the name the destination's certificate must carry (needed for unix:)")
+    m.add_argument("--tls-authz", help="the only client certificate subject the destination lets in, a DN")
     p = sub.add_parser("probe", help="check the server's failure paths")
     p.add_argument("--qmp", required=True, help="a VM's QMP address")
     args = parser.parse_args()

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.godwit.tls.internal.TestPki;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +27,8 @@ import org.junit.jupiter.api.Timeout;
  * a huge line, clients that close mid-command), then drives a whole live migration of a rate-limited
  * sweep guest: capabilities and parameters on both sides, migrate-incoming, migrate, the MIGRATION
  * completed event, query-migrate, and the destination's oracle through human-monitor-command. The
- * oracle is checked once more through the destination's monitor, and both hosts must be alive.
+ * oracle is checked once more through the destination's monitor, and both hosts must be alive. The
+ * example then drives a TLS migration as libvirt does (object-add, tls-creds, object-del).
  */
 @Timeout(300)
 class QmpIT {
@@ -37,6 +40,8 @@ class QmpIT {
     private Path home;
     private Path dir;
     private Path example;
+    private String srcQmp;
+    private String dstQmp;
 
     @BeforeEach
     void setUp() throws IOException {
@@ -46,6 +51,8 @@ class QmpIT {
         assertTrue(Files.isExecutable(home.resolve("bin/godwit")), "no host home at " + home);
         assertTrue(Files.isRegularFile(example), "no QMP example at " + example);
         dir = Files.createTempDirectory(Path.of("/tmp"), "godwit-qmp-");
+        srcQmp = "unix:" + dir.resolve("a.qmp");
+        dstQmp = "unix:" + dir.resolve("b.qmp");
     }
 
     @AfterEach
@@ -66,16 +73,9 @@ class QmpIT {
 
     @Test
     void thePythonExampleDrivesALiveMigrationAndItsFailurePathsHurtNothing() throws Exception {
-        HostProcess a = HostProcess.start(home, dir, "a");
-        HostProcess b = HostProcess.start(home, dir, "b");
-        hosts.add(a);
-        hosts.add(b);
-        a.awaitReady(Duration.ofSeconds(60));
-        b.awaitReady(Duration.ofSeconds(60));
-        String srcQmp = "unix:" + dir.resolve("a.qmp");
-        String dstQmp = "unix:" + dir.resolve("b.qmp");
-        a.run("vm_create g " + GUEST + " --qmp " + srcQmp).ok();
-        b.run("vm_create g " + GUEST + " --incoming defer").ok();
+        startHostsWithGuests("");
+        HostProcess a = hosts.get(0);
+        HostProcess b = hosts.get(1);
         assertTrue(b.run("qmp_add g " + dstQmp).ok().out().contains("QMP on " + dstQmp));
         assertTrue(b.run("info vms").ok().out().contains(dstQmp));
 
@@ -97,6 +97,56 @@ class QmpIT {
         assertTrue(check.contains("bad pages:     0"), check);
         assertTrue(a.run("info status g").ok().out().contains("postmigrate"));
         assertTrue(a.isAlive() && b.isAlive(), "both hosts run on");
+    }
+
+    /**
+     * A TLS migration between the two host processes as libvirt drives one: the example object-adds
+     * tls-creds-x509 on both hosts (an authz-simple on the destination), sets tls-creds, tls-hostname and
+     * tls-authz, migrates over a unix socket and object-dels them afterwards; the destination's oracle
+     * is clean, its session was TLS with the source's certificate, and no object is left on either host.
+     */
+    @Test
+    void theExampleDrivesATlsMigrationWithObjectAddAsLibvirtDoes() throws Exception {
+        assumeTrue(TestPki.opensslPresent(), "openssl is not installed: TLS needs it");
+        TestPki pki = new TestPki(dir.resolve("pki"));
+        Path ca = pki.ca("ca");
+        Instant from = TestPki.dayAgo();
+        Instant to = TestPki.dayAhead();
+        Path server = pki.leaf(ca, dir.resolve("pki/server"), "server", "/O=Godwit/CN=b", "DNS:b.example", from, to, false);
+        Path client = pki.leaf(ca, dir.resolve("pki/client"), "client", "/O=Godwit/CN=a", null, from, to, false);
+        TestPki.trust(ca, server);
+        TestPki.trust(ca, client);
+
+        startHostsWithGuests(" --qmp " + dstQmp);
+        HostProcess a = hosts.get(0);
+        HostProcess b = hosts.get(1);
+
+        Python migrate = python("migrate", "--source", srcQmp, "--destination", dstQmp,
+                "--uri", "unix:" + dir.resolve("mig.sock"), "--check",
+                "--tls-source-dir", client.toString(), "--tls-destination-dir", server.toString(),
+                "--tls-hostname", "b.example", "--tls-authz", "CN=a,O=Godwit");
+        assertEquals(0, migrate.exit(), migrate.toString());
+        assertTrue(migrate.out().contains("migration completed"), migrate.toString());
+        assertTrue(migrate.out().contains("tls objects deleted"), migrate.toString());
+        assertTrue(migrate.out().contains("bad pages:     0\n"), migrate.toString());
+
+        String in = b.run("info migrate g").ok().out();
+        assertTrue(in.contains("TLSv1.3") && in.contains("peer CN=a,O=Godwit"), in);
+        assertTrue(b.run("vm_check g").ok().out().contains("bad pages:     0"));
+        assertEquals("no objects", a.run("info objects").ok().out().strip());
+        assertEquals("no objects", b.run("info objects").ok().out().strip());
+        assertTrue(a.isAlive() && b.isAlive(), "both hosts run on");
+    }
+
+    /** Hosts a and b, ready, with guest g: a's serves QMP on srcQmp, b's waits for its source. */
+    private void startHostsWithGuests(String destinationOptions) throws Exception {
+        hosts.add(HostProcess.start(home, dir, "a"));
+        hosts.add(HostProcess.start(home, dir, "b"));
+        for (HostProcess h : hosts) {
+            h.awaitReady(Duration.ofSeconds(60));
+        }
+        hosts.get(0).run("vm_create g " + GUEST + " --qmp " + srcQmp).ok();
+        hosts.get(1).run("vm_create g " + GUEST + " --incoming defer" + destinationOptions).ok();
     }
 
     record Python(List<String> command, int exit, String out) {

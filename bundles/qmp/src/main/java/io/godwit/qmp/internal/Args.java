@@ -53,6 +53,11 @@ final class Args {
         return QmpError.generic("Invalid parameter type for '" + full(name) + "', expected: " + expected);
     }
 
+    /** Whether the member is given (and not null), whatever its type. */
+    boolean has(String name) {
+        return member(name).isPresent();
+    }
+
     String string(String name) {
         return asString(name, required(name));
     }
@@ -110,7 +115,15 @@ final class Args {
 
     /** The objects of an array member, each read as {@code Args} with its path. */
     List<Args> objects(String name) {
-        JsonNode v = required(name);
+        return objects(name, required(name));
+    }
+
+    /** The objects of an optional array member; empty when absent. */
+    List<Args> optObjects(String name) {
+        return member(name).map(v -> objects(name, v)).orElse(List.of());
+    }
+
+    private List<Args> objects(String name, JsonNode v) {
         if (!v.isArray()) {
             throw wrongType(name, "array");
         }
@@ -123,6 +136,16 @@ final class Args {
             items.add(new Args((ObjectNode) v.get(i), full(item) + "."));
         }
         return items;
+    }
+
+    /** An optional object member, read as {@code Args} with its path ({@code props.dir}). */
+    Optional<Args> optObject(String name) {
+        return member(name).map(v -> {
+            if (!v.isObject()) {
+                throw wrongType(name, "object");
+            }
+            return new Args((ObjectNode) v, full(name) + ".");
+        });
     }
 
     /** Refuses what the command did not read: QEMU's visitors do the same after a command's arguments. */

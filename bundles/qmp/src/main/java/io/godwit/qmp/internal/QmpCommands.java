@@ -17,8 +17,8 @@ import java.util.TreeMap;
 
 /**
  * The QMP commands of one VM, by QEMU's QAPI names, with QEMU's argument names and result members
- * (qapi/misc.json, qapi/run-state.json, qapi/machine.json, qapi/migration.json). Each reads its
- * arguments completely, and so refuses a wrong one, before it acts. Runs on the client's thread.
+ * (qapi/misc.json, qapi/run-state.json, qapi/machine.json, qapi/migration.json, qapi/qom.json). Each
+ * reads its arguments completely, and so refuses a wrong one, before it acts. Runs on the client's thread.
  */
 final class QmpCommands {
 
@@ -49,6 +49,9 @@ final class QmpCommands {
         table.put("cont", noArgs(this::cont));
         table.put("quit", noArgs(this::quit));
         table.put("human-monitor-command", this::humanMonitorCommand);
+        ObjectCommands objects = new ObjectCommands(host::tls);
+        table.put("object-add", objects::add);
+        table.put("object-del", objects::delete);
         MigrationCommands m = new MigrationCommands(vm, host::migration);
         table.put("migrate", m::migrate);
         table.put("migrate-incoming", m::incoming);

@@ -1,6 +1,7 @@
 package io.godwit.qmp.internal;
 
 import io.godwit.api.migration.MigrationService;
+import io.godwit.api.tls.TlsService;
 import io.godwit.api.vm.VmManager;
 import org.apache.felix.service.command.CommandProcessor;
 
@@ -14,6 +15,9 @@ interface QmpHost {
 
     /** The migration service. @throws QmpError when the coordinator is not running */
     MigrationService migration();
+
+    /** The security objects, for object-add and object-del. @throws QmpError when the tls bundle is not running */
+    TlsService tls();
 
     /** Gogo's command processor, for human-monitor-command. @throws QmpError when Gogo is not running */
     CommandProcessor shell();

@@ -10,6 +10,7 @@ import io.godwit.api.migration.MigrationListener;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.migration.MigrationStatus;
 import io.godwit.api.qmp.QmpServers;
+import io.godwit.api.tls.TlsService;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
 import io.godwit.api.vm.VmListener;
@@ -62,6 +63,10 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
     /** Only human-monitor-command needs it. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile CommandProcessor processor;
+
+    /** Only object-add and object-del need it. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile TlsService tls;
 
     private final VmManager vms;
     private final QmpVersion version;
@@ -155,6 +160,16 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
             throw QmpError.generic("the migration service is not running (is the godwit-coordinator bundle started?)");
         }
         return m;
+    }
+
+    @Override
+    public TlsService tls() {
+        TlsService t = tls;
+        if (t == null) {
+            throw QmpError.generic("the TLS service is not running (is the godwit-tls bundle started?): it keeps the"
+                    + " objects tls-creds-x509, authz-simple and authz-list");
+        }
+        return t;
     }
 
     @Override
