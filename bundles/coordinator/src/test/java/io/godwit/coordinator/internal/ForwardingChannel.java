@@ -9,11 +9,11 @@ import java.nio.ByteBuffer;
  * with one thing: every write goes through {@link #write(ByteBuffer[], int, int)}, so overriding that
  * (or {@link #read}) is enough.
  */
-abstract class ForwardingChannel implements MigrationChannel {
+public abstract class ForwardingChannel implements MigrationChannel {
 
     protected final MigrationChannel inner;
 
-    ForwardingChannel(MigrationChannel inner) {
+    protected ForwardingChannel(MigrationChannel inner) {
         this.inner = inner;
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.godwit.api.transport.IncomingListener;
 import io.godwit.api.transport.MigrationChannel;
 import io.godwit.api.transport.Transport;
+import io.godwit.coordinator.internal.ForwardingChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -196,60 +197,24 @@ class Tls13RecordsTest {
     }
 
     /** The server's wire: flips a bit of the byte read at stream offset {@code flipAt}. */
-    private static final class Flipper implements MigrationChannel {
-        private final MigrationChannel in;
+    private static final class Flipper extends ForwardingChannel {
         volatile long read;
         volatile long flipAt = Long.MAX_VALUE;
 
         Flipper(MigrationChannel in) {
-            this.in = in;
+            super(in);
         }
 
         @Override
         public int read(ByteBuffer dst) throws IOException {
             int at = dst.position();
-            int n = in.read(dst);
+            int n = inner.read(dst);
             if (n > 0 && flipAt >= read && flipAt < read + n) {
                 int i = at + (int) (flipAt - read);
                 dst.put(i, (byte) (dst.get(i) ^ 1));
             }
             read += Math.max(n, 0);
             return n;
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            return in.write(src);
-        }
-
-        @Override
-        public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-            return in.write(srcs, offset, length);
-        }
-
-        @Override
-        public long write(ByteBuffer[] srcs) throws IOException {
-            return in.write(srcs);
-        }
-
-        @Override
-        public String name() {
-            return in.name();
-        }
-
-        @Override
-        public void shutdownOutput() throws IOException {
-            in.shutdownOutput();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return in.isOpen();
-        }
-
-        @Override
-        public void close() throws IOException {
-            in.close();
         }
     }
 }
