@@ -122,6 +122,7 @@ class MonitorTest {
             processor.addCommand("test", probe, f);
         }
         processor.addCommand("godwit", new VmCommands(vms), "vm_create");
+        processor.addCommand("godwit", new VmCommands(vms), "vm_list");
         processor.addCommand("godwit", new HostCommands(null), "sleep");
         processor.addListener(new GodwitScope());
         listener = new MonitorListener(dir.resolve("m.sock"), processor, Duration.ofSeconds(2));
@@ -161,9 +162,12 @@ class MonitorTest {
         // vm_create's own error, where Gogo's "Cannot coerce vm_create(Token, Token) to any of ..." was.
         assertEquals(new Answer("", "Error: vm_create --memory needs a SIZE, e.g. vm_create a --memory 2G\n", 1,
                 List.of('E', 'X')), ask("vm_create a --memory"));
-        // Gogo still refuses a line with an argument sleep has no place for: the shell's message instead.
-        assertEquals(new Answer("", "Error: sleep: the arguments do not fit its options (see help sleep)\n", 1,
+        // sleep takes its value itself: an extra one is its own error
+        assertEquals(new Answer("", "Error: sleep takes one value, SECONDS, not 2: e.g. sleep 2\n", 1,
                 List.of('E', 'X')), ask("sleep 1 2"));
+        // Gogo still refuses a line with an argument vm_list has no place for: the shell's message instead.
+        assertEquals(new Answer("", "Error: vm_list: the arguments do not fit its options (see help vm_list)\n", 1,
+                List.of('E', 'X')), ask("vm_list a"));
     }
 
     /** As the launcher's -c mode: every statement's result, not only the last one's. */
