@@ -102,9 +102,10 @@ final class ObjectCommands {
     JsonNode add(Args args) {
         String type = args.string("qom-type");
         String id = args.string("id");
+        String internal = internalId(vm, id);
         Args props = args.optObject("props").orElse(args); // QEMU before 6.0 nested the properties
         StringBuilder spec = new StringBuilder(type);
-        put(spec, "id", internalId(vm, id));
+        put(spec, "id", internal);
         switch (type) {
             case TLS_CREDS_X509 -> x509(props, spec);
             case AUTHZ_SIMPLE -> put(spec, "identity", props.string("identity"));
@@ -117,7 +118,6 @@ final class ObjectCommands {
         if (!ID.matcher(id).matches()) {
             throw QmpError.generic("Parameter 'id' expects an identifier"); // QEMU's user_creatable_add_type
         }
-        String internal = internalId(vm, id);
         if (internal.length() > MAX_ID) {
             throw QmpError.generic("Parameter 'id' is too long: VM " + vm + "'s objects are kept as " + internal
                     + ", at most " + MAX_ID + " characters (see docs/qmp.md)");
