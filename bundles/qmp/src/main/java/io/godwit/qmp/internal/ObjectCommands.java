@@ -1,6 +1,7 @@
 package io.godwit.qmp.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.godwit.api.tls.TlsObject;
 import io.godwit.api.tls.TlsService;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,13 @@ import java.util.regex.Pattern;
  * {@code rules.N.match}, {@code rules.N.policy} and {@code rules.N.format}, as the shell writes them.
  * Errors that QEMU's object code raises itself keep its wording; the rest are the service's one line,
  * which names files and never holds key material.
+ *
+ * <p>The objects belong to the VM whose QMP added them, as a QEMU process's objects belong to it: the
+ * service holds them under {@link #internalId}, {@code qmpN-VM-ID} (N the length of the VM's name, so that
+ * no two VMs' ids can meet however their names and ids run together), so that libvirt's
+ * {@code objlibvirt_migrate_tls0} of one VM is not another's. Duplicates and deletes are judged within
+ * the VM's own objects; {@link #resolve} lets tls-creds and tls-authz name the VM's own object or else a
+ * host-wide one of the shell, and {@link #deleteAll} ends them with the VM.
  */
 final class ObjectCommands {
 
@@ -35,18 +43,69 @@ final class ObjectCommands {
             "passwordid", "the key file must be unencrypted, as docs/tls.md makes it",
             "sanity-check", "the files are always read and the key matched to its certificate at object-add");
 
+    /** ObjectSpec's limit on an id. */
+    private static final int MAX_ID = 64;
+
+    private final String vm;
     private final Supplier<TlsService> service;
 
-    ObjectCommands(Supplier<TlsService> service) {
+    ObjectCommands(String vm, Supplier<TlsService> service) {
+        this.vm = vm;
         this.service = service;
+    }
+
+    /** What VM {@code vm}'s object {@code id} is called in the host-wide service. */
+    static String internalId(String vm, String id) {
+        return prefix(vm) + id;
+    }
+
+    private static String prefix(String vm) {
+        return "qmp" + vm.length() + "-" + vm + "-";
+    }
+
+    /** Deletes what {@code vm}'s QMP added, as QEMU's objects end with its process. */
+    static void deleteAll(TlsService tls, String vm) {
+        String prefix = prefix(vm);
+        tls.objects().stream().map(TlsObject::id).filter(id -> id.startsWith(prefix)).forEach(id -> {
+            try {
+                tls.delete(id);
+            } catch (IllegalArgumentException gone) {
+                // deleted meanwhile, by the shell's object_del
+            }
+        });
+    }
+
+    /**
+     * The object a migration parameter's {@code id} names: this VM's own, or else the host-wide one of
+     * that id (the shell's); empty stays empty (unset). Without the tls bundle the id is left as it is.
+     */
+    String resolve(String id) {
+        if (id.isEmpty()) {
+            return id;
+        }
+        TlsService tls;
+        try {
+            tls = service.get();
+        } catch (QmpError away) {
+            return id; // as before object-add existed: the migration names what it names
+        }
+        String own = internalId(vm, id);
+        return exists(tls, own) ? own : id;
+    }
+
+    /** The id as this VM's client gave it: an internal id of this VM without its prefix. */
+    String shown(String id) {
+        String prefix = prefix(vm);
+        return id.startsWith(prefix) ? id.substring(prefix.length()) : id;
     }
 
     JsonNode add(Args args) {
         String type = args.string("qom-type");
         String id = args.string("id");
+        String internal = internalId(vm, id);
         Args props = args.optObject("props").orElse(args); // QEMU before 6.0 nested the properties
         StringBuilder spec = new StringBuilder(type);
-        put(spec, "id", id);
+        put(spec, "id", internal);
         switch (type) {
             case TLS_CREDS_X509 -> x509(props, spec);
             case AUTHZ_SIMPLE -> put(spec, "identity", props.string("identity"));
@@ -59,11 +118,19 @@ final class ObjectCommands {
         if (!ID.matcher(id).matches()) {
             throw QmpError.generic("Parameter 'id' expects an identifier"); // QEMU's user_creatable_add_type
         }
+        if (internal.length() > MAX_ID) {
+            throw QmpError.generic("Parameter 'id' is too long: VM " + vm + "'s objects are kept as " + internal
+                    + ", at most " + MAX_ID + " characters (see docs/qmp.md)");
+        }
         TlsService tls = service.get();
-        if (exists(tls, id)) {
+        if (exists(tls, internal)) {
             throw QmpError.generic("attempt to add duplicate property '" + id + "' to object (type 'container')");
         }
-        tls.add(spec.toString());
+        try {
+            tls.add(spec.toString());
+        } catch (IllegalArgumentException e) { // the service names the object by the id it holds
+            throw QmpError.generic(String.valueOf(e.getMessage()).replace("'" + internal + "'", "'" + id + "'"));
+        }
         return QmpCommands.empty();
     }
 
@@ -71,10 +138,11 @@ final class ObjectCommands {
         String id = args.string("id");
         args.done();
         TlsService tls = service.get();
-        if (!exists(tls, id)) {
+        String internal = internalId(vm, id);
+        if (!exists(tls, internal)) {
             throw QmpError.generic("object '" + id + "' not found"); // QEMU's user_creatable_del
         }
-        tls.delete(id);
+        tls.delete(internal);
         return QmpCommands.empty();
     }
 

@@ -8,10 +8,12 @@ import io.godwit.api.migration.MigrationCapability;
 import io.godwit.api.migration.MigrationParameter;
 import io.godwit.api.migration.MigrationService;
 import io.godwit.api.migration.MigrationStatus;
+import io.godwit.api.migration.MigrationTextParameter;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.VcpuInfo;
 import io.godwit.api.vm.Vm;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -49,10 +51,10 @@ final class QmpCommands {
         table.put("cont", noArgs(this::cont));
         table.put("quit", noArgs(this::quit));
         table.put("human-monitor-command", this::humanMonitorCommand);
-        ObjectCommands objects = new ObjectCommands(host::tls);
+        ObjectCommands objects = new ObjectCommands(vm, host::tls);
         table.put("object-add", objects::add);
         table.put("object-del", objects::delete);
-        MigrationCommands m = new MigrationCommands(vm, host::migration);
+        MigrationCommands m = new MigrationCommands(vm, host::migration, objects);
         table.put("migrate", m::migrate);
         table.put("migrate-incoming", m::incoming);
         table.put("migrate_cancel", noArgs(m::cancel));
@@ -174,10 +176,13 @@ final class QmpCommands {
 
         private final String vm;
         private final java.util.function.Supplier<MigrationService> service;
+        /** tls-creds and tls-authz name this VM's own objects (see {@link ObjectCommands}). */
+        private final ObjectCommands objects;
 
-        MigrationCommands(String vm, java.util.function.Supplier<MigrationService> service) {
+        MigrationCommands(String vm, java.util.function.Supplier<MigrationService> service, ObjectCommands objects) {
             this.vm = vm;
             this.service = service;
+            this.objects = objects;
         }
 
         /** QEMU's migrate returns at once whatever {@code detach} says ("ignored by QEMU"). */
@@ -252,7 +257,6 @@ final class QmpCommands {
                 item.done();
                 wanted.put(MigrationCapability.byName(name).orElseThrow(() -> item.badValue("capability", name)), state);
             }
-            args.done();
             MigrationService m = service.get();
             wanted.forEach((c, on) -> m.setCapability(vm, c, on));
             return empty();
@@ -282,11 +286,14 @@ final class QmpCommands {
                     }
                 }
             }
-            Map<io.godwit.api.migration.MigrationTextParameter, String> texts = new LinkedHashMap<>();
-            for (var p : io.godwit.api.migration.MigrationTextParameter.values()) {
+            Map<MigrationTextParameter, String> texts = new LinkedHashMap<>();
+            for (var p : MigrationTextParameter.values()) {
                 args.optString(p.qemuName()).ifPresent(v -> texts.put(p, v));
             }
             args.done();
+            for (var p : List.of(MigrationTextParameter.TLS_CREDS, MigrationTextParameter.TLS_AUTHZ)) {
+                texts.computeIfPresent(p, (k, id) -> objects.resolve(id));
+            }
             MigrationService m = service.get();
             wanted.forEach((p, v) -> m.setParameter(vm, p, v));
             texts.forEach((p, v) -> m.setParameter(vm, p, v));
@@ -312,8 +319,9 @@ final class QmpCommands {
                     p.put(param.qemuName(), v);
                 }
             }
-            for (var param : io.godwit.api.migration.MigrationTextParameter.values()) {
-                p.put(param.qemuName(), m.parameter(vm, param)); // QEMU shows "" for an unset tls-creds
+            for (var param : MigrationTextParameter.values()) {
+                String v = m.parameter(vm, param); // QEMU shows "" for an unset tls-creds
+                p.put(param.qemuName(), param == MigrationTextParameter.TLS_HOSTNAME ? v : objects.shown(v));
             }
             return p;
         }

@@ -284,9 +284,14 @@ public final class QmpService implements QmpServers, MigrationListener, QmpHost 
 
     /**
      * The VM goes: its clients hear SHUTDOWN (QEMU's reason for quit, {@code host-qmp-quit}, or
-     * {@code host-ui} for the shell's vm_destroy), then its servers close.
+     * {@code host-ui} for the shell's vm_destroy), then its servers close. The objects its QMP added
+     * go too, as a QEMU process's objects end with it.
      */
     private void destroying(Vm vm) {
+        TlsService t = tls;
+        if (t != null) {
+            ObjectCommands.deleteAll(t, vm.name());
+        }
         VmQmp q;
         synchronized (this) {
             q = perVm.remove(vm.name());

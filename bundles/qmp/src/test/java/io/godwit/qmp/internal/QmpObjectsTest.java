@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * QMP's object-add and object-del (qapi/qom.json) over the real TLS objects of the tls bundle, with
  * certificates made by openssl: QEMU's flat members and its older {@code props}, JSON booleans and
  * arrays, QEMU's errors and wording, commas in values that stay in their value, key material never in a
- * reply, and a clear error while the tls bundle is away.
+ * reply, and a clear error while the tls bundle is away. The objects are the VM's own, as a QEMU
+ * process's are: two VMs may each have libvirt's id, and a VM's objects end with it.
  */
 class QmpObjectsTest {
 
@@ -73,7 +74,12 @@ class QmpObjectsTest {
         vms.deactivate();
     }
 
+    /** VM g's object {@code id}, as the service holds it. */
     private TlsObject object(String id) {
+        return hostObject("qmp1-g-" + id);
+    }
+
+    private TlsObject hostObject(String id) {
         return tls.objects().stream().filter(o -> o.id().equals(id)).findFirst()
                 .orElseThrow(() -> new AssertionError("no object " + id + " in " + tls.objects()));
     }
@@ -107,7 +113,7 @@ class QmpObjectsTest {
 
             c.ok("object-del", "{\"id\": \"auth0\"}");
             c.ok("object-del", "{\"id\": \"objlibvirt_migrate_tls0\"}");
-            assertEquals(List.of("auth1"), tls.objects().stream().map(TlsObject::id).toList());
+            assertEquals(List.of("qmp1-g-auth1"), tls.objects().stream().map(TlsObject::id).toList());
         }
     }
 
@@ -144,8 +150,43 @@ class QmpObjectsTest {
                     "GenericError", "Parameter 'rules[0].policy' is missing");
             assertError(c.execute("object-add", "{\"qom-type\": \"tls-creds-x509\", \"id\": \"t1\", \"dir\": \"/nowhere\","
                     + " \"endpoint\": \"server\"}"), "GenericError", "tls-creds-x509 't1': dir /nowhere is not a folder");
-            assertEquals(List.of("auth0"), tls.objects().stream().map(TlsObject::id).toList(), "nothing else was added");
+            assertEquals(List.of("qmp1-g-auth0"), tls.objects().stream().map(TlsObject::id).toList(), "nothing else was added");
         }
+    }
+
+    private List<String> ids() {
+        return tls.objects().stream().map(TlsObject::id).toList();
+    }
+
+    /** libvirt names every domain's credentials objlibvirt_migrate_tls0: each VM has its own. */
+    @Test
+    void eachVmHasItsOwnObjectsBesideTheHostsAndTheyEndWithTheVm() throws Exception {
+        vms.create(VmSpec.builder("h").memory(16 << 20).workload("sweep:4M,rate=2000").build());
+        Path hSocket = socket.resolveSibling("h.qmp");
+        qmp.add("h", "unix:" + hSocket);
+        String add = "{\"qom-type\": \"authz-simple\", \"id\": \"objlibvirt_migrate_tls0\", \"identity\": \"CN=%s\"}";
+        try (QmpClient g = QmpClient.ready(socket); QmpClient h = QmpClient.ready(hSocket)) {
+            g.ok("object-add", add.formatted("g"));
+            h.ok("object-add", add.formatted("h"));
+            tls.add("authz-simple,id=objlibvirt_migrate_tls0,identity=CN=shell"); // the shell's, host-wide
+            assertEquals(List.of("qmp1-g-objlibvirt_migrate_tls0", "qmp1-h-objlibvirt_migrate_tls0", "objlibvirt_migrate_tls0"), ids());
+            assertError(g.execute("object-add", add.formatted("again")), "GenericError",
+                    "attempt to add duplicate property 'objlibvirt_migrate_tls0' to object (type 'container')");
+
+            h.ok("object-del", "{\"id\": \"objlibvirt_migrate_tls0\"}");
+            assertError(h.execute("object-del", "{\"id\": \"objlibvirt_migrate_tls0\"}"), "GenericError",
+                    "object 'objlibvirt_migrate_tls0' not found"); // g's and the host's are not h's
+            assertEquals("CN=g", object("objlibvirt_migrate_tls0").properties().get("identity"));
+            assertEquals("CN=shell", hostObject("objlibvirt_migrate_tls0").properties().get("identity"));
+
+            h.ok("object-add", add.formatted("h"));
+            assertError(h.execute("object-add", "{\"qom-type\": \"authz-simple\", \"id\": \"a" + "b".repeat(57)
+                    + "\", \"identity\": \"CN=a\"}"), "GenericError", "Parameter 'id' is too long: VM h's objects are"
+                    + " kept as qmp1-h-a" + "b".repeat(57) + ", at most 64 characters (see docs/qmp.md)");
+        }
+        vms.destroy("h");
+        assertEquals(List.of("qmp1-g-objlibvirt_migrate_tls0", "objlibvirt_migrate_tls0"), ids(),
+                "h's objects went with h, as a QEMU process's do");
     }
 
     /** A comma in a value is the value's: it cannot set another property (here: the list's allow-all policy). */

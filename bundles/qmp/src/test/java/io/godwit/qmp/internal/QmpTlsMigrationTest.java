@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.godwit.api.cpu.CpuBackend;
 import io.godwit.api.cpu.OracleVerdict;
 import io.godwit.api.dirty.DirtyTracker;
+import io.godwit.api.migration.MigrationTextParameter;
 import io.godwit.api.transport.Transport;
 import io.godwit.api.vm.VmSpec;
 import io.godwit.coordinator.internal.Coordinator;
@@ -141,16 +142,70 @@ class QmpTlsMigrationTest {
             dst.ok("object-del", "{\"id\": \"auth0\"}");
             assertTrue(source.tls.objects().isEmpty() && destination.tls.objects().isEmpty());
             assertEquals("postmigrate", src.ok("query-status", null).get("status").asText());
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            JsonNode status;
-            do { // the destination resumes on its own thread, a moment after it completed
-                status = dst.ok("query-status", null);
-            } while (!status.get("status").asText().equals("running") && System.nanoTime() < deadline && sleep());
-            assertEquals("running", status.get("status").asText(), status.toString());
+            awaitRunning(dst);
             dst.ok("stop", null);
         }
         OracleVerdict verdict = destination.vms.get("g").orElseThrow().check();
         assertTrue(verdict.clean(), verdict.summary());
+    }
+
+    /**
+     * libvirt names every domain's credentials objlibvirt_migrate_tls0: a second VM on the source host
+     * has server credentials of that id, which must not be the migrating VM's (a client's), and deletes
+     * them before the migration. tls-authz names a host-wide object of the shell; query-migrate-parameters
+     * shows the ids as the client gave them.
+     */
+    @Test
+    void twoVmsOfOneHostEachHaveLibvirtsCredentialsAndOneMigrates() throws Exception {
+        String creds = "objlibvirt_migrate_tls0";
+        String uri = "unix:" + destination.dir.resolve("mig.sock");
+        source.vms.create(VmSpec.builder("h").memory(16 << 20).workload("sweep:4M,rate=2000").build());
+        source.qmp.add("h", "unix:" + source.dir.resolve("h.qmp"));
+        destination.tls.add("authz-simple,id=auth0,identity=CN=client,,O=Godwit"); // the shell's object_add
+        try (QmpClient src = source.client(); QmpClient other = QmpClient.ready(source.dir.resolve("h.qmp"));
+                QmpClient dst = destination.client()) {
+            other.ok("object-add", "{\"qom-type\": \"tls-creds-x509\", \"id\": \"" + creds + "\", \"dir\": \""
+                    + serverDir + "\", \"endpoint\": \"server\"}");
+            dst.ok("object-add", "{\"qom-type\": \"tls-creds-x509\", \"id\": \"" + creds + "\", \"dir\": \"" + serverDir
+                    + "\", \"endpoint\": \"server\", \"verify-peer\": true}");
+            dst.ok("migrate-set-parameters", "{\"tls-creds\": \"" + creds + "\", \"tls-authz\": \"auth0\"}");
+            JsonNode dstParams = dst.ok("query-migrate-parameters", null);
+            assertEquals(creds, dstParams.get("tls-creds").asText(), dstParams.toString());
+            assertEquals("auth0", dstParams.get("tls-authz").asText(), dstParams.toString());
+            assertEquals("qmp1-g-" + creds, destination.coordinator.parameter("g", MigrationTextParameter.TLS_CREDS));
+            assertEquals("auth0", destination.coordinator.parameter("g", MigrationTextParameter.TLS_AUTHZ));
+            dst.ok("migrate-incoming", "{\"uri\": \"" + uri + "\"}");
+
+            src.ok("object-add", "{\"qom-type\": \"tls-creds-x509\", \"id\": \"" + creds + "\", \"dir\": \"" + clientDir
+                    + "\", \"endpoint\": \"client\", \"verify-peer\": true}");
+            src.ok("migrate-set-parameters", "{\"tls-creds\": \"" + creds + "\", \"tls-hostname\": \"localhost\"}");
+            assertEquals(creds, src.ok("query-migrate-parameters", null).get("tls-creds").asText());
+            other.ok("object-del", "{\"id\": \"" + creds + "\"}"); // h's own: g's stays
+            src.ok("migrate", "{\"uri\": \"" + uri + "\"}");
+
+            JsonNode out = untilFinal(src);
+            assertEquals("completed", out.get("status").asText(), out.toString());
+            assertEquals("completed", untilFinal(dst).get("status").asText());
+            assertTrue(destination.coordinator.tls("g").contains("peer CN=client,O=Godwit"), destination.coordinator.tls("g"));
+            awaitRunning(dst);
+            dst.ok("stop", null);
+        }
+        OracleVerdict verdict = destination.vms.get("g").orElseThrow().check();
+        assertTrue(verdict.clean(), verdict.summary());
+        source.vms.destroy("g");
+        assertEquals(List.of(), source.tls.objects(), "g's credentials went with g");
+        destination.vms.destroy("g");
+        assertEquals(List.of("auth0"), destination.tls.objects().stream().map(o -> o.id()).toList(),
+                "the shell's object is the host's");
+    }
+
+    private static void awaitRunning(QmpClient dst) throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        JsonNode status;
+        do { // the destination resumes on its own thread, a moment after it completed
+            status = dst.ok("query-status", null);
+        } while (!status.get("status").asText().equals("running") && System.nanoTime() < deadline && sleep());
+        assertEquals("running", status.get("status").asText(), status.toString());
     }
 
     /** query-migrate, polled as a client without events does, until the migration ends. */
