@@ -212,6 +212,7 @@ final class MultifdSend implements AutoCloseable {
         synchronized (this) {
             if (failure == null) {
                 failure = "multifd channel " + id + " failed: " + Printable.of(String.valueOf(e.getMessage()));
+                notifyAll();
             }
         }
         closeChannels(); // the others stop too: the migration is over
@@ -219,6 +220,19 @@ final class MultifdSend implements AutoCloseable {
 
     /** Why a data channel failed, or null. */
     String failure() {
+        return failure;
+    }
+
+    /**
+     * Why a data channel failed, waiting up to {@code millis} for one to say so: a channel whose link
+     * dies makes the destination hang up, and the return path may report that before the channel's own
+     * thread has recorded why. On the migration thread, when it fails.
+     */
+    synchronized String awaitFailure(long millis) throws InterruptedException {
+        long end = System.nanoTime() + millis * 1_000_000;
+        for (long left = millis; failure == null && left > 0; left = (end - System.nanoTime()) / 1_000_000) {
+            wait(left);
+        }
         return failure;
     }
 

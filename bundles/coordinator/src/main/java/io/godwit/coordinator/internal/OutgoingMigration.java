@@ -779,12 +779,24 @@ final class OutgoingMigration implements Runnable {
         }
     }
 
+    /** A data channel's failure; when the return path ended first, a moment's wait for the channel's reason. */
+    private String channelFailure(MultifdSend m) {
+        if (m.failure() == null && returnPath != null && returnPath.error() != null) {
+            try {
+                return m.awaitFailure(500);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return m.failure();
+    }
+
     private String describe(Throwable e) {
         if (abortReason != null) {
             return abortReason;
         }
         MultifdSend m = multifd;
-        if (m != null && m.failure() != null) {
+        if (m != null && channelFailure(m) != null) {
             return m.failure(); // the destination saw the same channel end, but this says which and why
         }
         String rp = returnPath != null ? returnPath.error() : null;
