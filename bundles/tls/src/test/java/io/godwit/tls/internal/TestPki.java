@@ -103,6 +103,19 @@ public final class TestPki {
         return Instant.now().plus(1, ChronoUnit.DAYS);
     }
 
+    /**
+     * The usual pair under {@code dir}: {@code server/} (CN=server, for 127.0.0.1) and {@code client/}
+     * (CN=client), valid now, each trusting the one CA that signed both.
+     */
+    public static void serverAndClient(Path dir) throws IOException, InterruptedException {
+        TestPki p = new TestPki(dir);
+        Path ca = p.ca("ca");
+        p.leaf(ca, dir.resolve("server"), "server", "/O=Godwit/CN=server", "IP:127.0.0.1", dayAgo(), dayAhead(), false);
+        p.leaf(ca, dir.resolve("client"), "client", "/O=Godwit/CN=client", null, dayAgo(), dayAhead(), false);
+        trust(ca, dir.resolve("server"));
+        trust(ca, dir.resolve("client"));
+    }
+
     /** Copies {@code ca}'s certificate into {@code dir} as its ca-cert.pem. */
     public static void trust(Path ca, Path dir) throws IOException {
         Files.createDirectories(dir);

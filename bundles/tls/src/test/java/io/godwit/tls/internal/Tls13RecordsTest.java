@@ -35,13 +35,7 @@ class Tls13RecordsTest {
     @BeforeAll
     static void certificates() throws Exception {
         Assumptions.assumeTrue(TestPki.opensslPresent(), "openssl is not installed");
-        TestPki p = new TestPki(pki);
-        Path ca = p.ca("ca");
-        p.leaf(ca, pki.resolve("server"), "server", "/O=Godwit/CN=server", "IP:127.0.0.1", TestPki.dayAgo(),
-                TestPki.dayAhead(), false);
-        p.leaf(ca, pki.resolve("client"), "client", "/O=Godwit/CN=client", null, TestPki.dayAgo(), TestPki.dayAhead(), false);
-        TestPki.trust(ca, pki.resolve("server"));
-        TestPki.trust(ca, pki.resolve("client"));
+        TestPki.serverAndClient(pki);
         server = X509Credentials.load(ObjectSpec.parse("tls-creds-x509,id=s,endpoint=server,dir=" + pki.resolve("server")));
         client = X509Credentials.load(ObjectSpec.parse("tls-creds-x509,id=c,endpoint=client,dir=" + pki.resolve("client")));
     }

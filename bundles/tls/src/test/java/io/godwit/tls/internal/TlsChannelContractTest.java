@@ -38,13 +38,7 @@ class TlsChannelContractTest extends TransportContract {
     @BeforeAll
     static void certificates() throws Exception {
         Assumptions.assumeTrue(TestPki.opensslPresent(), "openssl is not installed");
-        TestPki p = new TestPki(pki);
-        Path ca = p.ca("ca");
-        p.leaf(ca, pki.resolve("server"), "server", "/O=Godwit/CN=server", "IP:127.0.0.1", TestPki.dayAgo(),
-                TestPki.dayAhead(), false);
-        p.leaf(ca, pki.resolve("client"), "client", "/O=Godwit/CN=client", null, TestPki.dayAgo(), TestPki.dayAhead(), false);
-        TestPki.trust(ca, pki.resolve("server"));
-        TestPki.trust(ca, pki.resolve("client"));
+        TestPki.serverAndClient(pki);
         TLS.add("tls-creds-x509,id=s,endpoint=server,dir=" + pki.resolve("server"));
         TLS.add("tls-creds-x509,id=c,endpoint=client,dir=" + pki.resolve("client"));
     }

@@ -53,12 +53,7 @@ class TlsThroughputTest {
     /** A CA, {@code server/} (for 127.0.0.1) and {@code client/}, as tls-creds-x509 reads them. */
     private static Path pki() throws Exception {
         Path pki = Files.createTempDirectory("godwit-tls-probe");
-        TestPki p = new TestPki(pki);
-        Path ca = p.ca("ca");
-        p.leaf(ca, pki.resolve("server"), "server", "/O=Godwit/CN=server", "IP:127.0.0.1", TestPki.dayAgo(), TestPki.dayAhead(), false);
-        p.leaf(ca, pki.resolve("client"), "client", "/O=Godwit/CN=client", null, TestPki.dayAgo(), TestPki.dayAhead(), false);
-        TestPki.trust(ca, pki.resolve("server"));
-        TestPki.trust(ca, pki.resolve("client"));
+        TestPki.serverAndClient(pki);
         return pki;
     }
 

@@ -51,13 +51,7 @@ class RdmaOverTlsTest {
     @Test
     void theControlChannelIsTlsAndThePagesGoByRemoteWrites() throws Exception {
         Assumptions.assumeTrue(TestPki.opensslPresent(), "openssl is not installed");
-        TestPki pki = new TestPki(dir.resolve("pki"));
-        Path ca = pki.ca("ca");
-        pki.leaf(ca, dir.resolve("server"), "server", "/O=Godwit/CN=server", "IP:127.0.0.1", TestPki.dayAgo(),
-                TestPki.dayAhead(), false);
-        pki.leaf(ca, dir.resolve("client"), "client", "/O=Godwit/CN=client", null, TestPki.dayAgo(), TestPki.dayAhead(), false);
-        TestPki.trust(ca, dir.resolve("server"));
-        TestPki.trust(ca, dir.resolve("client"));
+        TestPki.serverAndClient(dir);
         TlsObjects tls = new TlsObjects();
         tls.add("tls-creds-x509,id=s,endpoint=server,dir=" + dir.resolve("server"));
         tls.add("tls-creds-x509,id=c,endpoint=client,dir=" + dir.resolve("client"));
