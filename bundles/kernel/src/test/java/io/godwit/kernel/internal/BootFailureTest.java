@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.godwit.api.device.Device;
 import io.godwit.api.device.DeviceContext;
 import io.godwit.api.device.DeviceFactory;
-import io.godwit.api.state.StateInput;
-import io.godwit.api.state.StateOutput;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.VmSpec;
 import java.util.Map;
@@ -62,7 +59,7 @@ class BootFailureTest {
     }
 
     /** Reserves the top MiB of RAM, as virtio-net's rings do. */
-    private static final class ReservingDevice implements Device {
+    private static final class ReservingDevice extends StatelessDevice {
         private final DeviceContext ctx;
 
         ReservingDevice(DeviceContext ctx) {
@@ -74,28 +71,6 @@ class BootFailureTest {
             ctx.reserveMemory(ctx.memory().size() - (1 << 20), 1 << 20);
         }
 
-        @Override
-        public void reset() { }
-
-        @Override
-        public void pause() { }
-
-        @Override
-        public void resume() { }
-
-        @Override
-        public void unrealize() { }
-
-        @Override
-        public int stateVersion() {
-            return 1;
-        }
-
-        @Override
-        public void saveState(StateOutput out) { }
-
-        @Override
-        public void loadState(StateInput in, int version) { }
     }
 
     private static boolean vcpuThreadsAlive(String vm) {
@@ -103,15 +78,9 @@ class BootFailureTest {
                 .anyMatch(t -> t.isAlive() && t.getName().startsWith("vcpu-" + vm + "-"));
     }
 
-    private final class FailingDevice implements Device {
+    private final class FailingDevice extends StatelessDevice {
         @Override
         public void realize() { }
-
-        @Override
-        public void reset() { }
-
-        @Override
-        public void pause() { }
 
         @Override
         public void resume() {
@@ -122,16 +91,5 @@ class BootFailureTest {
         public void unrealize() {
             unrealized.incrementAndGet();
         }
-
-        @Override
-        public int stateVersion() {
-            return 1;
-        }
-
-        @Override
-        public void saveState(StateOutput out) { }
-
-        @Override
-        public void loadState(StateInput in, int version) { }
     }
 }

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.godwit.api.device.Device;
 import io.godwit.api.device.DeviceFactory;
-import io.godwit.api.state.StateInput;
-import io.godwit.api.state.StateOutput;
 import io.godwit.api.vm.RunState;
 import io.godwit.api.vm.Vm;
 import io.godwit.api.vm.VmSpec;
@@ -56,7 +53,7 @@ class SlowCreateTest {
     }
 
     /** Stands for a create that takes long: its realize waits until the test lets it go. */
-    private final class SlowDevice implements Device {
+    private final class SlowDevice extends StatelessDevice {
         @Override
         public void realize() {
             realizing.countDown();
@@ -67,27 +64,5 @@ class SlowCreateTest {
             }
         }
 
-        @Override
-        public void reset() { }
-
-        @Override
-        public void pause() { }
-
-        @Override
-        public void resume() { }
-
-        @Override
-        public void unrealize() { }
-
-        @Override
-        public int stateVersion() {
-            return 1;
-        }
-
-        @Override
-        public void saveState(StateOutput out) { }
-
-        @Override
-        public void loadState(StateInput in, int version) { }
     }
 }

@@ -283,13 +283,13 @@ class SslChannel implements TlsChannel {
     @Override
     public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         Objects.checkFromIndexSize(offset, length, srcs.length);
-        long total = 0;
-        for (int i = offset; i < offset + length; i++) {
-            total += srcs[i].remaining();
-        }
         synchronized (writeLock) {
             if (records != null) {
                 return records.write(srcs, offset, length);
+            }
+            long total = 0;
+            for (int i = offset; i < offset + length; i++) {
+                total += srcs[i].remaining();
             }
             long done = 0;
             while (done < total) {
