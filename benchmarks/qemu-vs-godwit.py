@@ -3,7 +3,11 @@
 
   benchmarks/qemu-vs-godwit.py [--runs N] [--scenarios LIST] [--home DIR] [--qemu PATH] [--keep-logs DIR]
 
-Scenarios (default all): static-tcp, static-tcp-prealloc, static-unix, idle-tcp, sweep-512m-ac, sweep-16m.
+Scenarios (default all): static-tcp, static-tcp-prealloc, static-unix, idle-tcp, sweep-512m-ac, sweep-16m,
+static-tls-tcp, static-tls-tcp-prealloc (issue 15: static-tcp and static-tcp-prealloc with TLS on both
+ends, x509 certificates openssl makes for the run, EC P-256, the destination's for 127.0.0.1, verify-peer
+on; QEMU's GnuTLS against Godwit's JDK TLS; run each with its plain twin for the TLS / plain ratio of
+each system, run by run: e.g. --scenarios static-tcp-prealloc,static-tls-tcp-prealloc).
 For each scenario, N times (default 5), one QEMU migration and one Godwit migration, the order swapped
 from run to run, then the medians with min..max and the load average of the scenario's runs.
 
@@ -57,7 +61,12 @@ SCENARIOS = {
     "idle-tcp": ("idle 1 GiB, tcp", "tcp", "idle", None, False, False),
     "sweep-512m-ac": ("512 MiB working set, auto-converge, tcp", "tcp", "sweep", 512 * MIB, False, True),
     "sweep-16m": ("16 MiB working set, tcp", "tcp", "sweep", 16 * MIB, False, False),
+    "static-tls-tcp": ("static 1 GiB, tcp, TLS", "tcp", "static", None, False, False),
+    "static-tls-tcp-prealloc": ("static 1 GiB, tcp, TLS, destination preallocated", "tcp", "static", None, True, False),
 }
+# Scenarios with tls-creds tls0 on both ends (QEMU: -object tls-creds-x509; Godwit: object_add), each
+# with the scenario it is compared with.
+TLS = {"static-tls-tcp": "static-tcp", "static-tls-tcp-prealloc": "static-tcp-prealloc"}
 
 # ---- the QEMU guest: a boot sector assembled by hand ------------------------------------------------
 
@@ -175,11 +184,13 @@ def wait_for(what, test, timeout):
         time.sleep(0.05)
 
 
-def migrate(source, destination, uri, auto_converge, qemu):
+def migrate(source, destination, uri, auto_converge, qemu, tls=False):
     """Capabilities and parameters on both, migrate-incoming, migrate; returns the source's query-migrate."""
     caps = [{"capability": "events", "state": True}]
     for side in (source, destination):
         side.execute("migrate-set-capabilities", {"capabilities": caps})
+        if tls:
+            side.execute("migrate-set-parameters", {"tls-creds": "tls0"})
     if auto_converge:
         source.execute("migrate-set-capabilities",
                        {"capabilities": [{"capability": "auto-converge", "state": True}]})
@@ -214,6 +225,7 @@ class Result:
         self.setup = info.get("setup-time")
         self.observed = info.get("x-godwit", {}).get("observed-downtime")
         self.passes = info.get("ram", {}).get("dirty-sync-count")
+        self.mbps = info.get("ram", {}).get("mbps")
         self.error = info.get("error-desc")
         self.verdict = verdict
 
@@ -228,11 +240,41 @@ class Result:
                 f"passes {self.passes}, oracle {self.verdict}")
 
 
+def make_pki(root):
+    """A CA, a destination certificate for 127.0.0.1 and a source certificate, as docs/tls.md makes them
+    (EC P-256): server/ and client/ for Godwit's tls-creds-x509, all/ with the five files for QEMU's."""
+    def openssl(cwd, *args):
+        subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+    ca = root / "ca"
+    ca.mkdir(parents=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl(ca, "req", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca-cert.pem", "-days", "2",
+            "-subj", "/O=Godwit bench/CN=bench CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    (root / "all").mkdir()
+    shutil.copy(ca / "ca-cert.pem", root / "all")
+    for prefix, usage, san in (("server", "serverAuth", "subjectAltName=IP:127.0.0.1\n"), ("client", "clientAuth", "")):
+        d = root / prefix
+        d.mkdir()
+        shutil.copy(ca / "ca-cert.pem", d)
+        openssl(d, "req", "-new", *ec, "-keyout", f"{prefix}-key.pem", "-out", f"{prefix}.csr",
+                "-subj", f"/O=Godwit bench/CN={prefix}")
+        (d / f"{prefix}.ext").write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                                         f"extendedKeyUsage={usage}\n{san}")
+        openssl(d, "x509", "-req", "-in", f"{prefix}.csr", "-CA", str(ca / "ca-cert.pem"), "-CAkey",
+                str(ca / "ca-key.pem"), "-CAcreateserial", "-out", f"{prefix}-cert.pem", "-days", "2",
+                "-extfile", f"{prefix}.ext")
+        for f in (f"{prefix}-cert.pem", f"{prefix}-key.pem"):
+            shutil.copy(d / f, root / "all")
+    return root
+
+
 # ---- QEMU --------------------------------------------------------------------------------------------
 
 class Qemu:
-    def __init__(self, binary, work, logs):
-        self.binary, self.work, self.logs = binary, work, logs
+    def __init__(self, binary, work, logs, pki):
+        self.binary, self.work, self.logs, self.pki = binary, work, logs, pki
 
     def run(self, n, scenario):
         label, transport, kind, wss, prealloc, auto_converge = SCENARIOS[scenario]
@@ -251,6 +293,9 @@ class Qemu:
                        "-qmp", f"unix:{d}/{side}.qmp,server=on,wait=off"]
                 if side == "dst":
                     cmd += ["-incoming", "defer", "-S"] + (["-mem-prealloc"] if prealloc else [])
+                if scenario in TLS:
+                    endpoint = "server" if side == "dst" else "client"
+                    cmd += ["-object", f"tls-creds-x509,id=tls0,dir={self.pki / 'all'},endpoint={endpoint}"]
                 procs[side] = subprocess.Popen(cmd, stdout=open(d / f"{side}.log", "wb"), stderr=subprocess.STDOUT)
             wait_for("QEMU's QMP sockets", lambda: all((d / f"{s}.qmp").exists() for s in procs), 60)
             src, dst = qmp.Qmp(f"unix:{d}/src.qmp"), qmp.Qmp(f"unix:{d}/dst.qmp")
@@ -260,7 +305,7 @@ class Qemu:
             if kind == "sweep":
                 time.sleep(1)  # as Godwit's: the working set swept, the guest at its pace
             uri = f"unix:{d}/mig.sock" if transport == "unix" else f"tcp:127.0.0.1:{free_port()}"
-            info = migrate(src, dst, uri, auto_converge, qemu=True)
+            info = migrate(src, dst, uri, auto_converge, qemu=True, tls=scenario in TLS)
             verdict = self.check(procs, kind, end) if info["status"] == "completed" else "-"
             for q in (src, dst):
                 try:
@@ -334,9 +379,10 @@ def expected_static(addr, length, end):
 # ---- Godwit ------------------------------------------------------------------------------------------
 
 class Godwit:
-    def __init__(self, home, work, logs):
+    def __init__(self, home, work, logs, pki):
         self.godwit = str(home / "bin" / "godwit")
-        self.work, self.logs = work, logs
+        self.work, self.logs, self.pki = work, logs, pki
+        self.tls_objects = False
         self.hosts = []
         env = dict(os.environ)
         if "JAVA_HOME" not in env:  # the launcher needs a JDK 25, which may not be the java on PATH
@@ -372,7 +418,15 @@ class Godwit:
         try:
             self.await_workload(src, f"g{n}", kind)
             uri = f"unix:{w}/mig-{n}.sock" if transport == "unix" else f"tcp:127.0.0.1:{free_port()}"
-            info = migrate(src, dst, uri, auto_converge, qemu=False)
+            if scenario in TLS and not self.tls_objects:
+                self.sh("b", f"object_add tls-creds-x509,id=tls0,endpoint=server,dir={self.pki / 'server'}")
+                self.sh("a", f"object_add tls-creds-x509,id=tls0,endpoint=client,dir={self.pki / 'client'}")
+                self.tls_objects = True
+            info = migrate(src, dst, uri, auto_converge, qemu=False, tls=scenario in TLS)
+            if info["status"] == "completed" and scenario in TLS:
+                shown = src.execute("human-monitor-command", {"command-line": f"info migrate g{n}"})
+                if "TLSv1" not in shown:  # a TLS row that ran in clear would compare plain with plain
+                    return Result({"status": "failed", "error-desc": "info migrate shows no TLS session"}, "-")
             verdict = "-"
             if info["status"] == "completed":
                 dst.execute("stop")
@@ -423,6 +477,19 @@ def summary(values):
     return f"{statistics.median(values):.0f} ({min(values)}..{max(values)})"
 
 
+def tls_ratios(results, plain, tls):
+    """Issue 15's figure for each system: TLS against plain, run by run (run i of the plain scenario with
+    run i of its TLS twin), as throughput (query-migrate's ram mbps) and as plain's total time over TLS's."""
+    lines = [f"| {SCENARIOS[tls][0]}: TLS / plain, per run pair | throughput | total time (plain / TLS) |", "|---|---|---|"]
+    for system, name in (("qemu", "QEMU 7.2 (GnuTLS)"), ("godwit", "Godwit (JDK TLS, Godwit's records)")):
+        pairs = [(p, t) for p, t in zip(results[plain][system], results[tls][system]) if p.ok() and t.ok()]
+        rate = [t.mbps / p.mbps for p, t in pairs if p.mbps and t.mbps]
+        time_ = [p.total / t.total for p, t in pairs if p.total and t.total]
+        cell = lambda v: f"{statistics.median(v):.2f} ({min(v):.2f}..{max(v):.2f}), {len(v)} pairs" if v else "-"
+        lines.append(f"| {name} | {cell(rate)} | {cell(time_)} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -446,8 +513,9 @@ def main():
         logs.mkdir(parents=True, exist_ok=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="godwit-vs-qemu-"))  # 0700: sockets only we can reach
     print(f"{version}, TCG; Godwit from {home}; {args.runs} runs per scenario; load {os.getloadavg()}", flush=True)
-    godwit = Godwit(home, work, logs)
-    qemu = Qemu(args.qemu, work, logs)
+    pki = make_pki(work / "pki") if any(s in TLS for s in scenarios) else None
+    godwit = Godwit(home, work, logs, pki)
+    qemu = Qemu(args.qemu, work, logs, pki)
     results, loads, failed, n = {}, {}, False, 0
     try:
         for s in scenarios:
@@ -483,6 +551,10 @@ def main():
         row.append(summary([x.observed for x in results[s]["godwit"] if x.ok()]))
         row.append(f"{min(loads[s]):.1f}..{max(loads[s]):.1f}")
         print("| " + " | ".join(row) + " |")
+    for tls, plain in TLS.items():
+        if tls in results and plain in results:
+            print()
+            print(tls_ratios(results, plain, tls))
     print(f"\nload at the end: {os.getloadavg()}")
     return 1 if failed else 0
 

@@ -161,7 +161,8 @@ final class ExtraTables {
     /** Issue 15: TLS against plain, throughput ({@code info migrate}'s) median over median and round by round. */
     private static void tls(Map<Scenario, List<Run>> results, List<Scenario[]> pairs, boolean quick) {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"TLS", "runs", "total ms", "downtime ms", "MiB/s", "session", "load", "verdict"});
+        rows.add(new String[] {"TLS", "runs", "total ms", "downtime ms", "MiB/s", "host CPU s", "cores busy", "session", "load",
+            "verdict"});
         for (Scenario[] p : pairs) {
             for (Scenario s : p) {
                 List<Run> all = results.get(s);
@@ -169,6 +170,8 @@ final class ExtraTables {
                 rows.add(new String[] {s.label(), String.valueOf(all.size()), MigrationBench.stat(done, r -> r.totalMs),
                     MigrationBench.stat(done, r -> r.downtimeMs),
                     MigrationBench.stat(done, r -> r.mbps * 1e6 / 8 / (1 << 20)),
+                    MigrationBench.stat2(done, r -> (r.srcCpuMs + r.dstCpuMs) / 1000),
+                    MigrationBench.stat2(done, r -> (r.srcCpuMs + r.dstCpuMs) / r.totalMs),
                     s.extra().tls() ? done.stream().map(r -> r.tls).distinct().reduce((a, b) -> a + "; " + b)
                             .orElse("-") : "clear",
                     MigrationBench.stat(all, r -> r.load, "%.1f"), MigrationBench.verdicts(all)});
@@ -177,7 +180,9 @@ final class ExtraTables {
         System.out.println();
         printRows(rows);
         System.out.println("(the same static migration with tls-creds on both hosts and without, one after the other"
-                + " in every round; MiB/s: info migrate's throughput; load: the one-minute load average after each run)");
+                + " in every round; MiB/s: info migrate's throughput; host CPU s: both host processes' CPU time from migrate to"
+                + " its end, all their threads; cores busy: that over the total time, of the machine's "
+                + Runtime.getRuntime().availableProcessors() + "; load: the one-minute load average after each run)");
         if (quick) {
             return;
         }

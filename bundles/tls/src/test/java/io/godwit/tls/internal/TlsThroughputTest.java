@@ -58,6 +58,61 @@ class TlsThroughputTest {
     }
 
     /**
+     * The floor under any TLS record layer on this JDK: AES-128-GCM alone, as {@link Tls13Records} calls
+     * it (a {@code Cipher.init} per 16 KiB record, array to array). Records are sealed from a 256 MiB
+     * array (out of cache, as guest RAM is) into a 256 KiB buffer, as the sender's, and opened from there
+     * (in cache, as the receiver's socket buffer is); CPU seconds per GiB of each, on one thread. Both ends
+     * of a migration pay one of each per byte; on loopback both on the same cores.
+     */
+    @Test
+    void aesGcmAlonePerCore() throws Exception {
+        javax.crypto.spec.SecretKeySpec key = new javax.crypto.spec.SecretKeySpec(new byte[16], "AES");
+        javax.crypto.Cipher seal = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+        javax.crypto.Cipher open = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+        int record = Tls13Records.MAX_PLAIN;
+        int perBatch = NET_BYTES / (record + 16);
+        byte[] plain = new byte[(int) RAM];
+        new java.util.Random(15).nextBytes(plain);
+        byte[] sealed = new byte[NET_BYTES];
+        byte[] opened = new byte[record];
+        byte[] header = new byte[5];
+        double gib = (double) RAM / (1L << 30);
+        List<Double> seals = new ArrayList<>();
+        List<Double> opens = new ArrayList<>();
+        for (int round = 0; round < 20; round++) {
+            long sealNs = 0;
+            long openNs = 0;
+            for (int first = 0; first < RAM / record; first += perBatch) {
+                long t0 = THREADS.getCurrentThreadCpuTime();
+                for (int i = 0; i < perBatch; i++) {
+                    seal.init(javax.crypto.Cipher.ENCRYPT_MODE, key, nonce(round, first + i));
+                    seal.updateAAD(header);
+                    seal.doFinal(plain, (first + i) % (int) (RAM / record) * record, record, sealed, i * (record + 16));
+                }
+                long t1 = THREADS.getCurrentThreadCpuTime();
+                for (int i = 0; i < perBatch; i++) {
+                    open.init(javax.crypto.Cipher.DECRYPT_MODE, key, nonce(round, first + i));
+                    open.updateAAD(header);
+                    open.doFinal(sealed, i * (record + 16), record + 16, opened, 0);
+                }
+                openNs += THREADS.getCurrentThreadCpuTime() - t1;
+                sealNs += t1 - t0;
+            }
+            if (round >= 6) { // the first rounds run before the compiler is done with AES-GCM
+                seals.add(sealNs / 1e9 / gib);
+                opens.add(openNs / 1e9 / gib);
+            }
+        }
+        System.out.printf("AES-128-GCM alone, 16 KiB records from %d MiB, n=%d:%n", RAM >> 20, seals.size());
+        print("seal", seals, "CPU s per GiB");
+        print("open", opens, "CPU s per GiB");
+    }
+
+    private static javax.crypto.spec.GCMParameterSpec nonce(int round, int record) {
+        return new javax.crypto.spec.GCMParameterSpec(128, ByteBuffer.allocate(12).putInt(4, round).putInt(8, record).array());
+    }
+
+    /**
      * Where the time goes, without sockets or a second thread: one engine pair in memory, the client
      * wrapping 1 MiB batches of 256 page slices (as the migration's writes are) into a 256 KiB heap
      * buffer, the server unwrapping them into a 1 MiB direct buffer, each timed apart, per cipher suite.
@@ -205,8 +260,12 @@ class TlsThroughputTest {
     }
 
     private static void print(String name, List<Double> gibs) {
-        double[] s = gibs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        System.out.printf("  %-22s %5.2f GiB/s [%.2f..%.2f]%n", name, s[s.length / 2], s[0], s[s.length - 1]);
+        print(name, gibs, "GiB/s");
+    }
+
+    private static void print(String name, List<Double> values, String unit) {
+        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        System.out.printf("  %-22s %5.3f %s [%.3f..%.3f]%n", name, s[s.length / 2], unit, s[0], s[s.length - 1]);
     }
 
     /** The threads' own CPU time, which the machine's load does not inflate as it does the wall clock. */
